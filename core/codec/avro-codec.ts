@@ -1,0 +1,103 @@
+import avro from 'avsc'
+import type { SchemaRegistry } from '../registry/port.ts'
+import { latestSchemas, type Stream } from '../../schemas/avro/catalog.ts'
+import type { ClickEvent, LogEvent, NotificationEvent } from '../../schemas/types.generated.ts'
+import { frame, unframe } from './wire-format.ts'
+
+export interface EventByStream {
+  click: ClickEvent
+  log: LogEvent
+  notification: NotificationEvent
+}
+
+export type Decoded<S extends Stream> =
+  | { ok: true; value: EventByStream[S]; schemaId: number }
+  | { ok: false; reason: string; schemaId?: number; unknownSchema?: boolean }
+
+/**
+ * Encodes events with the newest schema of their stream and decodes messages written with any
+ * registered version, resolving the writer's schema into the reader's (Avro schema resolution).
+ *
+ * encode/decode are synchronous because they sit on the hot path; the only asynchronous part,
+ * fetching an unknown writer schema, is `loadSchema`, which the caller runs when `decode` reports
+ * `unknownSchema`.
+ */
+export class AvroCodec {
+  private readonly writerIds = new Map<Stream, number>()
+  private readonly readers: Record<Stream, avro.Type>
+  private readonly writerTypes = new Map<number, avro.Type>()
+  private readonly resolvers = new Map<string, avro.Resolver | avro.Type>()
+
+  private constructor(private readonly registry: SchemaRegistry, readers: Record<Stream, avro.Type>) {
+    this.readers = readers
+  }
+
+  /** Registers the newest schema of every stream under `<topic>-value` and returns a ready codec. */
+  static async create(registry: SchemaRegistry, topics: Record<Stream, string>, readers?: Partial<Record<Stream, avro.Schema>>): Promise<AvroCodec> {
+    const latest = latestSchemas()
+    const readerTypes = {} as Record<Stream, avro.Type>
+    for (const stream of Object.keys(topics) as Stream[]) {
+      const schema = readers?.[stream] ?? latest[stream].schema
+      readerTypes[stream] = avro.Type.forSchema(schema)
+    }
+    const codec = new AvroCodec(registry, readerTypes)
+    for (const stream of Object.keys(topics) as Stream[]) {
+      const writer = readerTypes[stream]
+      const id = await registry.register(`${topics[stream]}-value`, writer.schema({ exportAttrs: true }))
+      codec.writerIds.set(stream, id)
+      codec.writerTypes.set(id, writer)
+    }
+    return codec
+  }
+
+  schemaId(stream: Stream): number {
+    const id = this.writerIds.get(stream)
+    if (id === undefined) throw new Error(`stream "${stream}" has no registered writer schema`)
+    return id
+  }
+
+  encode<S extends Stream>(stream: S, event: EventByStream[S]): Buffer {
+    return frame(this.schemaId(stream), this.readers[stream].toBuffer(event))
+  }
+
+  /** Checks an event against the stream's schema; returns the paths of invalid fields. */
+  invalidPaths<S extends Stream>(stream: S, event: unknown): string[] {
+    const paths: string[] = []
+    this.readers[stream].isValid(event, { errorHook: (path) => paths.push(path.join('.')) })
+    return paths
+  }
+
+  decode<S extends Stream>(stream: S, message: Buffer): Decoded<S> {
+    const unframed = unframe(message)
+    if (!unframed.ok) return { ok: false, reason: unframed.reason }
+    const { schemaId, body } = unframed
+    const writer = this.writerTypes.get(schemaId)
+    if (!writer) return { ok: false, reason: `schema id ${schemaId} is not loaded`, schemaId, unknownSchema: true }
+    const reader = this.readers[stream]
+    const cacheKey = `${stream}:${schemaId}`
+    let resolver = this.resolvers.get(cacheKey)
+    if (!resolver) {
+      try {
+        resolver = writer === reader ? reader : reader.createResolver(writer)
+      } catch (error) {
+        return { ok: false, reason: `writer schema ${schemaId} cannot be read as ${stream}: ${(error as Error).message}`, schemaId }
+      }
+      this.resolvers.set(cacheKey, resolver)
+    }
+    try {
+      const value = resolver === reader
+        ? reader.fromBuffer(body)
+        : reader.fromBuffer(body, resolver as avro.Resolver)
+      return { ok: true, value: value as EventByStream[S], schemaId }
+    } catch (error) {
+      return { ok: false, reason: `undecodable Avro body for schema ${schemaId}: ${(error as Error).message}`, schemaId }
+    }
+  }
+
+  /** Fetches a writer schema the codec has not seen (e.g. written by a newer or older producer). */
+  async loadSchema(schemaId: number): Promise<void> {
+    if (this.writerTypes.has(schemaId)) return
+    const schema = await this.registry.schemaById(schemaId)
+    this.writerTypes.set(schemaId, avro.Type.forSchema(schema))
+  }
+}
