@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './load.ts'
+
+const development = () => ({ id: 'development', writeKeys: ['wk_development'], readKeys: ['rk_development'] })
+
+describe('loadConfig', () => {
+  it('gives embedded defaults when nothing is set', () => {
+    const config = loadConfig({}, development)
+    expect(config.port).toBe(8080)
+    expect(config.kafkaBrokers).toEqual([])
+    expect(config.clickhouse.url).toBeUndefined()
+    expect(config.ingest.maxEventBytes).toBe(32 * 1024)
+    expect(config.ingest.maxRequestBytes).toBe(500 * 1024)
+    expect(config.developmentProject).toBe(true)
+    expect(config.projects[0]!.id).toBe('development')
+  })
+
+  it('is frozen all the way down', () => {
+    const config = loadConfig({ EDDY_WRITE_KEY: 'write-key-1' })
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.projects[0]!.writeKeys)).toBe(true)
+    expect(() => ((config.ingest as { maxEventBytes: number }).maxEventBytes = 1)).toThrow()
+  })
+
+  it('switches each part to its server by one variable', () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9093',
+      CLICKHOUSE_URL: 'http://127.0.0.1:8123',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      EDDY_WRITE_KEY: 'write-key-1',
+    })
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093'])
+    expect(config.clickhouse.url).toBe('http://127.0.0.1:8123')
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
+    expect(config.developmentProject).toBe(false)
+  })
+
+  it('reads projects from EDDY_PROJECTS', () => {
+    const config = loadConfig({ EDDY_PROJECTS: JSON.stringify([{ id: 'shop', writeKeys: ['shop-write-1'], readKeys: ['shop-read-1'] }]) })
+    expect(config.projects).toEqual([{ id: 'shop', writeKeys: ['shop-write-1'], readKeys: ['shop-read-1'] }])
+  })
+
+  it('names every problem at once', () => {
+    let error: unknown
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        EDDY_PROJECTS: JSON.stringify([
+          { id: 'a', writeKeys: ['same-key-1'], readKeys: [] },
+          { id: 'b', writeKeys: [], readKeys: ['same-key-1'] },
+        ]),
+      })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const problems = (error as ConfigError).problems.join('\n')
+    expect(problems).toContain('PORT="eighty" is not a whole number')
+    expect(problems).toContain('/logLevel')
+    expect(problems).toContain('a key is used twice: by a (write) and by b (read)')
+  })
+
+  it('rejects malformed project JSON with the variable name', () => {
+    expect(() => loadConfig({ EDDY_PROJECTS: '{nope' })).toThrow(/EDDY_PROJECTS/)
+  })
+})

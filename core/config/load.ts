@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { ConfigSchema, type Config, type Project } from './schema.ts'
+import type { EnvironmentVariable } from './environment.ts'
+
+export type Environment = Partial<Record<EnvironmentVariable, string>>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Parses the environment once, at start-up, into a validated and frozen Config. Nothing else in
+ * Eddy reads process.env; everything receives the Config (or the part of it it needs).
+ * `developmentProject` supplies the keys when none are configured (see cli/development-project.ts).
+ */
+export function loadConfig(env: Environment, developmentProject?: () => Project): Readonly<Config> {
+  const problems: string[] = []
+  const integer = (name: EnvironmentVariable, fallback: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value)) problems.push(`${name}="${raw}" is not a whole number`)
+    return value
+  }
+  const optional = (name: EnvironmentVariable): string | undefined => (env[name] ? env[name] : undefined)
+
+  let projects = readProjects(env, problems)
+  let isDevelopmentProject = false
+  if (projects.length === 0 && developmentProject) {
+    projects = [developmentProject()]
+    isDevelopmentProject = true
+  }
+
+  const config: Config = {
+    host: env.HOST || '0.0.0.0',
+    port: integer('PORT', 8080),
+    dataDir: resolve(env.EDDY_DATA_DIR || './data'),
+    logLevel: (env.LOG_LEVEL || 'info') as Config['logLevel'],
+    kafkaBrokers: (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
+    schemaRegistryUrl: optional('SCHEMA_REGISTRY_URL'),
+    clickhouse: {
+      url: optional('CLICKHOUSE_URL'),
+      database: env.CLICKHOUSE_DATABASE || 'eddy',
+      username: optional('CLICKHOUSE_USER'),
+      password: optional('CLICKHOUSE_PASSWORD'),
+    },
+    elasticsearchUrl: optional('ELASTICSEARCH_URL'),
+    redisUrl: optional('REDIS_URL'),
+    projects,
+    developmentProject: isDevelopmentProject,
+    topics: {
+      partitions: integer('EDDY_PARTITIONS', 4),
+      click: 'eddy.clicks',
+      log: 'eddy.logs',
+      notification: 'eddy.notifications',
+      dlq: 'eddy.dlq',
+      late: 'eddy.late',
+    },
+    ingest: {
+      maxEventBytes: integer('EDDY_MAX_EVENT_BYTES', 32 * 1024),
+      maxRequestBytes: integer('EDDY_MAX_REQUEST_BYTES', 500 * 1024),
+      maxFutureMs: 24 * 60 * 60 * 1000,
+      produceTimeoutMs: 5_000,
+    },
+    retentionDays: integer('EDDY_RETENTION_DAYS', 400),
+    sink: {
+      maxBatchRows: integer('EDDY_SINK_MAX_BATCH_ROWS', 20_000),
+      flushIntervalMs: integer('EDDY_SINK_FLUSH_MS', 250),
+    },
+  }
+
+  for (const error of Value.Errors(ConfigSchema, config)) {
+    problems.push(`${error.path || '/'}: ${error.message}${error.value === undefined ? '' : ` (got ${JSON.stringify(error.value)})`}`)
+  }
+  problems.push(...duplicateKeys(config.projects))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(config)
+}
+
+function readProjects(env: Environment, problems: string[]): Project[] {
+  if (env.EDDY_PROJECTS || env.EDDY_PROJECTS_FILE) {
+    try {
+      const text = env.EDDY_PROJECTS ?? readFileSync(env.EDDY_PROJECTS_FILE!, 'utf8')
+      const parsed: unknown = JSON.parse(text)
+      if (!Array.isArray(parsed)) throw new Error('expected a JSON array of projects')
+      return parsed as Project[]
+    } catch (error) {
+      problems.push(`EDDY_PROJECTS${env.EDDY_PROJECTS ? '' : '_FILE'}: ${(error as Error).message}`)
+      return []
+    }
+  }
+  if (env.EDDY_WRITE_KEY || env.EDDY_READ_KEY) {
+    return [{
+      id: env.EDDY_PROJECT_ID || 'default',
+      writeKeys: env.EDDY_WRITE_KEY ? [env.EDDY_WRITE_KEY] : [],
+      readKeys: env.EDDY_READ_KEY ? [env.EDDY_READ_KEY] : [],
+    }]
+  }
+  return []
+}
+
+/** A key must identify exactly one project and one role, or tenancy would be ambiguous. */
+function duplicateKeys(projects: readonly Project[]): string[] {
+  const seen = new Map<string, string>()
+  const problems: string[] = []
+  for (const project of projects) {
+    for (const [role, keys] of [['write', project.writeKeys], ['read', project.readKeys]] as const) {
+      for (const key of keys) {
+        const owner = `${project.id} (${role})`
+        const previous = seen.get(key)
+        if (previous) problems.push(`a key is used twice: by ${previous} and by ${owner}`)
+        seen.set(key, owner)
+      }
+    }
+  }
+  const ids = projects.map((p) => p.id)
+  for (const id of new Set(ids)) if (ids.filter((i) => i === id).length > 1) problems.push(`project id "${id}" is configured twice`)
+  return problems
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

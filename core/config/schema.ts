@@ -1,0 +1,55 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Key = Type.String({ minLength: 8, description: 'An API key (at least 8 characters).' })
+
+export const ProjectSchema = Type.Object({
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Project id: lower-case letters, digits, - and _.' }),
+  writeKeys: Type.Array(Key, { description: 'Public keys that may send events (ingest only).' }),
+  readKeys: Type.Array(Key, { description: 'Secret keys that may query the API.' }),
+})
+export type Project = Static<typeof ProjectSchema>
+
+/**
+ * Every setting Eddy has, one place. Environment variable names are listed in ENVIRONMENT
+ * (config/environment.ts) and documented in the README; the compose-file test checks against them.
+ */
+export const ConfigSchema = Type.Object({
+  host: Type.String(),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  dataDir: Type.String({ minLength: 1 }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  kafkaBrokers: Type.Array(Type.String({ minLength: 1 })),
+  schemaRegistryUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  clickhouse: Type.Object({
+    url: Type.Optional(Type.String()),
+    database: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+  }),
+  elasticsearchUrl: Type.Optional(Type.String()),
+  redisUrl: Type.Optional(Type.String()),
+  projects: Type.Array(ProjectSchema),
+  /** True when no project was configured and a development project was generated. */
+  developmentProject: Type.Boolean(),
+  topics: Type.Object({
+    partitions: Type.Integer({ minimum: 1, maximum: 1024 }),
+    click: Type.String(),
+    log: Type.String(),
+    notification: Type.String(),
+    dlq: Type.String(),
+    late: Type.String(),
+  }),
+  ingest: Type.Object({
+    maxEventBytes: Type.Integer({ minimum: 1024 }),
+    maxRequestBytes: Type.Integer({ minimum: 1024 }),
+    maxFutureMs: Type.Integer({ minimum: 0 }),
+    /** Produce attempts give up after this long and the client gets 503 + Retry-After. */
+    produceTimeoutMs: Type.Integer({ minimum: 100 }),
+  }),
+  retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  sink: Type.Object({
+    maxBatchRows: Type.Integer({ minimum: 1 }),
+    flushIntervalMs: Type.Integer({ minimum: 10 }),
+  }),
+})
+export type Config = Static<typeof ConfigSchema>
