@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify'
+import type { KeyRing } from '../core/auth/keys.ts'
+import type { Config } from '../core/config/index.ts'
+import { installProblemHandler } from '../core/http/error-handler.ts'
+import { createHttpServer } from '../core/http/server.ts'
+import type { Logger } from '../core/logging/logger.ts'
+import { installBodyParsers } from './body.ts'
+import { FRAMEWORK_PROBLEMS } from './errors.ts'
+import type { TimeBounds } from './normalise/time.ts'
+import { UserAgentParser } from './normalise/user-agent.ts'
+import type { EventPublisher } from './publisher.ts'
+import { logRoutes } from './routes/logs.ts'
+import { notificationRoutes } from './routes/notifications.ts'
+import { segmentRoutes } from './routes/segment.ts'
+
+export interface IngestDependencies {
+  readonly config: Pick<Config, 'ingest' | 'retentionDays'>
+  readonly keys: KeyRing
+  readonly publisher: EventPublisher
+  readonly clock: () => number
+  readonly timeBounds: TimeBounds
+  readonly userAgents: UserAgentParser
+}
+
+export interface IngestOptions {
+  readonly config: Pick<Config, 'ingest' | 'retentionDays'>
+  readonly keys: KeyRing
+  readonly publisher: EventPublisher
+  readonly logger: Logger
+  readonly clock?: () => number
+}
+
+/** The ingest routes as a fastify plugin, so `start` can mount them beside the api in one server. */
+export async function ingestPlugin(app: FastifyInstance, options: IngestOptions): Promise<void> {
+  const dependencies: IngestDependencies = {
+    config: options.config,
+    keys: options.keys,
+    publisher: options.publisher,
+    clock: options.clock ?? Date.now,
+    timeBounds: { maxFutureMs: options.config.ingest.maxFutureMs, retentionMs: options.config.retentionDays * 86_400_000 },
+    userAgents: new UserAgentParser(),
+  }
+  installBodyParsers(app)
+  installProblemHandler(app, FRAMEWORK_PROBLEMS)
+  await app.register(segmentRoutes, dependencies)
+  await app.register(logRoutes, dependencies)
+  await app.register(notificationRoutes, dependencies)
+}
+
+/** A standalone ingest server (the `eddy ingest` command and tests). */
+export async function buildIngestApp(options: IngestOptions): Promise<FastifyInstance> {
+  const app = createHttpServer({ logger: options.logger.child({ component: 'ingest' }), bodyLimit: options.config.ingest.maxRequestBytes })
+  await app.register(async (scope) => ingestPlugin(scope, options))
+  return app
+}

@@ -1,0 +1,76 @@
+import { createGunzip, createInflate } from 'node:zlib'
+import type { FastifyInstance } from 'fastify'
+import { ProblemError } from '../core/http/problem.ts'
+import { INGEST_PROBLEMS } from './errors.ts'
+
+export interface NdjsonLine {
+  /** 1-based line number in the body. */
+  readonly line: number
+  readonly value?: unknown
+  readonly error?: string
+  readonly bytes: number
+}
+
+/** Marks a body that arrived as NDJSON, so routes can report errors by line. */
+export class NdjsonBody {
+  constructor(readonly lines: readonly NdjsonLine[]) {}
+}
+
+/**
+ * Body handling shared by every ingest route: gzip/deflate request bodies, JSON (also as
+ * text/plain, which is what navigator.sendBeacon sends), and NDJSON. `bodyLimit` is enforced by
+ * fastify on the decompressed stream, so a small gzip bomb is still refused with 413.
+ */
+export function installBodyParsers(app: FastifyInstance): void {
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase()
+    if (encoding === 'identity') return payload
+    let decoded: ReturnType<typeof createGunzip> | undefined
+    if (encoding === 'gzip' || encoding === 'x-gzip') decoded = createGunzip()
+    else if (encoding === 'deflate') decoded = createInflate()
+    if (decoded) {
+      // fastify compares Content-Length with this, not with the decompressed length.
+      Object.assign(decoded, { receivedEncodedLength: Number(request.headers['content-length'] ?? Number.NaN) })
+      return payload.pipe(decoded)
+    }
+    throw new ProblemError(INGEST_PROBLEMS.INGEST_UNSUPPORTED_MEDIA_TYPE, `content-encoding ${encoding} is not supported (use gzip or deflate)`)
+  })
+
+  const parseJson = (_request: unknown, body: string, done: (error: Error | null, value?: unknown) => void) => {
+    if (body.length === 0) return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'the body is empty'))
+    try {
+      done(null, JSON.parse(body))
+    } catch (error) {
+      done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
+    }
+  }
+  // Replaces fastify's JSON parser: plain JSON.parse is faster, and prototype poisoning is not a
+  // risk here because bodies are only read field by field into new objects, never merged.
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson)
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq'], { parseAs: 'string' }, (_request, body, done) => {
+    done(null, parseNdjson(body as string))
+  })
+}
+
+export function parseNdjson(body: string): NdjsonBody {
+  const lines: NdjsonLine[] = []
+  let start = 0
+  let number = 0
+  while (start <= body.length) {
+    let end = body.indexOf('\n', start)
+    if (end === -1) end = body.length
+    number += 1
+    const text = body.slice(start, end).replace(/^\u001e/, '').trim()
+    if (text !== '') {
+      const bytes = Buffer.byteLength(text)
+      try {
+        lines.push({ line: number, value: JSON.parse(text), bytes })
+      } catch (error) {
+        lines.push({ line: number, error: `not valid JSON: ${(error as Error).message}`, bytes })
+      }
+    }
+    start = end + 1
+  }
+  return new NdjsonBody(lines)
+}

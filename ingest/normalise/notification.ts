@@ -1,0 +1,67 @@
+import type { Channel, NotificationEvent, NotificationStatus } from '../../schemas/types.generated.ts'
+import { derivedEventId, eventIdFor } from './event-id.ts'
+import { FieldReader, isObject, stringMap } from './fields.ts'
+import type { Normalised } from './segment.ts'
+import { readTime, timeProblem, type TimeBounds } from './time.ts'
+
+export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push', 'in_app', 'webhook']
+export const STATUSES: readonly NotificationStatus[] = ['queued', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'failed', 'dropped', 'complained', 'unsubscribed']
+
+export interface NotificationContext {
+  readonly projectId: string
+  readonly receivedAt: number
+  readonly bounds: TimeBounds
+}
+
+/**
+ * A notification lifecycle event from the sender's own notifier. Without an `event_id` the id is
+ * derived from (notification_id, status, timestamp): the same notification cannot reach the same
+ * status twice at the same millisecond, so a retried batch deduplicates.
+ */
+export function normaliseNotification(input: unknown, index: number, context: NotificationContext): Normalised<NotificationEvent> {
+  const read = new FieldReader(index, `/${index}`)
+  if (!isObject(input)) {
+    read.fail('', 'must be an object')
+    return { ok: false, errors: read.errors }
+  }
+  const notificationId = read.identifier(input, 'notification_id')
+  if (!notificationId) read.fail('notification_id', 'is required')
+  const channel = read.oneOf(read.string(input, 'channel'), CHANNELS, 'channel')
+  const status = read.oneOf(read.string(input, 'status'), STATUSES, 'status')
+  const time = readTime(input.timestamp ?? input.ts)
+  if (Number.isNaN(time)) read.fail('timestamp', 'must be an ISO 8601 date-time or epoch milliseconds')
+  const ts = time ?? context.receivedAt
+  if (!Number.isNaN(ts)) {
+    const problem = timeProblem(ts, context.receivedAt, context.bounds)
+    if (problem) read.fail('timestamp', problem)
+  }
+  const attributes = read.object(input, 'attributes')
+  const fields = {
+    provider: read.string(input, 'provider', 'provider', 100),
+    template: read.string(input, 'template', 'template', 200),
+    userId: read.identifier(input, 'user_id'),
+    errorCode: read.identifier(input, 'error_code'),
+    errorMessage: read.string(input, 'error_message'),
+  }
+  if (read.errors.length > 0 || !channel || !status) return { ok: false, errors: read.errors }
+  return {
+    ok: true,
+    event: {
+      event_id: input.event_id !== undefined
+        ? eventIdFor(context.projectId, input.event_id)
+        : derivedEventId(context.projectId, 'notification', notificationId, status, ts),
+      project_id: context.projectId,
+      ts,
+      received_at: context.receivedAt,
+      notification_id: notificationId,
+      channel,
+      provider: fields.provider,
+      template: fields.template,
+      user_id: fields.userId || null,
+      status,
+      error_code: fields.errorCode || null,
+      error_message: fields.errorMessage || null,
+      attributes: stringMap(attributes),
+    },
+  }
+}

@@ -1,0 +1,38 @@
+/** Reads an ISO 8601 string or epoch milliseconds; undefined when absent, NaN when unreadable. */
+export function readTime(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  if (typeof value === 'number') return Number.isFinite(value) ? value : Number.NaN
+  if (typeof value === 'string') {
+    // Date.parse accepts a few non-ISO shapes; require at least a full date so '5' is not year 2005.
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return /^\d{12,14}$/.test(value) ? Number(value) : Number.NaN
+    return Date.parse(value)
+  }
+  return Number.NaN
+}
+
+/**
+ * Segment's clock-skew correction: the client's clock may be wrong, but the difference between
+ * when it says the event happened and when it says it sent the batch is right. So
+ * ts = receivedAt − (sentAt − timestamp). Without sentAt the client timestamp is taken as is.
+ */
+export function correctClockSkew(timestamp: number | undefined, sentAt: number | undefined, receivedAt: number): number {
+  if (timestamp === undefined) return receivedAt
+  if (sentAt === undefined) return timestamp
+  return Math.round(receivedAt - (sentAt - timestamp))
+}
+
+export interface TimeBounds {
+  readonly maxFutureMs: number
+  readonly retentionMs: number
+}
+
+/** Why an event time cannot be accepted, or undefined when it can. */
+export function timeProblem(ts: number, receivedAt: number, bounds: TimeBounds): string | undefined {
+  if (ts > receivedAt + bounds.maxFutureMs) {
+    return `event time ${new Date(ts).toISOString()} is more than ${bounds.maxFutureMs / 3_600_000} h in the future`
+  }
+  if (ts < receivedAt - bounds.retentionMs) {
+    return `event time ${new Date(ts).toISOString()} is older than the retention of ${Math.round(bounds.retentionMs / 86_400_000)} days`
+  }
+  return undefined
+}

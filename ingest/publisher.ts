@@ -1,0 +1,57 @@
+import type { Producer, ProduceRecord } from '../core/bus/port.ts'
+import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
+import { ProblemError } from '../core/http/problem.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
+import { INGEST_PROBLEMS } from './errors.ts'
+
+export interface PublisherOptions {
+  readonly producer: Producer
+  readonly codec: AvroCodec
+  readonly topics: Readonly<Record<Stream, string>>
+  readonly timeoutMs: number
+  readonly busHealthy: () => boolean
+}
+
+/** Records of one stream share a partition when they share this key (and so stay in order). */
+const PARTITION_KEY: { [S in Stream]: (event: EventByStream[S]) => string } = {
+  click: (event) => event.session_id || event.anonymous_id,
+  log: (event) => event.service,
+  notification: (event) => event.notification_id,
+}
+
+/**
+ * Encodes events and appends them to the bus, resolving only when every one is durable. Any
+ * failure or a timeout becomes 503 + Retry-After: the client was told nothing was accepted, so
+ * it retries, and event ids make the retry idempotent downstream.
+ */
+export class EventPublisher {
+  constructor(private readonly options: PublisherOptions) {}
+
+  async publish<S extends Stream>(stream: S, events: readonly EventByStream[S][]): Promise<void> {
+    if (events.length === 0) return
+    const { producer, codec, topics, timeoutMs, busHealthy } = this.options
+    if (!busHealthy()) throw unavailable('the event log is not accepting writes right now')
+    const key = PARTITION_KEY[stream] as (event: EventByStream[S]) => string
+    const records: ProduceRecord[] = new Array(events.length)
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!
+      records[index] = { key: key(event), value: codec.encode(stream, event), timestamp: event.ts }
+    }
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(unavailable(`the event log did not acknowledge within ${timeoutMs} ms`)), timeoutMs)
+    })
+    try {
+      await Promise.race([producer.send(topics[stream], records), timeout])
+    } catch (error) {
+      if (error instanceof ProblemError) throw error
+      throw unavailable(`the event log refused the write: ${(error as Error).message}`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function unavailable(detail: string): ProblemError {
+  return new ProblemError(INGEST_PROBLEMS.INGEST_BUS_UNAVAILABLE, detail, undefined, { 'retry-after': '5' })
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify'
+import { ProblemError, type FieldError } from '../../core/http/problem.ts'
+import type { LogEvent } from '../../schemas/types.generated.ts'
+import { NdjsonBody } from '../body.ts'
+import { INGEST_PROBLEMS } from '../errors.ts'
+import { isObject } from '../normalise/fields.ts'
+import { normaliseLogLine } from '../normalise/log.ts'
+import { authenticateWriteKey } from '../request-context.ts'
+import type { IngestDependencies } from '../app.ts'
+
+interface Entry {
+  /** Position reported to the client: NDJSON line number (1-based) or array index (0-based). */
+  readonly position: number
+  readonly value?: unknown
+  readonly error?: string
+  readonly bytes: number
+}
+
+/**
+ * Logs as NDJSON or a JSON array (or one object). Unlike clickstream batches this is partial:
+ * valid lines are accepted and bad lines are reported by position in a 202, because a log
+ * shipper cannot split a batch, and retrying a batch with one broken line forever would stall it.
+ * Only when no line is valid is the answer 400.
+ */
+export async function logRoutes(app: FastifyInstance, dependencies: IngestDependencies): Promise<void> {
+  const { keys, publisher, config } = dependencies
+
+  app.post('/v1/logs', async (request, reply) => {
+    const projectId = authenticateWriteKey(request, keys)
+    const entries = toEntries(request.body)
+    const receivedAt = dependencies.clock()
+    const events: LogEvent[] = []
+    const rejected: FieldError[] = []
+    for (const entry of entries) {
+      if (entry.error) {
+        rejected.push({ event: entry.position, field: '', reason: entry.error })
+      } else if (entry.bytes > config.ingest.maxEventBytes) {
+        rejected.push({ event: entry.position, field: '', reason: `line is ${entry.bytes} bytes, more than the limit of ${config.ingest.maxEventBytes}` })
+      } else {
+        const result = normaliseLogLine(entry.value, entry.position, { projectId, receivedAt, bounds: dependencies.timeBounds })
+        if (result.ok) events.push(result.event)
+        else rejected.push(...result.errors)
+      }
+    }
+    if (events.length === 0) {
+      throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, entries.length === 0 ? 'the body holds no log lines' : 'no log line is valid; nothing was accepted', rejected)
+    }
+    await publisher.publish('log', events)
+    return reply.code(202).send({ accepted: events.length, rejected })
+  })
+}
+
+function toEntries(body: unknown): Entry[] {
+  if (body instanceof NdjsonBody) {
+    return body.lines.map((line) => ({ position: line.line, value: line.value, error: line.error, bytes: line.bytes }))
+  }
+  const items = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.logs) ? body.logs : [body]
+  return items.map((value: unknown, position: number) => ({
+    position,
+    value,
+    // Sizes of array items are only measured when they could matter (see oversizedEvents).
+    bytes: typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0,
+  }))
+}
