@@ -41,7 +41,7 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
     userAgents: new UserAgentParser(),
   }
   installBodyParsers(app)
-  installProblemHandler(app, FRAMEWORK_PROBLEMS)
+  installProblemHandler(app, FRAMEWORK_PROBLEMS, { notFound: false })
   await app.register(segmentRoutes, dependencies)
   await app.register(logRoutes, dependencies)
   await app.register(notificationRoutes, dependencies)
@@ -50,6 +50,7 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
 /** A standalone ingest server (the `eddy ingest` command and tests). */
 export async function buildIngestApp(options: IngestOptions): Promise<FastifyInstance> {
   const app = createHttpServer({ logger: options.logger.child({ component: 'ingest' }), bodyLimit: options.config.ingest.maxRequestBytes })
+  installProblemHandler(app, FRAMEWORK_PROBLEMS)
   await app.register(async (scope) => ingestPlugin(scope, options))
   return app
 }

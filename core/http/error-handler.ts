@@ -15,7 +15,7 @@ export interface FrameworkProblems {
  * validation) — into problem+json. Unexpected errors are logged in full and answered without
  * internals.
  */
-export function installProblemHandler(app: FastifyInstance, problems: FrameworkProblems): void {
+export function installProblemHandler(app: FastifyInstance, problems: FrameworkProblems, options: { notFound?: boolean } = {}): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let problem: ProblemError
     if (error instanceof ProblemError) {
@@ -38,6 +38,8 @@ export function installProblemHandler(app: FastifyInstance, problems: FrameworkP
     const body = problem.toProblem()
     void reply.code(body.status).headers(problem.headers).type(PROBLEM_CONTENT_TYPE).send(body)
   })
+  // fastify allows one not-found handler per prefix; the server that assembles services sets it.
+  if (options.notFound === false) return
   app.setNotFoundHandler((request, reply) => {
     const body = new ProblemError(problems.notFound, `no route ${request.method} ${request.url.split('?')[0]}`).toProblem()
     void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(body)

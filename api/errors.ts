@@ -1,0 +1,22 @@
+import { defineProblems } from '../core/http/problem.ts'
+
+/** The api's error catalogue. Codes are stable and never reused; docs/errors.md lists them. */
+export const API_PROBLEMS = defineProblems({
+  API_INVALID_REQUEST: { status: 400, title: 'Invalid request', meaning: 'A query parameter or body field is missing or malformed; `errors` names each one.' },
+  API_MALFORMED_BODY: { status: 400, title: 'Malformed body', meaning: 'The request body is not valid JSON.' },
+  API_UNAUTHORIZED: { status: 401, title: 'Unknown read key', meaning: 'Send a read key as `Authorization: Bearer <key>`. Write keys cannot read.' },
+  API_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such api endpoint.' },
+  API_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body is too large.' },
+  API_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json.' },
+  API_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', meaning: 'ClickHouse did not answer; retry after Retry-After seconds.' },
+  API_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; please report it with the log line.' },
+})
+
+export const API_FRAMEWORK_PROBLEMS = {
+  malformedBody: API_PROBLEMS.API_MALFORMED_BODY,
+  bodyTooLarge: API_PROBLEMS.API_BODY_TOO_LARGE,
+  unsupportedMediaType: API_PROBLEMS.API_UNSUPPORTED_MEDIA_TYPE,
+  invalidRequest: API_PROBLEMS.API_INVALID_REQUEST,
+  notFound: API_PROBLEMS.API_NOT_FOUND,
+  internal: API_PROBLEMS.API_INTERNAL,
+}

@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { KeyRing } from '../../core/auth/keys.ts'
+import { ProblemError } from '../../core/http/problem.ts'
+import { RAW_TABLE } from '../../processors/sinks/raw-rows.ts'
+import { STREAMS, type Stream } from '../../schemas/avro/catalog.ts'
+import { authenticateReadKey } from '../auth.ts'
+import { API_PROBLEMS } from '../errors.ts'
+
+const Query = Type.Object({
+  stream: Type.Union(STREAMS.map((s) => Type.Literal(s)), { description: 'Which raw events to count.' }),
+  from: Type.String({ format: 'date-time', description: 'Start of the range (inclusive), ISO 8601.' }),
+  to: Type.String({ format: 'date-time', description: 'End of the range (exclusive), ISO 8601.' }),
+}, { additionalProperties: false })
+
+/** How many distinct events of a stream the project has in a time range (raw tables, deduplicated). */
+export async function eventsCountRoute(app: FastifyInstance, options: { keys: KeyRing; clickhouse: ClickHouseClient; database: string }): Promise<void> {
+  app.get<{ Querystring: Static<typeof Query> }>('/api/v1/events/count', {
+    schema: {
+      querystring: Query,
+      response: { 200: Type.Object({ stream: Type.String(), from: Type.String(), to: Type.String(), count: Type.Integer() }) },
+    },
+  }, async (request) => {
+    const projectId = authenticateReadKey(request, options.keys)
+    const { stream, from, to } = request.query
+    const fromMs = Date.parse(from)
+    const toMs = Date.parse(to)
+    if (!(fromMs < toMs)) throw new ProblemError(API_PROBLEMS.API_INVALID_REQUEST, 'from must be before to', [{ field: 'querystring/to', reason: 'must be after from' }])
+    const table = `${options.database}.${RAW_TABLE[stream as Stream]}`
+    try {
+      const result = await options.clickhouse.query({
+        query: `SELECT count() AS count FROM ${table} FINAL
+                WHERE project_id = {project:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})`,
+        query_params: { project: projectId, from: fromMs, to: toMs },
+        clickhouse_settings: { max_execution_time: 10 },
+        format: 'JSONEachRow',
+      })
+      const [row] = await result.json<{ count: string | number }>()
+      return { stream, from, to, count: Number(row?.count ?? 0) }
+    } catch (error) {
+      request.log.error({ err: error }, 'count query failed')
+      throw new ProblemError(API_PROBLEMS.API_STORE_UNAVAILABLE, 'the store did not answer', undefined, { 'retry-after': '5' })
+    }
+  })
+}

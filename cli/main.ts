@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig, type Environment } from '../core/config/index.ts'
+import { createLogger } from '../core/logging/logger.ts'
+import type { Command } from './command.ts'
+import { demoCommand } from './commands/demo.ts'
+import { apiCommand, ingestCommand, processCommand } from './commands/distributed.ts'
+import { migrateCommand } from './commands/migrate.ts'
+import { startCommand } from './commands/start.ts'
+import { developmentProject } from './development-project.ts'
+
+const COMMANDS: readonly Command[] = [startCommand, ingestCommand, processCommand, apiCommand, migrateCommand, demoCommand]
+
+const USAGE = `Eddy: a self-hosted real-time analytics pipeline.
+
+Usage: eddy <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+
+Run \`eddy <command> --help\` for a command's options. Configuration comes from the environment
+(see the README's configuration table).`
+
+export async function main(argv: readonly string[], env: Environment): Promise<number> {
+  const [name, ...rest] = argv
+  const print = (line: string) => process.stdout.write(`${line}\n`)
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    print(USAGE)
+    return name ? 0 : 1
+  }
+  const command = COMMANDS.find((c) => c.name === name)
+  if (!command) {
+    process.stderr.write(`eddy: unknown command "${name}"\n\n${USAGE}\n`)
+    return 1
+  }
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args: [...rest], options: { help: { type: 'boolean', short: 'h' }, ...command.options }, allowPositionals: false }).values as typeof values
+  } catch (error) {
+    process.stderr.write(`eddy ${name}: ${(error as Error).message}\n\n${command.help}\n`)
+    return 1
+  }
+  if (values.help) {
+    print(command.help)
+    return 0
+  }
+  let config
+  try {
+    config = loadConfig(env, command.developmentProject ? () => developmentProject(env.EDDY_DATA_DIR || './data') : undefined)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`eddy: ${error.message}\n`)
+      return 1
+    }
+    throw error
+  }
+  const logger = createLogger(config.logLevel, { pretty: process.stdout.isTTY })
+  try {
+    await command.run({ config, logger, values, print })
+    return 0
+  } catch (error) {
+    logger.error({ err: error }, `eddy ${name} failed`)
+    process.stderr.write(`eddy ${name}: ${(error as Error).message}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,98 @@
+import { join } from 'node:path'
+import { KeyRing } from '../core/auth/keys.ts'
+import { createEmbeddedBus } from '../core/bus/embedded/index.ts'
+import type { Bus, TopicSpec } from '../core/bus/port.ts'
+import { createClickHouseClient, type ClickHouseClient } from '../core/clickhouse/client.ts'
+import { migrate } from '../core/clickhouse/migrate.ts'
+import { AvroCodec } from '../core/codec/avro-codec.ts'
+import type { Config } from '../core/config/index.ts'
+import type { Logger } from '../core/logging/logger.ts'
+import { ConfluentSchemaRegistry } from '../core/registry/confluent.ts'
+import { LocalSchemaRegistry } from '../core/registry/local.ts'
+import type { SchemaRegistry } from '../core/registry/port.ts'
+
+/**
+ * The composition root: the one place that turns configuration into adapters. Services receive
+ * ports (Bus, SchemaRegistry, the ClickHouse client) and never learn which adapter they got.
+ */
+export interface Runtime {
+  readonly config: Readonly<Config>
+  readonly logger: Logger
+  readonly keys: KeyRing
+  bus(): Promise<Bus>
+  codec(): Promise<AvroCodec>
+  clickhouse(): Promise<ClickHouseClient>
+  close(): Promise<void>
+}
+
+export class EmbeddedLogElsewhereError extends Error {}
+
+export function topicSpecs(config: Readonly<Config>): TopicSpec[] {
+  const { topics, retentionDays } = config
+  const retentionMs = retentionDays * 86_400_000
+  return [
+    { topic: topics.click, partitions: topics.partitions, retentionMs },
+    { topic: topics.log, partitions: topics.partitions, retentionMs },
+    { topic: topics.notification, partitions: topics.partitions, retentionMs },
+    { topic: topics.dlq, partitions: 1, retentionMs },
+    { topic: topics.late, partitions: 1, retentionMs },
+  ]
+}
+
+export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime {
+  let bus: Promise<Bus> | undefined
+  let codec: Promise<AvroCodec> | undefined
+  let clickhouse: Promise<ClickHouseClient> | undefined
+  const closers: Array<() => Promise<void>> = []
+
+  const runtime: Runtime = {
+    config,
+    logger,
+    keys: new KeyRing(config.projects),
+    bus() {
+      bus ??= (async () => {
+        if (config.kafkaBrokers.length > 0) {
+          throw new Error('KAFKA_BROKERS is set, but this build has no Kafka adapter yet; unset it to use the embedded log')
+        }
+        const embedded = createEmbeddedBus({ dataDir: config.dataDir, defaultPartitions: config.topics.partitions, logger })
+        await embedded.ready
+        closers.push(() => embedded.close())
+        await embedded.admin().ensureTopics(topicSpecs(config))
+        return embedded
+      })()
+      return bus
+    },
+    codec() {
+      codec ??= (async () => {
+        const registry: SchemaRegistry = config.schemaRegistryUrl
+          ? new ConfluentSchemaRegistry(config.schemaRegistryUrl)
+          : new LocalSchemaRegistry(join(config.dataDir, 'schema-registry.json'))
+        return AvroCodec.create(registry, { click: config.topics.click, log: config.topics.log, notification: config.topics.notification })
+      })()
+      return codec
+    },
+    clickhouse() {
+      clickhouse ??= (async () => {
+        const client = await createClickHouseClient(config)
+        closers.push(() => client.close())
+        return client
+      })()
+      return clickhouse
+    },
+    async close() {
+      for (const close of closers.splice(0).reverse()) {
+        try {
+          await close()
+        } catch (error) {
+          logger.warn({ err: error }, 'error while closing')
+        }
+      }
+    },
+  }
+  return runtime
+}
+
+export async function runMigrations(runtime: Runtime): Promise<void> {
+  const result = await migrate(await runtime.clickhouse(), { database: runtime.config.clickhouse.database, retentionDays: runtime.config.retentionDays, logger: runtime.logger })
+  runtime.logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'ClickHouse schema is up to date')
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify'
+import { apiPlugin, type ApiOptions } from '../api/app.ts'
+import { API_FRAMEWORK_PROBLEMS } from '../api/errors.ts'
+import { installProblemHandler } from '../core/http/error-handler.ts'
+import { createHttpServer } from '../core/http/server.ts'
+import type { Logger } from '../core/logging/logger.ts'
+import { ingestPlugin, type IngestOptions } from '../ingest/app.ts'
+
+export interface ServerParts {
+  readonly logger: Logger
+  readonly bodyLimit: number
+  readonly ingest?: IngestOptions
+  readonly api?: ApiOptions
+}
+
+/** One HTTP server carrying ingest, the api, or both (`eddy start`); each in its own scope. */
+export async function buildServer(parts: ServerParts): Promise<FastifyInstance> {
+  const app = createHttpServer({ logger: parts.logger, bodyLimit: parts.bodyLimit })
+  installProblemHandler(app, API_FRAMEWORK_PROBLEMS)
+  if (parts.ingest) {
+    const ingest = parts.ingest
+    await app.register(async (scope) => ingestPlugin(scope, ingest))
+  }
+  if (parts.api) {
+    const api = parts.api
+    await app.register(async (scope) => apiPlugin(scope, api))
+  }
+  return app
+}

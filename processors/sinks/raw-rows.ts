@@ -1,0 +1,33 @@
+import type { EventByStream } from '../../core/codec/avro-codec.ts'
+import type { Stream } from '../../schemas/avro/catalog.ts'
+
+export const RAW_TABLE: Record<Stream, string> = {
+  click: 'events_click',
+  log: 'events_log',
+  notification: 'events_notification',
+}
+
+/**
+ * Raw rows are the events themselves; ClickHouse columns are not Nullable (empty string instead of
+ * null), which keeps the columns cheap and the queries simple.
+ */
+export const RAW_ROW: { [S in Stream]: (event: EventByStream[S]) => Record<string, unknown> } = {
+  click: (event) => ({
+    ...event,
+    user_id: event.user_id ?? '',
+    country: event.country ?? '',
+    visitor_hash: event.visitor_hash ?? '',
+  }),
+  log: (event) => ({
+    ...event,
+    logger: event.logger ?? '',
+    trace_id: event.trace_id ?? '',
+    span_id: event.span_id ?? '',
+  }),
+  notification: (event) => ({
+    ...event,
+    user_id: event.user_id ?? '',
+    error_code: event.error_code ?? '',
+    error_message: event.error_message ?? '',
+  }),
+}

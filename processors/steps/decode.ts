@@ -1,0 +1,44 @@
+import type { BusRecord } from '../../core/bus/port.ts'
+import type { AvroCodec, EventByStream } from '../../core/codec/avro-codec.ts'
+import type { Stream } from '../../schemas/avro/catalog.ts'
+
+export type DecodeResult<S extends Stream> =
+  | { kind: 'ok'; record: BusRecord; event: EventByStream[S] }
+  | { kind: 'dlq'; record: BusRecord; reason: string }
+
+/**
+ * Decodes a batch. Writer schemas the codec has not seen are fetched once per batch; a record
+ * that still cannot be decoded is a DLQ result with the reason, never an exception, so one
+ * poison message cannot stop its partition.
+ */
+export async function decodeRecords<S extends Stream>(codec: AvroCodec, stream: S, records: readonly BusRecord[]): Promise<DecodeResult<S>[]> {
+  const results: DecodeResult<S>[] = new Array(records.length)
+  const retry: number[] = []
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]!
+    const decoded = codec.decode(stream, record.value)
+    if (decoded.ok) results[index] = { kind: 'ok', record, event: decoded.value }
+    else if (decoded.unknownSchema) retry.push(index)
+    else results[index] = { kind: 'dlq', record, reason: decoded.reason }
+  }
+  if (retry.length > 0) {
+    const unknownIds = new Set(retry.map((index) => records[index]!.value.readUInt32BE(1)))
+    const unavailable = new Map<number, string>()
+    for (const id of unknownIds) {
+      try {
+        await codec.loadSchema(id)
+      } catch (error) {
+        if ((error as Error).name !== 'UnknownSchemaError') throw error // registry down: retry the batch
+        unavailable.set(id, (error as Error).message)
+      }
+    }
+    for (const index of retry) {
+      const record = records[index]!
+      const decoded = codec.decode(stream, record.value)
+      results[index] = decoded.ok
+        ? { kind: 'ok', record, event: decoded.value }
+        : { kind: 'dlq', record, reason: unavailable.get(record.value.readUInt32BE(1)) ?? decoded.reason }
+    }
+  }
+  return results
+}
