@@ -1,0 +1,53 @@
+import pino from 'pino'
+import { startPipeline, type RunningPipeline } from '../../cli/pipeline.ts'
+import { createRuntime, type Runtime } from '../../cli/runtime.ts'
+import { loadConfig, type Environment } from '../../core/config/index.ts'
+import { temporaryDirectory } from './temp-dir.ts'
+
+export const TEST_WRITE_KEY = 'test-write-key-a'
+export const TEST_READ_KEY = 'test-read-key-a'
+
+export interface TestPipeline {
+  readonly url: string
+  readonly runtime: Runtime
+  readonly pipeline: RunningPipeline
+  stop(): Promise<void>
+}
+
+/** The all-in-one pipeline on a fresh data dir and a free port, as `eddy start` runs it. */
+export async function startTestPipeline(env: Environment = {}): Promise<TestPipeline> {
+  const directory = temporaryDirectory('pipeline')
+  const config = loadConfig({
+    EDDY_DATA_DIR: directory.path,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    EDDY_PROJECTS: JSON.stringify([
+      { id: 'alpha', writeKeys: [TEST_WRITE_KEY], readKeys: [TEST_READ_KEY] },
+      { id: 'beta', writeKeys: ['test-write-key-b'], readKeys: ['test-read-key-b'] },
+    ]),
+    EDDY_SINK_FLUSH_MS: '50',
+    ...env,
+  })
+  const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'warn' }))
+  const pipeline = await startPipeline(runtime, { ingest: true, process: true, api: true })
+  return {
+    url: pipeline.url!,
+    runtime,
+    pipeline,
+    async stop() {
+      await pipeline.stop()
+      directory.remove()
+    },
+  }
+}
+
+/** Polls until the check passes or the time is up; returns the last value for the assertion. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let value = await probe()
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    value = await probe()
+  }
+  return value
+}
