@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: the figures a user needs to size a deployment, measured on this machine.
+ * Each figure is the median of several runs with min/max; ingest also reports its physical
+ * reference measured in the same run. Writes bench/results/<date>.json and .md.
+ *
+ *   npm run bench                       all sections
+ *   npm run bench -- --only ingest,bus  some sections
+ *   npm run bench -- --quick            one short run each (a smoke test, not a figure)
+ */
+import { cpus, totalmem } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import { benchEmbeddedBus } from './bus.ts'
+import { benchIngest, type IngestFigure } from './ingest.ts'
+import { summarise, type Summary } from './stats.ts'
+import { benchWindowing } from './window.ts'
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } } })
+const sections = new Set((values.only ?? 'ingest,bus,window').split(','))
+const quick = values.quick === true
+const runs = quick ? 1 : 3
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+
+interface Target {
+  readonly figure: string
+  readonly target: string
+  readonly measured: string
+  readonly met: boolean
+}
+const targets: Target[] = []
+const target = (figure: string, want: string, measured: number, unit: string, met: boolean) =>
+  targets.push({ figure, target: want, measured: `${measured.toLocaleString('en-US')} ${unit}`, met })
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  runs,
+}
+
+if (sections.has('ingest')) {
+  const figures: IngestFigure[] = await benchIngest({ runs, durationSeconds: quick ? 2 : 5, onProgress: log })
+  results.ingest = figures
+  const at100 = figures.find((f) => f.batchSize === 100)
+  if (at100) {
+    target('ingest events/s at batch 100 (durable embedded log)', '≥ 120,000', at100.eddyEventsPerSec.median, 'events/s', at100.eddyEventsPerSec.median >= 120_000)
+    target('ingest / bare parse+encode reference at batch 100', '≥ 0.5', at100.ratio, '×', at100.ratio >= 0.5)
+  }
+}
+
+if (sections.has('bus')) {
+  const produce: number[] = []
+  const consume: number[] = []
+  const p50: number[] = []
+  const p99: number[] = []
+  for (let run = 1; run <= runs; run++) {
+    log(`embedded log: run ${run}/${runs}`)
+    const directory = temporaryDirectory('bench-bus')
+    try {
+      const result = await benchEmbeddedBus({ dataDir: directory.path, records: quick ? 50_000 : 300_000 })
+      produce.push(result.produceRecordsPerSec)
+      consume.push(result.consumeRecordsPerSec)
+      p50.push(result.ackP50Ms)
+      p99.push(result.ackP99Ms)
+    } finally {
+      directory.remove()
+    }
+  }
+  const bus = { produceRecordsPerSec: summarise(produce), consumeRecordsPerSec: summarise(consume), ackP50Ms: summarise(p50), ackP99Ms: summarise(p99) }
+  results.bus = bus
+  target('embedded log produce p99 ack', '≤ 20 ms', bus.ackP99Ms.median, 'ms', bus.ackP99Ms.median <= 20)
+}
+
+if (sections.has('window')) {
+  const samples: Record<string, number[]> = {}
+  for (let run = 1; run <= runs; run++) {
+    log(`windowing: run ${run}/${runs}`)
+    const result = await benchWindowing({ onProgress: (label, done, total) => { if (done === total) log(`windowing: ${label}`) } })
+    for (const [key, value] of Object.entries(result)) (samples[key] ??= []).push(value)
+  }
+  const windowing = Object.fromEntries(Object.entries(samples).map(([key, list]) => [key, summarise(list)])) as Record<string, Summary>
+  results.windowing = windowing
+  const check = (key: string, label: string, want: number, unit: string, lowerIsBetter = false) => {
+    const figure = windowing[key]
+    if (figure) target(label, `${lowerIsBetter ? '≤' : '≥'} ${want.toLocaleString('en-US')} ${unit}`, figure.median, unit, lowerIsBetter ? figure.median <= want : figure.median >= want)
+  }
+  check('tumblingCountSumEventsPerSec', 'windowing (a) tumbling count+sum, 1,000 keys', 2_000_000, 'events/s')
+  check('tumblingSketchesEventsPerSec', 'windowing (b) + HLL distinct + quantile sketch', 500_000, 'events/s')
+  check('sessionsEventsPerSec', 'windowing (c) sessions over 100,000 users', 500_000, 'events/s')
+  check('heapMbAt100kKeysSketches', 'windowing heap at 100,000 active keys (with sketches)', 300, 'MB', true)
+}
+
+results.targets = targets
+const markdown = renderMarkdown(results, targets)
+const day = new Date().toISOString().slice(0, 10)
+const directory = values.out ?? join(import.meta.dirname, 'results')
+mkdirSync(directory, { recursive: true })
+writeFileSync(join(directory, `${day}.json`), `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(join(directory, `${day}.md`), markdown)
+process.stdout.write(markdown)
+log(`wrote ${join(directory, `${day}.json`)} and .md`)
+
+function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]): string {
+  const fmt = (s: Summary) => `${s.median.toLocaleString('en-US')} (${s.min.toLocaleString('en-US')}–${s.max.toLocaleString('en-US')})`
+  const lines = [`# Eddy benchmark ${String(data.date).slice(0, 16)}Z`, '', `Machine: ${JSON.stringify(data.machine)}; medians of ${runs} run(s), (min–max).`, '']
+  if (data.ingest) {
+    lines.push('## Ingest → durable embedded log (/v1/batch)', '', '| batch | eddy events/s | eddy p99 ms | reference events/s | reference p99 ms | ratio |', '|---|---|---|---|---|---|')
+    for (const f of data.ingest as IngestFigure[]) lines.push(`| ${f.batchSize} | ${fmt(f.eddyEventsPerSec)} | ${fmt(f.eddyP99Ms)} | ${fmt(f.referenceEventsPerSec)} | ${fmt(f.referenceP99Ms)} | ${f.ratio} |`)
+    lines.push('', 'Reference: a bare fastify route parsing the same bodies and Avro-encoding each event (no validation, no bus).', '')
+  }
+  if (data.bus) {
+    const bus = data.bus as Record<string, Summary>
+    lines.push('## Embedded log', '', '| figure | value |', '|---|---|', ...Object.entries(bus).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '')
+  }
+  if (data.windowing) {
+    const windowing = data.windowing as Record<string, Summary>
+    lines.push('## Windowing engine (one core)', '', '| figure | value |', '|---|---|', ...Object.entries(windowing).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '')
+  }
+  lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
+  return lines.join('\n')
+}
