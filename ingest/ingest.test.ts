@@ -66,7 +66,7 @@ describe('POST /v1/batch', () => {
       browser: 'Mobile Safari', os: 'iOS', device_type: 'mobile', screen: '390x844', locale: 'de-DE', title: 'Pricing', ts: NOW - 2_000, received_at: NOW,
     })
     expect(track).toMatchObject({ type: 'custom', name: 'Signed Up', properties: { plan: 'pro', seats: '3' } })
-    // Records are keyed by session or anonymous id so a visitor's events stay in order.
+    // Records are keyed by visitor so a visitor's events stay in order in one partition.
     expect(producer.sent[0]!.record.key).toBe('anon-1')
   })
 

@@ -12,9 +12,13 @@ export interface PublisherOptions {
   readonly busHealthy: () => boolean
 }
 
-/** Records of one stream share a partition when they share this key (and so stay in order). */
+/**
+ * Records of one stream share a partition when they share this key (and so stay in order).
+ * Clicks go by visitor, not by session: processors aggregate per partition, and a visitor who
+ * never spans two partitions is what makes per-partition unique-visitor counts add up.
+ */
 const PARTITION_KEY: { [S in Stream]: (event: EventByStream[S]) => string } = {
-  click: (event) => event.session_id || event.anonymous_id,
+  click: (event) => event.anonymous_id,
   log: (event) => event.service,
   notification: (event) => event.notification_id,
 }
