@@ -1,0 +1,128 @@
+import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
+import type { Aggregator } from './types.ts'
+
+/** Built-in aggregators with fixed-size number accumulators; sketches live in sketch-aggregators.ts. */
+
+function numberBytes(value: number): Uint8Array {
+  const writer = new ByteWriter()
+  writer.f64(value)
+  return writer.finish()
+}
+
+function bytesNumber(bytes: Uint8Array): number {
+  return new ByteReader(bytes).f64()
+}
+
+export function count<In>(): Aggregator<In, number, number> {
+  return {
+    kind: 'count',
+    create: () => 0,
+    add: (total) => total + 1,
+    merge: (into, from) => into + from,
+    result: (total) => total,
+    serialize: numberBytes,
+    deserialize: bytesNumber,
+  }
+}
+
+export function sum<In>(value: (event: In) => number): Aggregator<In, number, number> {
+  return {
+    kind: 'sum',
+    create: () => 0,
+    add: (total, event) => total + value(event),
+    merge: (into, from) => into + from,
+    result: (total) => total,
+    serialize: numberBytes,
+    deserialize: bytesNumber,
+  }
+}
+
+/** Empty windows never exist, so ±Infinity only shows if every value was ±Infinity. */
+export function min<In>(value: (event: In) => number): Aggregator<In, number, number> {
+  return {
+    kind: 'min',
+    create: () => Infinity,
+    add: (least, event) => Math.min(least, value(event)),
+    merge: (into, from) => Math.min(into, from),
+    result: (least) => least,
+    serialize: numberBytes,
+    deserialize: bytesNumber,
+  }
+}
+
+export function max<In>(value: (event: In) => number): Aggregator<In, number, number> {
+  return {
+    kind: 'max',
+    create: () => -Infinity,
+    add: (most, event) => Math.max(most, value(event)),
+    merge: (into, from) => Math.max(into, from),
+    result: (most) => most,
+    serialize: numberBytes,
+    deserialize: bytesNumber,
+  }
+}
+
+interface Mean {
+  total: number
+  count: number
+}
+
+export function avg<In>(value: (event: In) => number): Aggregator<In, Mean, number> {
+  return {
+    kind: 'avg',
+    create: () => ({ total: 0, count: 0 }),
+    add: (mean, event) => {
+      mean.total += value(event)
+      mean.count++
+      return mean
+    },
+    merge: (into, from) => {
+      into.total += from.total
+      into.count += from.count
+      return into
+    },
+    result: (mean) => (mean.count === 0 ? 0 : mean.total / mean.count),
+    serialize: (mean) => {
+      const writer = new ByteWriter()
+      writer.f64(mean.total)
+      writer.f64(mean.count)
+      return writer.finish()
+    },
+    deserialize: (bytes) => {
+      const reader = new ByteReader(bytes)
+      return { total: reader.f64(), count: reader.f64() }
+    },
+  }
+}
+
+/**
+ * Exact distinct count of string values. Variable-size (it reports `bytes`), so the operator's
+ * state bound covers it. Values are serialised sorted so snapshots do not depend on Set order.
+ */
+export function distinct<In>(value: (event: In) => string): Aggregator<In, Set<string>, number> {
+  return {
+    kind: 'distinct',
+    create: () => new Set<string>(),
+    add: (seen, event) => seen.add(value(event)),
+    merge: (into, from) => {
+      for (const item of from) into.add(item)
+      return into
+    },
+    result: (seen) => seen.size,
+    serialize: (seen) => {
+      const writer = new ByteWriter()
+      const items = [...seen].sort(compareStrings)
+      writer.u32(items.length)
+      for (const item of items) writer.string(item)
+      return writer.finish()
+    },
+    deserialize: (bytes) => {
+      const reader = new ByteReader(bytes)
+      const seen = new Set<string>()
+      for (let remaining = reader.u32(); remaining > 0; remaining--) seen.add(reader.string())
+      return seen
+    },
+    // ~48 bytes per Set entry plus the string; sized by count only, to stay cheap per event.
+    bytes: (seen) => 64 + seen.size * 80,
+  }
+}

@@ -1,0 +1,17 @@
+export { count, sum, min, max, avg, distinct } from './aggregators.ts'
+export { approxDistinct, quantiles, topK, type QuantileValues } from './sketch-aggregators.ts'
+export { tumbling, hopping, session } from './assigners.ts'
+export { WindowOperator, createWindowOperator, defaultLimits } from './operator.ts'
+export { HyperLogLog } from './hyperloglog.ts'
+export { QuantileSketch } from './quantile-sketch.ts'
+export { SpaceSaving, type TopItem } from './top-k.ts'
+export { murmur3 } from './murmur3.ts'
+export type * from './types.ts'
+export {
+  KeyedProcessOperator,
+  type KeyedContext,
+  type KeyedEmission,
+  type KeyedProcessSpec,
+  type Timer,
+  type TimerDomain,
+} from './keyed-process.ts'

@@ -1,0 +1,134 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ByteReader, ByteWriter } from './bytes.ts'
+import { KeyedProcessOperator, type KeyedEmission } from './keyed-process.ts'
+import { canonical } from './test-support.ts'
+
+/** The notification lifecycle job's core: delivery latency, or "undelivered" after a timeout. */
+
+interface Notification {
+  readonly id: string
+  readonly status: 'sent' | 'delivered'
+  readonly time: number
+}
+
+type Outcome = { id: string; delivered: true; latencyMs: number } | { id: string; delivered: false; sentAt: number }
+
+const TIMEOUT = 10 * 60_000
+
+function lifecycle() {
+  return new KeyedProcessOperator<Notification, { sentAt: number }, Outcome>({
+    key: (notification) => notification.id,
+    time: (notification) => notification.time,
+    outOfOrdernessMs: 5_000,
+    idleTimeoutMs: 60_000,
+    processEvent(notification, context) {
+      if (notification.status === 'sent') {
+        if (context.state !== undefined) return // a duplicate send
+        context.state = { sentAt: notification.time }
+        context.setTimer('event', notification.time + TIMEOUT, 'undelivered')
+        return
+      }
+      const state = context.state
+      if (state === undefined) return // delivered after we already gave up, or never saw the send
+      context.emit({ id: context.key, delivered: true, latencyMs: notification.time - state.sentAt })
+      context.deleteTimer('event', state.sentAt + TIMEOUT, 'undelivered')
+      context.state = undefined
+    },
+    onTimer(timer, context) {
+      const state = context.state
+      if (state === undefined) return
+      context.emit({ id: timer.key, delivered: false, sentAt: state.sentAt })
+      context.state = undefined
+    },
+    serializeState(state) {
+      const writer = new ByteWriter()
+      writer.f64(state.sentAt)
+      return writer.finish()
+    },
+    deserializeState: (bytes) => ({ sentAt: new ByteReader(bytes).f64() }),
+  })
+}
+
+const outputs = (emissions: KeyedEmission<Notification, Outcome>[]) =>
+  emissions.flatMap((emission) => (emission.kind === 'output' ? [emission.value] : []))
+
+describe('keyed process function with timers', () => {
+  it('reports delivery latency, and undelivered notifications once the watermark passes the timeout', () => {
+    const operator = lifecycle()
+    const minute = 60_000
+    expect(
+      outputs(
+        operator.process(0, [
+          { id: 'n1', status: 'sent', time: 0 },
+          { id: 'n2', status: 'sent', time: minute },
+          { id: 'n1', status: 'delivered', time: 2 * minute },
+        ], 0),
+      ),
+    ).toEqual([{ id: 'n1', delivered: true, latencyMs: 2 * minute }])
+    expect(operator.pendingTimers).toBe(1)
+    // Watermark = 11 min − 5 s: n2's deadline (11 min) is not passed yet.
+    expect(outputs(operator.process(0, [{ id: 'n3', status: 'sent', time: 11 * minute }], 1))).toEqual([])
+    expect(outputs(operator.process(0, [{ id: 'n4', status: 'sent', time: 11 * minute + 5_000 }], 2))).toEqual([
+      { id: 'n2', delivered: false, sentAt: minute },
+    ])
+    // A delivery after the give-up is ignored; the late one is visible through the watermark in context.
+    expect(outputs(operator.process(0, [{ id: 'n2', status: 'delivered', time: 12 * minute }], 3))).toEqual([])
+  })
+
+  it('fires processing-time timers from the injected clock', () => {
+    const operator = new KeyedProcessOperator<{ key: string; time: number }, number, string>({
+      key: (event) => event.key,
+      time: (event) => event.time,
+      outOfOrdernessMs: 0,
+      idleTimeoutMs: 1_000,
+      processEvent(event, context) {
+        context.state = (context.state ?? 0) + 1
+        context.setTimer('processing', context.now + 500, 'flush')
+      },
+      onTimer(timer, context) {
+        context.emit(`${timer.key}:${context.state}@${context.now}`)
+      },
+      serializeState: (state) => new Uint8Array([state]),
+      deserializeState: (bytes) => bytes[0] as number,
+    })
+    operator.process(0, [{ key: 'a', time: 1 }, { key: 'a', time: 2 }], 100)
+    expect(outputs(operator.onProcessingTime(599) as never)).toEqual([])
+    expect(outputs(operator.onProcessingTime(600) as never)).toEqual(['a:2@600'])
+  })
+
+  it('restoring at a random cut point yields the same outputs as never stopping (property)', () => {
+    const event = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      status: fc.constantFrom('sent' as const, 'delivered' as const),
+      offset: fc.integer({ min: -60_000, max: 5 * 60_000 }),
+    })
+    fc.assert(
+      fc.property(fc.array(fc.array(event, { maxLength: 5 }), { maxLength: 25 }), fc.nat(), (batches, rawCut) => {
+        let time = 0
+        const steps = batches.map((batch, index) => ({
+          now: index * 1_000,
+          events: batch.map((item) => {
+            time += Math.max(0, item.offset)
+            return { id: item.id, status: item.status, time: Math.max(0, time + Math.min(0, item.offset)) }
+          }),
+        }))
+        const cut = rawCut % (steps.length + 1)
+        const straight = lifecycle()
+        const expected = [...steps.flatMap((step) => straight.process(0, step.events, step.now)), ...straight.endOfInput(1e9)]
+        let current = lifecycle()
+        const actual = steps.flatMap((step, index) => {
+          if (index === cut) {
+            const next = lifecycle()
+            expect(next.restore(current.snapshot())).toEqual({ ok: true })
+            current = next
+          }
+          return current.process(0, step.events, step.now)
+        })
+        actual.push(...current.endOfInput(1e9))
+        expect(canonical(actual)).toBe(canonical(expected))
+      }),
+      { numRuns: 300 },
+    )
+  })
+})

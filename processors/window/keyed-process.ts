@@ -1,0 +1,236 @@
+import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from './bytes.ts'
+import { MinHeap } from './min-heap.ts'
+import type { PartitionId, RestoreResult } from './types.ts'
+import { WatermarkTracker } from './watermarks.ts'
+
+/**
+ * A keyed process function with event-time and processing-time timers: the lower-level building
+ * block for logic windows cannot express, such as "a notification sent but not delivered within
+ * 10 minutes". Same watermark rules, same determinism and checkpoint guarantees as the windows.
+ * Timers are unique per (key, domain, time, tag); those due together fire in (time, key, tag) order,
+ * and a callback may set further timers, which fire in the same pass if already due.
+ */
+
+export type TimerDomain = 'event' | 'processing'
+
+export interface Timer {
+  readonly key: string
+  readonly domain: TimerDomain
+  readonly time: number
+  readonly tag: string
+}
+
+export interface KeyedContext<State, Out> {
+  readonly key: string
+  readonly watermark: number
+  readonly now: number
+  /** This key's state; assign undefined to clear it. */
+  state: State | undefined
+  emit(output: Out): void
+  setTimer(domain: TimerDomain, time: number, tag?: string): void
+  deleteTimer(domain: TimerDomain, time: number, tag?: string): void
+}
+
+export interface KeyedProcessSpec<In, State, Out> {
+  readonly key: (event: In) => string
+  readonly time: (event: In) => number
+  readonly outOfOrdernessMs: number
+  readonly idleTimeoutMs: number
+  readonly processEvent: (event: In, context: KeyedContext<State, Out>) => void
+  readonly onTimer: (timer: Timer, context: KeyedContext<State, Out>) => void
+  readonly serializeState: (state: State) => Uint8Array
+  readonly deserializeState: (bytes: Uint8Array) => State
+}
+
+export type KeyedEmission<In, Out> =
+  | { readonly kind: 'output'; readonly value: Out }
+  | { readonly kind: 'invalid'; readonly event: In; readonly reason: 'invalid-event-time' | 'invalid-key' }
+  | { readonly kind: 'failed'; readonly event: In; readonly reason: string }
+
+const MAGIC = 0x504b4445 // "EDKP"
+const FORMAT_VERSION = 1
+
+function timerId(key: string, domain: TimerDomain, time: number, tag: string): string {
+  return JSON.stringify([domain, time, key, tag])
+}
+
+function compareTimers(left: Timer, right: Timer): number {
+  return left.time - right.time || compareStrings(left.key, right.key) || compareStrings(left.tag, right.tag)
+}
+
+export class KeyedProcessOperator<In, State, Out> {
+  private readonly states = new Map<string, State>()
+  private readonly timers = new Map<string, Timer>()
+  private readonly queues = { event: new MinHeap<Timer>(), processing: new MinHeap<Timer>() }
+  private tracker: WatermarkTracker
+  private out: KeyedEmission<In, Out>[] = []
+  private readonly context: KeyedContext<State, Out> & { key: string }
+
+  constructor(private readonly spec: KeyedProcessSpec<In, State, Out>) {
+    this.tracker = new WatermarkTracker(spec.outOfOrdernessMs, spec.idleTimeoutMs)
+    const operator = this
+    // Accessors and arrow functions read `operator.context.key`, so handlers may destructure the context.
+    this.context = {
+      key: '',
+      get watermark() {
+        return operator.tracker.watermark
+      },
+      get now() {
+        return operator.tracker.now
+      },
+      get state() {
+        return operator.states.get(operator.context.key)
+      },
+      set state(value: State | undefined) {
+        if (value === undefined) operator.states.delete(operator.context.key)
+        else operator.states.set(operator.context.key, value)
+      },
+      emit: (value) => operator.out.push({ kind: 'output', value }),
+      setTimer: (domain, time, tag = '') => {
+        const key = operator.context.key
+        const id = timerId(key, domain, time, tag)
+        if (operator.timers.has(id)) return
+        const timer: Timer = { key, domain, time, tag }
+        operator.timers.set(id, timer)
+        operator.queues[domain].push(time, timer)
+      },
+      deleteTimer: (domain, time, tag = '') => {
+        // The heap entry stays; it is skipped when popped because the Map no longer holds it.
+        operator.timers.delete(timerId(operator.context.key, domain, time, tag))
+      },
+    }
+  }
+
+  get watermark(): number {
+    return this.tracker.watermark
+  }
+
+  process(partition: PartitionId, events: readonly In[], nowMs: number): KeyedEmission<In, Out>[] {
+    this.out = []
+    this.tracker.tick(nowMs)
+    this.fireDue()
+    const clock = this.tracker.activate(partition, events.length > 0)
+    for (const event of events) {
+      const time = this.spec.time(event)
+      if (typeof time !== 'number' || !Number.isFinite(time)) {
+        this.out.push({ kind: 'invalid', event, reason: 'invalid-event-time' })
+        continue
+      }
+      const key = this.spec.key(event)
+      if (typeof key !== 'string') {
+        this.out.push({ kind: 'invalid', event, reason: 'invalid-key' })
+        continue
+      }
+      this.context.key = key
+      try {
+        this.spec.processEvent(event, this.context)
+      } catch (error) {
+        this.out.push({ kind: 'failed', event, reason: error instanceof Error ? error.message : String(error) })
+      }
+      if (this.tracker.observe(clock, time)) this.fireDue()
+    }
+    return this.out
+  }
+
+  onProcessingTime(nowMs: number): KeyedEmission<In, Out>[] {
+    this.out = []
+    this.tracker.tick(nowMs)
+    this.fireDue()
+    return this.out
+  }
+
+  /** End of a bounded input: every event-time timer is due. */
+  endOfInput(nowMs: number): KeyedEmission<In, Out>[] {
+    this.out = []
+    this.tracker.tick(nowMs)
+    this.tracker.end()
+    this.fireDue()
+    return this.out
+  }
+
+  get pendingTimers(): number {
+    return this.timers.size
+  }
+
+  private fireDue(): void {
+    for (;;) {
+      const due = [...this.collect('event', this.tracker.watermark), ...this.collect('processing', this.tracker.now)]
+      if (due.length === 0) return
+      due.sort((left, right) => compareTimers(left, right) || compareStrings(left.domain, right.domain))
+      for (const timer of due) {
+        this.context.key = timer.key
+        this.spec.onTimer(timer, this.context)
+      }
+    }
+  }
+
+  private collect(domain: TimerDomain, until: number): Timer[] {
+    const queue = this.queues[domain]
+    const due: Timer[] = []
+    while (queue.size > 0 && queue.peekPriority() <= until) {
+      const timer = queue.pop() as Timer
+      const id = timerId(timer.key, timer.domain, timer.time, timer.tag)
+      if (this.timers.get(id) !== timer) continue // deleted (or deleted and set again: the newer entry fires)
+      this.timers.delete(id)
+      due.push(timer)
+    }
+    return due
+  }
+
+  snapshot(): Uint8Array {
+    const writer = new ByteWriter()
+    writer.u32(MAGIC)
+    writer.u8(FORMAT_VERSION)
+    this.tracker.snapshot(writer)
+    const keys = [...this.states.keys()].sort(compareStrings)
+    writer.u32(keys.length)
+    for (const key of keys) {
+      writer.string(key)
+      writer.bytes(this.spec.serializeState(this.states.get(key) as State))
+    }
+    const timers = [...this.timers.values()].sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
+    writer.u32(timers.length)
+    for (const timer of timers) {
+      writer.string(timer.key)
+      writer.u8(timer.domain === 'event' ? 0 : 1)
+      writer.f64(timer.time)
+      writer.string(timer.tag)
+    }
+    return writer.finish()
+  }
+
+  restore(bytes: Uint8Array): RestoreResult {
+    this.states.clear()
+    this.timers.clear()
+    this.queues.event.clear()
+    this.queues.processing.clear()
+    this.tracker = new WatermarkTracker(this.spec.outOfOrdernessMs, this.spec.idleTimeoutMs)
+    try {
+      const reader = new ByteReader(bytes)
+      if (reader.u32() !== MAGIC) return { ok: false, reason: 'not a keyed process snapshot' }
+      if (reader.u8() !== FORMAT_VERSION) return { ok: false, reason: 'unsupported snapshot version' }
+      this.tracker.restore(reader)
+      for (let remaining = reader.u32(); remaining > 0; remaining--) {
+        const key = reader.string()
+        this.states.set(key, this.spec.deserializeState(reader.bytes()))
+      }
+      for (let remaining = reader.u32(); remaining > 0; remaining--) {
+        const key = reader.string()
+        const domain: TimerDomain = reader.u8() === 0 ? 'event' : 'processing'
+        const time = reader.f64()
+        const tag = reader.string()
+        this.context.key = key
+        this.context.setTimer(domain, time, tag)
+      }
+      if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
+      return { ok: true }
+    } catch (error) {
+      this.states.clear()
+      this.timers.clear()
+      this.queues.event.clear()
+      this.queues.processing.clear()
+      this.tracker = new WatermarkTracker(this.spec.outOfOrdernessMs, this.spec.idleTimeoutMs)
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { count, sum } from './aggregators.ts'
+import { session } from './assigners.ts'
+import { WindowOperator } from './operator.ts'
+import type { Emission } from './types.ts'
+
+interface Visit {
+  readonly user: string
+  readonly time: number
+  readonly pages?: number
+}
+
+const MINUTE = 60_000
+const GAP = 30 * MINUTE
+
+function sessions(options: { allowedLatenessMs?: number; earlyFiringMs?: number; outOfOrdernessMs?: number } = {}) {
+  return new WindowOperator<Visit, { views: ReturnType<typeof count>; pages: ReturnType<typeof sum<Visit>> }>({
+    assigner: session(GAP),
+    key: (visit) => visit.user,
+    time: (visit) => visit.time,
+    aggregates: { views: count(), pages: sum<Visit>((visit) => visit.pages ?? 1) },
+    outOfOrdernessMs: options.outOfOrdernessMs ?? 0,
+    allowedLatenessMs: options.allowedLatenessMs ?? 2 * 60 * MINUTE,
+    idleTimeoutMs: 60 * MINUTE,
+    earlyFiringMs: options.earlyFiringMs,
+  })
+}
+
+type Out = Emission<Visit, { views: number; pages: number }>
+
+function describeAll(emissions: Out[]) {
+  return emissions.map((emission) => {
+    switch (emission.kind) {
+      case 'result':
+        return `${emission.row.timing} ${emission.row.key} [${emission.row.windowStart / MINUTE},${emission.row.windowEnd / MINUTE}) views=${emission.row.values.views} rev=${emission.row.revision}`
+      case 'retract':
+        return `retract ${emission.key} [${emission.windowStart / MINUTE},${emission.windowEnd / MINUTE}) rev=${emission.revision}`
+      case 'late':
+        return `late ${emission.event.user}@${emission.event.time / MINUTE} by ${emission.latenessMs / MINUTE}`
+      default:
+        return emission.kind
+    }
+  })
+}
+
+const at = (minutes: number, user = 'ann') => ({ user, time: minutes * MINUTE })
+
+describe('session windows', () => {
+  it('events closer than the gap share a session; a longer pause starts a new one', () => {
+    const operator = sessions()
+    const out = [
+      ...operator.process(0, [at(0), at(10), at(35)], 0),
+      ...operator.process(0, [at(100)], 1), // watermark 100: [0,65) is complete
+    ]
+    expect(describeAll(out)).toEqual(['final ann [0,65) views=3 rev=7'])
+  })
+
+  it('a late event bridging two fired sessions merges them and retracts both old rows', () => {
+    const operator = sessions()
+    const fired = [...operator.process(0, [at(0), at(5), at(50), at(55)], 0), ...operator.process(0, [at(200)], 1)]
+    expect(describeAll(fired)).toEqual(['final ann [0,35) views=2 rev=5', 'final ann [50,85) views=2 rev=5'])
+    // Minute 30 is 170 minutes behind the watermark (200): beyond the 120 minutes allowed.
+    expect(describeAll(operator.process(0, [at(30)], 2))).toEqual(['late ann@30 by 170'])
+
+    const generous = sessions({ allowedLatenessMs: 300 * MINUTE })
+    generous.process(0, [at(0), at(5), at(50), at(55)], 0)
+    generous.process(0, [at(200)], 1)
+    expect(describeAll(generous.process(0, [at(30)], 2))).toEqual([
+      'retract ann [0,35) rev=11',
+      'retract ann [50,85) rev=11',
+      'late ann [0,85) views=5 rev=11',
+    ])
+  })
+
+  it('a late event that pushes a session past the watermark reopens it until the watermark passes again', () => {
+    const operator = sessions()
+    operator.process(0, [at(0)], 0)
+    expect(describeAll(operator.process(0, [at(40)], 1))).toEqual(['final ann [0,30) views=1 rev=3'])
+    // Watermark is 40; an event at 25 stretches the session to [0,55), which is not complete yet.
+    // It also reaches the unfired session at 40 (25 + 30 > 40), which merges in without a retraction.
+    expect(describeAll(operator.process(0, [at(25)], 2))).toEqual(['retract ann [0,30) rev=7'])
+    expect(describeAll(operator.process(0, [at(90)], 3))).toEqual(['final ann [0,70) views=3 rev=7'])
+  })
+
+  it('merges unfired sessions without retractions when nothing was emitted', () => {
+    const operator = sessions({ outOfOrdernessMs: 60 * MINUTE })
+    expect(operator.process(0, [at(0), at(40)], 0)).toEqual([]) // watermark -20: nothing complete
+    expect(operator.process(0, [at(20)], 1)).toEqual([]) // bridges [0,30) and [40,70)
+    expect(describeAll(operator.process(0, [at(200)], 2))).toEqual(['final ann [0,70) views=3 rev=7'])
+  })
+
+  it('keeps different keys apart and orders simultaneous firings by end, then key', () => {
+    const operator = sessions()
+    operator.process(0, [at(0, 'bob'), at(0, 'ann'), at(10, 'cid')], 0)
+    expect(describeAll(operator.process(0, [at(60, 'zed')], 1))).toEqual([
+      'final ann [0,30) views=1 rev=3',
+      'final bob [0,30) views=1 rev=3',
+      'final cid [10,40) views=1 rev=3',
+    ])
+  })
+
+  it('purges a session after the allowed lateness; later events for it are declared late', () => {
+    const operator = sessions({ allowedLatenessMs: 10 * MINUTE })
+    operator.process(0, [at(0)], 0)
+    operator.process(0, [at(45)], 1) // fires [0,30); cleanup at 40 also passed
+    expect(operator.stats().windows).toBe(1) // only the session at 45 is left
+    expect(describeAll(operator.process(0, [at(20)], 2))).toEqual(['late ann@20 by 25'])
+  })
+
+  it('early firings show growing sessions and retract the provisional shape when it grows', () => {
+    const operator = sessions({ earlyFiringMs: 1000 })
+    operator.process(0, [at(0)], 0)
+    expect(describeAll(operator.onProcessingTime(1000))).toEqual(['early ann [0,30) views=1 rev=2'])
+    expect(describeAll(operator.process(0, [at(10)], 1500))).toEqual(['retract ann [0,30) rev=5'])
+    expect(describeAll(operator.onProcessingTime(2000))).toEqual(['early ann [0,40) views=2 rev=4'])
+    expect(describeAll(operator.onProcessingTime(3000))).toEqual([]) // unchanged: nothing to say
+  })
+})

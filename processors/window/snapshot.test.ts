@@ -1,0 +1,97 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { avg, count, distinct, max, min, sum } from './aggregators.ts'
+import { hopping, session, tumbling } from './assigners.ts'
+import { WindowOperator } from './operator.ts'
+import { approxDistinct, quantiles, topK } from './sketch-aggregators.ts'
+import { type Click, type Step, canonical, runSteps, streamArbitrary } from './test-support.ts'
+import type { WindowAssigner } from './types.ts'
+
+function aggregates() {
+  return {
+    count: count<Click>(),
+    total: sum<Click>((event) => event.value),
+    least: min<Click>((event) => event.value),
+    most: max<Click>((event) => event.value),
+    mean: avg<Click>((event) => event.value),
+    users: distinct<Click>((event) => `${event.user}:${event.value % 7}`),
+    approxUsers: approxDistinct<Click>((event) => `${event.id % 50}`, { precision: 6 }),
+    latency: quantiles<Click>((event) => event.value, [0, 0.5, 0.99]),
+    topValues: topK<Click>((event) => String(event.value % 9), 2, { capacity: 3 }),
+  }
+}
+
+function operator(assigner: WindowAssigner, earlyFiringMs: number | undefined) {
+  return new WindowOperator<Click, ReturnType<typeof aggregates>>({
+    assigner,
+    key: (event) => event.user,
+    time: (event) => event.time,
+    aggregates: aggregates(),
+    outOfOrdernessMs: 15,
+    allowedLatenessMs: 25,
+    idleTimeoutMs: 120,
+    earlyFiringMs,
+    // Tight enough that some runs hit the bounds, so overflow decisions must survive restore too.
+    limits: { maxKeysPerWindow: 3, maxStateBytes: 60_000 },
+  })
+}
+
+const assigners = fc.constantFrom(tumbling(30), hopping(40, 20), session(25))
+
+describe('snapshot and restore', () => {
+  it('restoring at random cut points yields the same emissions as never stopping', () => {
+    const seen = new Set<string>()
+    fc.assert(
+      fc.property(
+        assigners,
+        fc.option(fc.integer({ min: 10, max: 80 }), { nil: undefined }),
+        streamArbitrary({ maxSteps: 30 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (assigner, early, steps, rawCuts) => {
+          const end = steps.at(-1)?.now ?? 0
+          const original = operator(assigner, early)
+          const uninterrupted = [...runSteps(original, steps), ...original.endOfInput(end)]
+          for (const emission of uninterrupted) seen.add(emission.kind === 'result' ? `row:${emission.row.timing}` : emission.kind)
+          const cuts = new Set(rawCuts.map((cut) => cut % (steps.length + 1)))
+          let current = operator(assigner, early)
+          const resumed = []
+          steps.forEach((step: Step, index) => {
+            if (cuts.has(index)) {
+              const bytes = current.snapshot()
+              const next = operator(assigner, early)
+              expect(next.restore(bytes)).toEqual({ ok: true })
+              // A restored operator snapshots to the very same bytes.
+              expect(Buffer.from(next.snapshot()).equals(Buffer.from(bytes))).toBe(true)
+              expect(next.stats()).toEqual(current.stats())
+              current = next
+            }
+            resumed.push(...runSteps(current, [step]))
+          })
+          resumed.push(...current.endOfInput(end))
+          expect(canonical(resumed)).toBe(canonical(uninterrupted))
+        },
+      ),
+      { numRuns: 250 },
+    )
+    // Guard against a vacuous property: the streams must exercise every kind of output.
+    expect([...seen].sort()).toEqual(['late', 'overflow', 'retract', 'row:early', 'row:final', 'row:late'])
+  })
+
+  it('refuses a snapshot from another spec, and garbage, leaving the operator empty', () => {
+    const source = operator(tumbling(30), undefined)
+    source.process(0, [{ id: 1, time: 1000, user: 'a', value: 1 }], 0)
+    const bytes = source.snapshot()
+
+    const other = operator(session(30), undefined)
+    const refused = other.restore(bytes)
+    expect(refused.ok).toBe(false)
+    expect(other.stats().keys).toBe(0)
+
+    const target = operator(tumbling(30), undefined)
+    expect(target.restore(bytes.slice(0, bytes.length - 3)).ok).toBe(false)
+    expect(target.restore(new Uint8Array([1, 2, 3])).ok).toBe(false)
+    expect(target.stats().keys).toBe(0)
+    expect(target.restore(bytes)).toEqual({ ok: true })
+    expect(target.stats().keys).toBe(1)
+  })
+})
