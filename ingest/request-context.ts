@@ -16,17 +16,44 @@ export function authenticateWriteKey(request: FastifyRequest, keys: KeyRing): st
 }
 
 /**
- * Events larger than the limit are refused. Measuring means serialising, so it is skipped when the
- * whole body is smaller than the limit (then no event can exceed it).
+ * Events larger than the limit are refused. Measuring means serialising, which is costly on the
+ * hot path, so it is skipped when the whole body is within the limit, and for events whose cheap
+ * upper bound (jsonSizeBound) already is.
  */
 export function oversizedEvents(events: readonly unknown[], bodyBytes: number, maxEventBytes: number, pointer: (index: number) => string): FieldError[] {
   if (bodyBytes <= maxEventBytes) return []
   const errors: FieldError[] = []
   events.forEach((event, index) => {
+    if (jsonSizeBound(event, maxEventBytes) <= maxEventBytes) return
     const bytes = Buffer.byteLength(JSON.stringify(event) ?? '')
     if (bytes > maxEventBytes) errors.push({ event: index, field: pointer(index), reason: `event is ${bytes} bytes, more than the limit of ${maxEventBytes}` })
   })
   return errors
+}
+
+/**
+ * An upper bound of the UTF-8 JSON size of a value without building the string: every UTF-16
+ * unit is at most 6 bytes once escaped (\u0000) or encoded, plus punctuation. Stops counting once
+ * past `stopAbove`.
+ */
+export function jsonSizeBound(value: unknown, stopAbove: number): number {
+  let size = 0
+  const walk = (item: unknown): void => {
+    if (size > stopAbove) return
+    if (typeof item === 'string') size += 2 + 6 * item.length
+    else if (Array.isArray(item)) {
+      size += 2 + item.length
+      for (const element of item) walk(element)
+    } else if (item !== null && typeof item === 'object') {
+      size += 2
+      for (const key in item) {
+        size += 4 + 6 * key.length
+        walk((item as Record<string, unknown>)[key])
+      }
+    } else size += 24 // numbers, booleans, null: at most 24 characters
+  }
+  walk(value)
+  return size
 }
 
 export function bodyBytes(request: FastifyRequest): number {

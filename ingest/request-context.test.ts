@@ -1,0 +1,15 @@
+import fc from 'fast-check'
+import { expect, it } from 'vitest'
+import { jsonSizeBound, oversizedEvents } from './request-context.ts'
+
+it('jsonSizeBound never underestimates the UTF-8 JSON size', () => {
+  fc.assert(fc.property(fc.jsonValue(), (value) => {
+    expect(jsonSizeBound(value, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(value)))
+  }), { numRuns: 500 })
+})
+
+it('finds exactly the events over the limit', () => {
+  const events = [{ a: 'x'.repeat(100) }, { a: 'é'.repeat(600) }, { a: 'y'.repeat(1_100) }]
+  // 'é' is 2 bytes: 1,200+ bytes of JSON; 'y' × 1,100 is 1,108 bytes.
+  expect(oversizedEvents(events, 10_000, 1_150, (i) => `/batch/${i}`).map((e) => e.event)).toEqual([1])
+})
