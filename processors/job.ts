@@ -1,0 +1,41 @@
+import type { EventByStream } from '../core/codec/avro-codec.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
+
+export type Row = Record<string, unknown>
+
+/** Rows by named output ('clicks_1m', 'sessions', 'late', …); bound to tables or topics at start-up. */
+export type OutputRows = Record<string, Row[]>
+
+export type RestoreResult = { readonly ok: true } | { readonly ok: false; readonly reason: string }
+
+/**
+ * The per-partition part of a job: pure and synchronous, no I/O and no clock of its own, so it is
+ * tested with plain arrays and a number for "now". The runner owns everything else.
+ */
+export interface JobTask<In> {
+  process(events: readonly In[], nowMs: number): OutputRows
+  /** Processing-time progress (early firings). */
+  onProcessingTime(nowMs: number): OutputRows
+  snapshot(): Uint8Array
+  restore(bytes: Uint8Array): RestoreResult
+  /** Counters and gauges for metrics and /api/v1/pipeline/health. */
+  stats(): Record<string, number>
+}
+
+export interface Job<S extends Stream = Stream> {
+  readonly name: string
+  readonly stream: S
+  /** Every output name the job's tasks may emit. */
+  readonly outputs: readonly string[]
+  createTask(partition: number): JobTask<EventByStream[S]>
+}
+
+/** Adds rows to an output, creating it on first use. */
+export function emit(outputs: OutputRows, name: string, row: Row): void {
+  ;(outputs[name] ??= []).push(row)
+}
+
+export function mergeOutputs(into: OutputRows, from: OutputRows): OutputRows {
+  for (const [name, rows] of Object.entries(from)) for (const row of rows) emit(into, name, row)
+  return into
+}

@@ -1,0 +1,280 @@
+import type { ClickEvent } from '../../schemas/types.generated.ts'
+import { type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
+import { Deduplicator } from '../steps/deduplicate.ts'
+import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
+import { count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, session, sum, tumbling, type Timer } from '../window/index.ts'
+import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
+import { firstBy, lastBy } from './first-last.ts'
+import { DEFAULT_EVENT_TIME, deduplicationHorizon, type EventTimeSettings } from './settings.ts'
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+export interface ClickstreamSettings extends EventTimeSettings {
+  readonly sessionGapMs: number
+  readonly activeWindowMs: number
+  readonly activeSlideMs: number
+}
+
+export const DEFAULT_CLICKSTREAM: ClickstreamSettings = {
+  ...DEFAULT_EVENT_TIME,
+  sessionGapMs: 30 * MINUTE,
+  activeWindowMs: 5 * MINUTE,
+  activeSlideMs: MINUTE,
+}
+
+/** Dimensions of the per-minute breakdown; 'total' (value '') is the whole project. */
+export const CLICK_DIMENSIONS = ['total', 'path', 'referrer_domain', 'utm_source', 'utm_campaign', 'browser', 'os', 'device_type', 'country'] as const
+
+interface DimensionHit {
+  readonly key: string
+  readonly visitor: string
+  readonly ts: number
+}
+
+interface Transition {
+  readonly project: string
+  readonly from: string
+  readonly to: string
+  readonly ts: number
+}
+
+interface VisitorPath {
+  last?: string
+  lastTs?: number
+  pending: Array<[number, string, string]>
+}
+
+const isPageview = (event: ClickEvent) => event.type === 'pageview'
+const pageOf = (event: ClickEvent) => (isPageview(event) ? event.path : undefined)
+
+/**
+ * Clickstream, per input partition (clicks are keyed by visitor, so a visitor's events are all
+ * here and per-partition unique counts add up across partitions):
+ *
+ *   clicks ─ dedup by event_id ─┬─ pageviews × dimension ─ tumbling 1 min ─ pageviews, visitors ─► clicks_1m
+ *                               ├─ by visitor ─ session (30 min gap) ─ start, end, entry, exit… ─► sessions
+ *                               ├─ by visitor, in event-time order ─ page → page ─ tumbling 1 h ─► page_transitions_1h
+ *                               └─ by project ─ hopping 5 min / 1 min, early firings ─ visitors ─► active_visitors_5m
+ *   events beyond the allowed lateness ─► late
+ */
+export function clickstreamJob(overrides: Partial<ClickstreamSettings> = {}): Job<'click'> {
+  const settings = { ...DEFAULT_CLICKSTREAM, ...overrides }
+  return {
+    name: 'clickstream',
+    stream: 'click',
+    outputs: ['clicks_1m', 'sessions', 'page_transitions_1h', 'active_visitors_5m', 'late'],
+    createTask: (partition) => createClickstreamTask(partition, settings),
+  }
+}
+
+function createClickstreamTask(partition: number, settings: ClickstreamSettings): JobTask<ClickEvent> {
+  const timing = {
+    outOfOrdernessMs: settings.outOfOrdernessMs,
+    allowedLatenessMs: settings.allowedLatenessMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+  }
+  const deduplicator = new Deduplicator<ClickEvent>(deduplicationHorizon(settings, settings.sessionGapMs + HOUR), (e) => e.event_id, (e) => e.ts)
+
+  const breakdown = createWindowOperator<DimensionHit, ReturnType<typeof breakdownAggregates>>({
+    ...timing,
+    assigner: tumbling(MINUTE),
+    key: (hit) => hit.key,
+    time: (hit) => hit.ts,
+    aggregates: breakdownAggregates(),
+    earlyFiringMs: settings.earlyFiringMs,
+  })
+
+  const sessions = createWindowOperator({
+    ...timing,
+    assigner: session(settings.sessionGapMs),
+    key: (event: ClickEvent) => joinKey(event.project_id, event.anonymous_id),
+    time: (event: ClickEvent) => event.ts,
+    aggregates: {
+      start: min((event: ClickEvent) => event.ts),
+      end: max((event: ClickEvent) => event.ts),
+      events: count<ClickEvent>(),
+      pageviews: sum((event: ClickEvent) => (isPageview(event) ? 1 : 0)),
+      entry: firstBy((event: ClickEvent) => event.ts, (event) => event.event_id, (event) => (isPageview(event) ? entryOf(event) : undefined)),
+      exit: lastBy((event: ClickEvent) => event.ts, (event) => event.event_id, pageOf),
+    },
+  })
+
+  let lateForTransitions = 0
+  const visitorPaths = new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
+    key: (event) => joinKey(event.project_id, event.anonymous_id),
+    time: (event) => event.ts,
+    outOfOrdernessMs: settings.outOfOrdernessMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    // Pageviews wait until the watermark passes them, then leave in event-time order, so a
+    // transition is always between consecutive pages whatever order they arrived in.
+    processEvent: (event, context) => {
+      if (!isPageview(event)) return
+      if (event.ts < context.watermark) {
+        lateForTransitions += 1
+        return
+      }
+      const state = context.state ?? { pending: [] }
+      state.pending.push([event.ts, event.event_id, event.path])
+      context.state = state
+      context.setTimer('event', event.ts, 'page')
+    },
+    onTimer: (timer: Timer, context) => {
+      const state = context.state
+      if (!state) return
+      if (timer.tag === 'expire') {
+        if (state.pending.length === 0 && (state.lastTs ?? 0) + settings.sessionGapMs <= timer.time) context.state = undefined
+        return
+      }
+      state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+      const project = keyParts(context.key)[0]!
+      while (state.pending.length > 0 && state.pending[0]![0] <= timer.time) {
+        const [ts, , path] = state.pending.shift()!
+        if (state.last !== undefined && state.lastTs !== undefined && ts - state.lastTs <= settings.sessionGapMs) {
+          context.emit({ project, from: state.last, to: path, ts })
+        }
+        state.last = path
+        state.lastTs = ts
+      }
+      context.state = state
+      context.setTimer('event', state.lastTs! + settings.sessionGapMs, 'expire')
+    },
+    serializeState: (state) => new TextEncoder().encode(JSON.stringify(state)),
+    deserializeState: (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as VisitorPath,
+  })
+
+  const transitions = createWindowOperator({
+    ...timing,
+    assigner: tumbling(HOUR),
+    key: (transition: Transition) => joinKey(transition.project, transition.from, transition.to),
+    time: (transition: Transition) => transition.ts,
+    aggregates: { transitions: count<Transition>() },
+    earlyFiringMs: settings.earlyFiringMs,
+  })
+
+  const active = createWindowOperator({
+    ...timing,
+    assigner: hopping(settings.activeWindowMs, settings.activeSlideMs),
+    key: (event: ClickEvent) => event.project_id,
+    time: (event: ClickEvent) => event.ts,
+    aggregates: { visitors: distinct((event: ClickEvent) => event.anonymous_id), pageviews: sum((event: ClickEvent) => (isPageview(event) ? 1 : 0)) },
+    earlyFiringMs: settings.earlyFiringMs,
+  })
+
+  const route = (outputs: OutputRows, emissions: {
+    breakdown: ReturnType<typeof breakdown.process>
+    sessions: ReturnType<typeof sessions.process>
+    transitions: ReturnType<typeof transitions.process>
+    active: ReturnType<typeof active.process>
+  }) => {
+    routeEmissions(emissions.breakdown, outputs, 'clicks_1m', 'clickstream', (row) => {
+      const [project_id, dimension, value] = keyParts(row.key)
+      return { project_id, window_start: seconds(row.windowStart), dimension, value, source_partition: partition, pageviews: row.values.pageviews, visitors: row.values.visitors, revision: row.revision, final: row.final ? 1 : 0 }
+    }, undefined)
+    routeEmissions(emissions.sessions, outputs, 'sessions', 'clickstream', (row) => {
+      const [project_id, anonymous_id] = keyParts(row.key)
+      const { start, end, events, pageviews, entry, exit } = row.values
+      return {
+        project_id, anonymous_id, session_start: row.windowStart, session_end: end, source_partition: partition,
+        duration_ms: end - start, pageviews, events, entry_path: entry?.path ?? '', exit_path: exit ?? '',
+        referrer_domain: entry?.referrer_domain ?? '', utm_source: entry?.utm_source ?? '', utm_medium: entry?.utm_medium ?? '', utm_campaign: entry?.utm_campaign ?? '',
+        device_type: entry?.device_type ?? '', browser: entry?.browser ?? '', os: entry?.os ?? '', country: entry?.country ?? '',
+        bounced: pageviews <= 1 ? 1 : 0, revision: row.revision, final: row.final ? 1 : 0, is_deleted: 0,
+      }
+    }, (event) => event, (retraction) => {
+      const [project_id, anonymous_id] = keyParts(retraction.key)
+      return {
+        project_id, anonymous_id, session_start: retraction.windowStart, session_end: retraction.windowStart, source_partition: partition,
+        duration_ms: 0, pageviews: 0, events: 0, entry_path: '', exit_path: '', referrer_domain: '', utm_source: '', utm_medium: '', utm_campaign: '',
+        device_type: '', browser: '', os: '', country: '', bounced: 0, revision: retraction.revision, final: 1, is_deleted: 1,
+      }
+    })
+    routeEmissions(emissions.transitions, outputs, 'page_transitions_1h', 'clickstream', (row) => {
+      const [project_id, from_path, to_path] = keyParts(row.key)
+      return { project_id, window_start: seconds(row.windowStart), from_path, to_path, source_partition: partition, transitions: row.values.transitions, revision: row.revision, final: row.final ? 1 : 0 }
+    }, undefined)
+    routeEmissions(emissions.active, outputs, 'active_visitors_5m', 'clickstream', (row) => ({
+      project_id: row.key, window_start: seconds(row.windowStart), window_end: seconds(row.windowEnd), source_partition: partition,
+      visitors: row.values.visitors, pageviews: row.values.pageviews, revision: row.revision, final: row.final ? 1 : 0,
+    }), undefined)
+  }
+
+  const transitionsFrom = (emissions: ReturnType<typeof visitorPaths.process>): Transition[] => {
+    const list: Transition[] = []
+    for (const emission of emissions) if (emission.kind === 'output') list.push(emission.value)
+    return list
+  }
+
+  return {
+    process(input, nowMs) {
+      const events = deduplicator.filter(input)
+      const hits: DimensionHit[] = []
+      for (const event of events) if (isPageview(event)) for (const dimension of CLICK_DIMENSIONS) hits.push(dimensionHit(event, dimension))
+      const outputs: OutputRows = {}
+      route(outputs, {
+        breakdown: breakdown.process(partition, hits, nowMs),
+        sessions: sessions.process(partition, events, nowMs),
+        transitions: transitions.process(partition, transitionsFrom(visitorPaths.process(partition, events, nowMs)), nowMs),
+        active: active.process(partition, events, nowMs),
+      })
+      return outputs
+    },
+    onProcessingTime(nowMs) {
+      const outputs: OutputRows = {}
+      const moved = transitionsFrom(visitorPaths.onProcessingTime(nowMs))
+      route(outputs, {
+        breakdown: breakdown.onProcessingTime(nowMs),
+        sessions: sessions.onProcessingTime(nowMs),
+        transitions: [...transitions.process(partition, moved, nowMs), ...transitions.onProcessingTime(nowMs)],
+        active: active.onProcessingTime(nowMs),
+      })
+      return outputs
+    },
+    snapshot() {
+      return joinSnapshots([deduplicator.snapshot(), breakdown.snapshot(), sessions.snapshot(), visitorPaths.snapshot(), transitions.snapshot(), active.snapshot(), new Uint8Array(new Float64Array([lateForTransitions]).buffer)])
+    },
+    restore(bytes): RestoreResult {
+      let parts: Uint8Array[]
+      try {
+        parts = splitSnapshot(bytes, 7)
+      } catch (error) {
+        return { ok: false, reason: (error as Error).message }
+      }
+      const results = [
+        deduplicator.restore(parts[0]!), breakdown.restore(parts[1]!), sessions.restore(parts[2]!),
+        visitorPaths.restore(parts[3]!), transitions.restore(parts[4]!), active.restore(parts[5]!),
+      ]
+      lateForTransitions = new Float64Array(parts[6]!.slice().buffer)[0] ?? 0
+      return results.find((result) => !result.ok) ?? { ok: true }
+    },
+    stats() {
+      const windows = [breakdown.stats(), sessions.stats(), transitions.stats(), active.stats()]
+      return {
+        watermark: sessions.stats().watermark,
+        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0),
+        keys: windows.reduce((total, s) => total + s.keys, 0),
+        late: sessions.stats().late,
+        overflow: windows.reduce((total, s) => total + s.overflowKeysPerWindow + s.overflowStateBytes, 0),
+        duplicates: deduplicator.duplicates,
+        lateForTransitions,
+      }
+    },
+  }
+}
+
+function breakdownAggregates() {
+  return { pageviews: count<DimensionHit>(), visitors: distinct((hit: DimensionHit) => hit.visitor) }
+}
+
+function dimensionHit(event: ClickEvent, dimension: (typeof CLICK_DIMENSIONS)[number]): DimensionHit {
+  const value = dimension === 'total' ? '' : (event[dimension] ?? '')
+  return { key: joinKey(event.project_id, dimension, String(value)), visitor: event.anonymous_id, ts: event.ts }
+}
+
+function entryOf(event: ClickEvent) {
+  return {
+    path: event.path, referrer_domain: event.referrer_domain, utm_source: event.utm_source, utm_medium: event.utm_medium, utm_campaign: event.utm_campaign,
+    device_type: event.device_type, browser: event.browser, os: event.os, country: event.country ?? '',
+  }
+}
+

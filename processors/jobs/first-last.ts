@@ -1,0 +1,40 @@
+import type { Aggregator } from '../window/index.ts'
+
+interface Pick<Value> {
+  time: number
+  tie: string
+  value: Value
+}
+
+/**
+ * The value of the earliest (or latest) event in a window, ties broken by a stable id so the result
+ * does not depend on arrival order. Entry and exit pages of a session are these. Events whose
+ * value is undefined do not take part (a custom event has no page to enter on).
+ */
+function pickBy<In, Value>(kind: string, time: (event: In) => number, tie: (event: In) => string, value: (event: In) => Value | undefined, earliest: boolean): Aggregator<In, Pick<Value> | null, Value | null> {
+  const better = (a: Pick<Value>, b: Pick<Value>) => (earliest
+    ? a.time < b.time || (a.time === b.time && a.tie < b.tie)
+    : a.time > b.time || (a.time === b.time && a.tie > b.tie))
+  return {
+    kind,
+    create: () => null,
+    add: (current, event) => {
+      const picked = value(event)
+      if (picked === undefined) return current
+      const candidate = { time: time(event), tie: tie(event), value: picked }
+      return current === null || better(candidate, current) ? candidate : current
+    },
+    merge: (into, from) => (into === null ? from : from === null ? into : better(from, into) ? from : into),
+    result: (current) => (current === null ? null : current.value),
+    serialize: (current) => new TextEncoder().encode(JSON.stringify(current)),
+    deserialize: (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as Pick<Value> | null,
+  }
+}
+
+export function firstBy<In, Value>(time: (event: In) => number, tie: (event: In) => string, value: (event: In) => Value | undefined): Aggregator<In, Pick<Value> | null, Value | null> {
+  return pickBy('first-by', time, tie, value, true)
+}
+
+export function lastBy<In, Value>(time: (event: In) => number, tie: (event: In) => string, value: (event: In) => Value | undefined): Aggregator<In, Pick<Value> | null, Value | null> {
+  return pickBy('last-by', time, tie, value, false)
+}

@@ -1,0 +1,32 @@
+import type { ClickEvent } from '../../schemas/types.generated.ts'
+import type { OutputRows, Row } from '../job.ts'
+
+let sequence = 0
+
+/** A decoded click event with sensible defaults, for job tests. */
+export function click(overrides: Partial<ClickEvent> & Pick<ClickEvent, 'ts'>): ClickEvent {
+  sequence += 1
+  return {
+    event_id: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`,
+    project_id: 'shop', type: 'pageview', name: '', received_at: overrides.ts, anonymous_id: 'visitor-a', user_id: null, session_id: '',
+    url: '', path: '/', title: '', referrer: '', referrer_domain: '', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '', utm_content: '',
+    browser: 'Firefox', os: 'Linux', device_type: 'desktop', country: 'DE', screen: '', locale: '', properties: {}, visitor_hash: null,
+    ...overrides,
+  }
+}
+
+/** What a ReplacingMergeTree(revision) would return with FINAL: the newest row per key. */
+export function latestRows(rows: readonly Row[], keyColumns: readonly string[]): Row[] {
+  const latest = new Map<string, Row>()
+  for (const row of rows) {
+    const key = JSON.stringify(keyColumns.map((column) => row[column]))
+    const current = latest.get(key)
+    if (!current || Number(row.revision) >= Number(current.revision)) latest.set(key, row)
+  }
+  return [...latest.values()].filter((row) => row.is_deleted !== 1)
+}
+
+export function collect(into: OutputRows, from: OutputRows): OutputRows {
+  for (const [name, rows] of Object.entries(from)) (into[name] ??= []).push(...rows)
+  return into
+}

@@ -1,0 +1,54 @@
+import type { Producer } from '../core/bus/port.ts'
+import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
+import type { OutputRows, Row } from './job.ts'
+import type { ClickHouseBatchWriter } from './sinks/clickhouse-batch-writer.ts'
+
+/** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
+export type OutputBinding =
+  | { readonly kind: 'table'; readonly table: string }
+  /** Late events: re-encoded onto a topic with why and how late in headers. */
+  | { readonly kind: 'late-topic'; readonly topic: string; readonly stream: Stream }
+
+export interface LateRow {
+  readonly event: EventByStream[Stream]
+  readonly reason: string
+  readonly latenessMs: number
+  readonly job: string
+}
+
+/**
+ * Writes a task's rows to their bound outputs and resolves only when all are durable, which is
+ * what lets the runner checkpoint and commit after it. An output without a binding is a wiring
+ * bug and fails loudly rather than dropping rows.
+ */
+export class OutputWriter {
+  constructor(
+    private readonly bindings: Readonly<Record<string, OutputBinding>>,
+    private readonly tables: ClickHouseBatchWriter,
+    private readonly producer: Producer,
+    private readonly codec: AvroCodec,
+  ) {}
+
+  async write(rows: OutputRows): Promise<void> {
+    const writes: Promise<unknown>[] = []
+    for (const [name, list] of Object.entries(rows)) {
+      if (list.length === 0) continue
+      const binding = this.bindings[name]
+      if (!binding) throw new Error(`output "${name}" has no binding`)
+      if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list))
+      else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))
+    }
+    await Promise.all(writes)
+  }
+
+  private lateRecord(stream: Stream, row: Row) {
+    const late = row as unknown as LateRow
+    return {
+      key: null,
+      value: this.codec.encode(stream, late.event as never),
+      timestamp: late.event.ts,
+      headers: { 'eddy.late.reason': late.reason, 'eddy.late.lateness-ms': String(late.latenessMs), 'eddy.late.job': late.job },
+    }
+  }
+}

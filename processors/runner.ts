@@ -1,0 +1,166 @@
+import type { Batch, Bus, Consumer, TopicPartition } from '../core/bus/port.ts'
+import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
+import type { Logger } from '../core/logging/logger.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
+import type { CheckpointStore } from './checkpoints/port.ts'
+import { DeadLetterQueue } from './dead-letters.ts'
+import type { Job, JobTask, OutputRows } from './job.ts'
+import type { OutputWriter } from './outputs.ts'
+import { decodeRecords } from './steps/decode.ts'
+
+export interface JobRunnerOptions<S extends Stream> {
+  readonly job: Job<S>
+  readonly topic: string
+  readonly dlqTopic: string
+  readonly bus: Bus
+  readonly codec: AvroCodec
+  readonly outputs: OutputWriter
+  readonly checkpoints: CheckpointStore
+  readonly logger: Logger
+  readonly clock?: () => number
+  /** How often a partition's state is checkpointed and its offset committed. */
+  readonly checkpointIntervalMs?: number
+  /** How often processing time advances the tasks (early firings). */
+  readonly tickIntervalMs?: number
+  readonly maxBatchRecords?: number
+  readonly onStats?: (partition: number, stats: Record<string, number>) => void
+}
+
+export interface RunningJob {
+  readonly name: string
+  /** Partitions this instance owns, with their tasks' stats. */
+  stats(): Array<{ partition: number; stats: Record<string, number> }>
+  stop(): Promise<void>
+}
+
+class PartitionTask<In> {
+  /** Work on one partition runs strictly in order: batches, ticks, checkpoints. */
+  private chain: Promise<void> = Promise.resolve()
+  nextOffset: number
+  checkpointedOffset: number
+  lastCheckpointAt: number
+
+  constructor(readonly partition: number, readonly task: JobTask<In>, startOffset: number, now: number) {
+    this.nextOffset = startOffset
+    this.checkpointedOffset = startOffset
+    this.lastCheckpointAt = now
+  }
+
+  run(work: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(work)
+    this.chain = next.catch(() => {})
+    return next
+  }
+}
+
+/**
+ * Runs a job as one member of its consumer group: consume → decode (DLQ) → task → outputs →
+ * checkpoint → commit. Outputs of a batch are durable before the next batch of that partition
+ * starts; state and offset are checkpointed together every `checkpointIntervalMs` and only then
+ * committed, so after a crash a partition resumes from its checkpoint and replays the batches
+ * after it, whose outputs are deterministic and replace the rows they wrote before.
+ */
+export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): Promise<RunningJob> {
+  const { job, topic, bus, codec, outputs, checkpoints } = options
+  const logger = options.logger.child({ job: job.name })
+  const clock = options.clock ?? Date.now
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000
+  const deadLetters = new DeadLetterQueue(bus.producer(), options.dlqTopic, job.name)
+  const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
+  let consumer: Consumer
+
+  const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
+    const now = clock()
+    if (owned.nextOffset === owned.checkpointedOffset && !force) return
+    if (!force && now - owned.lastCheckpointAt < checkpointIntervalMs) return
+    await checkpoints.save({ job: job.name, topic, partition: owned.partition, nextOffset: owned.nextOffset, state: owned.task.snapshot(), savedAt: now })
+    owned.lastCheckpointAt = now
+    if (owned.nextOffset !== owned.checkpointedOffset) {
+      owned.checkpointedOffset = owned.nextOffset
+      await consumer.commit([{ topic, partition: owned.partition, offset: owned.nextOffset }])
+    }
+  }
+
+  const assign = async (partitions: readonly TopicPartition[]) => {
+    for (const { partition } of partitions) {
+      const task = job.createTask(partition)
+      const saved = await checkpoints.load(job.name, topic, partition)
+      let start = 0
+      if (saved) {
+        const restored = task.restore(saved.state)
+        if (restored.ok) {
+          start = saved.nextOffset
+        } else {
+          // A snapshot the job can no longer read (its windows changed): rebuild the state from
+          // the committed offset on with empty windows, and say so.
+          logger.error({ partition, reason: restored.reason }, 'checkpoint cannot be restored; continuing with empty state')
+          const fresh = job.createTask(partition)
+          tasks.set(partition, new PartitionTask(partition, fresh, saved.nextOffset, clock()))
+          consumer.seek({ topic, partition, offset: saved.nextOffset })
+          continue
+        }
+        consumer.seek({ topic, partition, offset: start })
+      }
+      tasks.set(partition, new PartitionTask(partition, task, start, clock()))
+      logger.info({ partition, from: saved ? start : 'committed offset' }, 'partition assigned')
+    }
+  }
+
+  const revoke = async (partitions: readonly TopicPartition[]) => {
+    for (const { partition } of partitions) {
+      const owned = tasks.get(partition)
+      if (!owned) continue
+      await owned.run(() => checkpoint(owned, true))
+      tasks.delete(partition)
+    }
+  }
+
+  const handle = async (batch: Batch) => {
+    const owned = tasks.get(batch.partition)
+    if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
+    await owned.run(async () => {
+      const results = await decodeRecords(codec, job.stream, batch.records)
+      const events: EventByStream[S][] = []
+      const dead = []
+      for (const result of results) {
+        if (result.kind === 'ok') events.push(result.event)
+        else dead.push(result)
+      }
+      const rows = owned.task.process(events, clock())
+      await Promise.all([outputs.write(rows), deadLetters.send(dead)])
+      owned.nextOffset = batch.records.at(-1)!.offset + 1
+      await checkpoint(owned, false)
+      options.onStats?.(owned.partition, owned.task.stats())
+    })
+  }
+
+  consumer = bus.consumer({
+    groupId: `eddy-${job.name}`,
+    topics: [topic],
+    maxBatchRecords: options.maxBatchRecords ?? 5_000,
+    rebalance: { onAssigned: assign, onRevoked: revoke },
+  })
+
+  const tick = setInterval(() => {
+    for (const owned of tasks.values()) {
+      void owned.run(async () => {
+        const rows: OutputRows = owned.task.onProcessingTime(clock())
+        await outputs.write(rows)
+        await checkpoint(owned, false)
+      }).catch((error: unknown) => logger.warn({ err: error, partition: owned.partition }, 'processing-time tick failed'))
+    }
+  }, options.tickIntervalMs ?? 1_000)
+  tick.unref()
+
+  await consumer.run(handle)
+
+  return {
+    name: job.name,
+    stats: () => [...tasks.values()].map((owned) => ({ partition: owned.partition, stats: owned.task.stats() })),
+    async stop() {
+      clearInterval(tick)
+      // The consumer's revoke callback checkpoints and commits every partition on the way out.
+      await consumer.stop()
+    },
+  }
+}
