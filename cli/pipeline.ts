@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Consumer } from '../core/bus/port.ts'
 import { EventPublisher } from '../ingest/publisher.ts'
+import { join } from 'node:path'
+import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
+import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
+import type { CheckpointStore } from '../processors/checkpoints/port.ts'
+import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
+import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { startRawEvents } from '../processors/raw-events.ts'
+import { startJob, type RunningJob } from '../processors/runner.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
 import { buildServer } from './server.ts'
@@ -15,6 +22,7 @@ export interface Roles {
 export interface RunningPipeline {
   readonly server?: FastifyInstance
   readonly url?: string
+  readonly jobs: readonly RunningJob[]
   stop(): Promise<void>
 }
 
@@ -31,10 +39,34 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const codec = needsBus ? await runtime.codec() : undefined
 
   const consumers: Consumer[] = []
+  const jobs: RunningJob[] = []
   let writer: ClickHouseBatchWriter | undefined
   if (roles.process && bus && codec) {
+    const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
-    consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database: config.clickhouse.database, logger: logger.child({ component: 'raw-events' }) }))
+    consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database, logger: logger.child({ component: 'raw-events' }) }))
+    // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
+    // every processor instance finds the state of a partition that moved to it.
+    const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
+      ? new ClickHouseCheckpointStore(clickhouse, database)
+      : new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    for (const job of defaultJobs()) {
+      const bindings: Record<string, OutputBinding> = { late: { kind: 'late-topic', topic: config.topics.late, stream: job.stream } }
+      for (const output of job.outputs) {
+        const table = OUTPUT_TABLES[output]
+        if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
+      }
+      jobs.push(await startJob({
+        job,
+        topic: config.topics[job.stream],
+        dlqTopic: config.topics.dlq,
+        bus,
+        codec,
+        outputs: new OutputWriter(bindings, writer, bus.producer(), codec),
+        checkpoints,
+        logger: logger.child({ component: 'processor' }),
+      }))
+    }
   }
 
   let server: FastifyInstance | undefined
@@ -76,10 +108,11 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   return {
     server,
     url,
+    jobs,
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server?.close()
-      await Promise.allSettled(consumers.map((consumer) => consumer.stop()))
+      await Promise.allSettled([...consumers.map((consumer) => consumer.stop()), ...jobs.map((job) => job.stop())])
       await writer?.close()
       await runtime.close()
     },

@@ -1,0 +1,155 @@
+import { partitionForKey } from '../../core/bus/embedded/murmur2.ts'
+import { SeededRandom } from '../../bench/traffic/random.ts'
+import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { CLICK_DIMENSIONS } from '../../processors/jobs/clickstream.ts'
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+export type Arrival = 'on-time' | 'late-accepted' | 'too-late'
+
+/** A clickstream event as the oracle sees it (what ingest will make of the Segment payload). */
+export interface TruthClick {
+  readonly messageId: string
+  readonly visitor: string
+  readonly ts: number
+  readonly pageview: boolean
+  readonly path: string
+  readonly dimensions: Record<string, string>
+  readonly arrival: Arrival
+}
+
+export interface GroundTruthStream {
+  /** Segment payloads in send order, duplicates included. */
+  readonly payloads: Record<string, unknown>[]
+  /** One event per partition, far ahead, to be sent last under another project's key. */
+  readonly flush: Record<string, unknown>[]
+  readonly clicks: readonly TruthClick[]
+  readonly duplicates: number
+}
+
+export interface DisorderSettings {
+  readonly outOfOrdernessMs: number
+  readonly allowedLatenessMs: number
+}
+
+/**
+ * Clicks with disorder, duplicates and late events whose fate is fixed by construction, provided
+ * requests are sent one at a time: on-time events arrive within half the out-of-orderness, late
+ * ones past the watermark but well within the allowed lateness, too-late ones an hour behind.
+ * A flush event per partition (another project) moves every partition's watermark past the end.
+ */
+export function groundTruthStream(options: { seed: number; events: number; startMs: number; partitions: number; settings: DisorderSettings }): GroundTruthStream {
+  const random = new SeededRandom(options.seed)
+  const span = 4 * HOUR
+  const generated = generateTraffic({ seed: options.seed, events: options.events, startMs: options.startMs, spanMs: span, mix: { click: 1, log: 0, notification: 0 } })
+  const { outOfOrdernessMs, allowedLatenessMs } = options.settings
+  const lateDelay = outOfOrdernessMs + Math.min(3 * MINUTE, allowedLatenessMs / 3)
+  const tooLateDelay = allowedLatenessMs + 2 * HOUR
+
+  const arrivals: Array<{ at: number; payload: Record<string, unknown>; truth: TruthClick }> = []
+  for (const event of generated) {
+    const payload = event.payload
+    const roll = random.next()
+    // Late events only well inside the stream: near its ends a partition's watermark may not have
+    // passed them yet, and then their fate would depend on timing rather than on construction.
+    const inside = event.ts > options.startMs + 10 * MINUTE && event.ts < options.startMs + span - lateDelay - 10 * MINUTE
+    const arrival: Arrival = !inside ? 'on-time' : roll < 0.01 && event.ts < options.startMs + span - tooLateDelay - HOUR ? 'too-late' : roll < 0.03 ? 'late-accepted' : 'on-time'
+    const delay = arrival === 'too-late' ? tooLateDelay : arrival === 'late-accepted' ? lateDelay : random.next() * (outOfOrdernessMs / 2)
+    arrivals.push({ at: event.ts + delay, payload, truth: truthOf(payload, event.ts, arrival) })
+  }
+  arrivals.sort((a, b) => a.at - b.at)
+
+  const payloads: Record<string, unknown>[] = []
+  let duplicates = 0
+  for (const [index, arrival] of arrivals.entries()) {
+    payloads.push(arrival.payload)
+    // A retried message, shortly after the original.
+    if (random.chance(0.01) && index > 0) {
+      payloads.push(arrivals[index - 1]!.payload)
+      duplicates += 1
+    }
+  }
+  const flushAt = options.startMs + span + allowedLatenessMs + 2 * HOUR
+  const flush: Record<string, unknown>[] = []
+  for (let partition = 0; partition < options.partitions; partition++) {
+    let visitor = 0
+    while (partitionForKey(`flush-${visitor}`, options.partitions) !== partition) visitor += 1
+    flush.push({ type: 'page', anonymousId: `flush-${visitor}`, messageId: `flush-${partition}`, timestamp: new Date(flushAt).toISOString(), properties: { url: 'https://flush.example/' } })
+  }
+  return { payloads, flush, clicks: arrivals.map((a) => a.truth), duplicates }
+}
+
+function truthOf(payload: Record<string, any>, ts: number, arrival: Arrival): TruthClick {
+  const pageview = payload.type === 'page'
+  const url = new URL(payload.properties?.url ?? payload.context?.page?.url ?? 'http://x.invalid/')
+  const referrer = pageview ? (payload.properties?.referrer ?? '') : ''
+  const path = pageview ? url.pathname : (payload.properties?.path ?? '')
+  return {
+    messageId: payload.messageId,
+    visitor: payload.anonymousId,
+    ts,
+    pageview,
+    path,
+    arrival,
+    dimensions: {
+      total: '',
+      path,
+      referrer_domain: referrer ? new URL(referrer).hostname.replace(/^www\./, '') : '',
+      utm_source: url.searchParams.get('utm_source') ?? '',
+      utm_campaign: url.searchParams.get('utm_campaign') ?? '',
+      country: payload.context?.location?.country ?? '',
+    },
+  }
+}
+
+/** Aggregates computed the slow, obvious way, for comparison with what the pipeline stored. */
+export function clickstreamOracle(clicks: readonly TruthClick[], sessionGapMs = 30 * MINUTE) {
+  const counted = clicks.filter((click) => click.arrival !== 'too-late')
+  const perMinute = new Map<string, { pageviews: number; visitors: Set<string> }>()
+  for (const click of counted) {
+    if (!click.pageview) continue
+    const minute = Math.floor(click.ts / MINUTE) * MINUTE / 1_000
+    for (const dimension of ['total', 'path', 'referrer_domain', 'utm_source', 'utm_campaign', 'country'] as const) {
+      const key = `${minute}|${dimension}|${click.dimensions[dimension]}`
+      const entry = perMinute.get(key) ?? { pageviews: 0, visitors: new Set<string>() }
+      entry.pageviews += 1
+      entry.visitors.add(click.visitor)
+      perMinute.set(key, entry)
+    }
+  }
+  const clicks1m = new Map([...perMinute].map(([key, value]) => [key, { pageviews: value.pageviews, visitors: value.visitors.size }]))
+
+  const byVisitor = new Map<string, TruthClick[]>()
+  for (const click of counted) (byVisitor.get(click.visitor) ?? byVisitor.set(click.visitor, []).get(click.visitor)!).push(click)
+  const sessions = new Map<string, { end: number; pageviews: number; events: number; entry: string; exit: string; bounced: number }>()
+  const transitions = new Map<string, number>()
+  for (const [visitor, list] of byVisitor) {
+    list.sort((a, b) => a.ts - b.ts || (a.messageId < b.messageId ? -1 : 1))
+    let current: TruthClick[] = []
+    const close = () => {
+      if (current.length === 0) return
+      const pages = current.filter((c) => c.pageview)
+      sessions.set(`${visitor}|${current[0]!.ts}`, {
+        end: current.at(-1)!.ts, pageviews: pages.length, events: current.length,
+        entry: pages[0]?.path ?? '', exit: pages.at(-1)?.path ?? '', bounced: pages.length <= 1 ? 1 : 0,
+      })
+      current = []
+    }
+    for (const click of list) {
+      if (current.length > 0 && click.ts - current.at(-1)!.ts > sessionGapMs) close()
+      current.push(click)
+    }
+    close()
+    // Transitions come from pages that arrived before the watermark passed them (see the job).
+    const pages = list.filter((c) => c.pageview && c.arrival === 'on-time')
+    for (let index = 1; index < pages.length; index++) {
+      const from = pages[index - 1]!
+      const to = pages[index]!
+      if (to.ts - from.ts > sessionGapMs) continue
+      const key = `${Math.floor(to.ts / HOUR) * HOUR / 1_000}|${from.path}|${to.path}`
+      transitions.set(key, (transitions.get(key) ?? 0) + 1)
+    }
+  }
+  return { clicks1m, sessions, transitions, dimensions: CLICK_DIMENSIONS }
+}
