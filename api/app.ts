@@ -5,12 +5,16 @@ import { installProblemHandler } from '../core/http/error-handler.ts'
 import { API_FRAMEWORK_PROBLEMS } from './errors.ts'
 import { eventsCountRoute } from './routes/events-count.ts'
 import { healthRoutes, type HealthChecks } from './routes/health.ts'
+import type { PipelineStatus } from '../processors/status.ts'
+import { pipelineHealthRoute } from './routes/pipeline-health.ts'
 
 export interface ApiOptions {
   readonly keys: KeyRing
   readonly clickhouse: ClickHouseClient
   readonly database: string
   readonly checks: HealthChecks
+  /** Present where this process can see the bus (embedded mode, or an api with Kafka access). */
+  readonly pipelineStatus?: () => Promise<PipelineStatus>
 }
 
 /** The query api as a fastify plugin; `start` mounts it beside ingest in one server. */
@@ -18,4 +22,5 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS, { notFound: false })
   await app.register(healthRoutes, { checks: options.checks })
   await app.register(eventsCountRoute, { keys: options.keys, clickhouse: options.clickhouse, database: options.database })
+  if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus })
 }

@@ -9,6 +9,7 @@ import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { startRawEvents } from '../processors/raw-events.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
+import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
 import { buildServer } from './server.ts'
@@ -40,11 +41,13 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
 
   const consumers: Consumer[] = []
   const jobs: RunningJob[] = []
+  const groups: ConsumerGroup[] = []
   let writer: ClickHouseBatchWriter | undefined
   if (roles.process && bus && codec) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
     consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database, logger: logger.child({ component: 'raw-events' }) }))
+    groups.push({ group: 'eddy-raw-events', topics: [config.topics.click, config.topics.log, config.topics.notification] })
     // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
     // every processor instance finds the state of a partition that moved to it.
     const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
@@ -56,6 +59,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         const table = OUTPUT_TABLES[output]
         if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
       }
+      groups.push({ group: `eddy-${job.name}`, topics: [config.topics[job.stream]] })
       jobs.push(await startJob({
         job,
         topic: config.topics[job.stream],
@@ -98,6 +102,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
               ...(bus ? { bus: async () => bus.healthy() } : {}),
               clickhouse: async () => (await clickhouse.ping()).success,
             },
+            pipelineStatus: bus ? () => pipelineStatus(bus, groups, jobs) : undefined,
           }
         : undefined,
     })

@@ -1,0 +1,85 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { SeededRandom } from '../../bench/traffic/random.ts'
+import { createClickHouseClient } from '../../core/clickhouse/client.ts'
+import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
+import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
+import { EddyProcess, freePort, postUntilAccepted } from '../support/eddy-process.ts'
+import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
+import { eventually } from '../support/pipeline.ts'
+import { temporaryDirectory } from '../support/temp-dir.ts'
+
+const EVENTS = Number(process.env.EDDY_GROUND_TRUTH_EVENTS ?? 200_000)
+const KILLS_WHILE_SENDING = 5
+const PARTITIONS = 4
+const directory = temporaryDirectory('crash')
+const READ_KEY = 'crash-read-key-a'
+const env = {
+  EDDY_DATA_DIR: directory.path,
+  EDDY_PARTITIONS: String(PARTITIONS),
+  EDDY_PROJECTS: JSON.stringify([
+    { id: 'alpha', writeKeys: ['crash-write-key-a'], readKeys: [READ_KEY] },
+    { id: 'beta', writeKeys: ['crash-write-key-b'], readKeys: ['crash-read-key-b'] },
+  ]),
+}
+let eddy: EddyProcess
+
+afterAll(async () => {
+  await eddy?.kill()
+  directory.remove()
+})
+
+describe('crash: eddy start is SIGKILLed while ingesting and processing', () => {
+  it(`loses and double-counts nothing across ${KILLS_WHILE_SENDING + 1} kill -9s (${EVENTS.toLocaleString('en-US')} events)`, async () => {
+    eddy = new EddyProcess(await freePort(), env)
+    await eddy.start()
+    const stream = groundTruthStream({ seed: 23, events: EVENTS, startMs: Date.now() - 12 * 3_600_000, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })
+    const oracle = clickstreamOracle(stream.clicks)
+    const random = new SeededRandom(5)
+    const batches: Record<string, unknown>[][] = []
+    for (let start = 0; start < stream.payloads.length; start += 500) batches.push(stream.payloads.slice(start, start + 500))
+
+    // Kills at five random batches, a few milliseconds into the request, so one is in flight;
+    // the client retries through the restart.
+    const killAt = new Set<number>()
+    while (killAt.size < KILLS_WHILE_SENDING) killAt.add(Math.floor(batches.length * (0.05 + 0.9 * random.next())))
+    let retries = 0
+    for (const [index, batch] of batches.entries()) {
+      const crash = killAt.has(index)
+        ? (async () => {
+            await new Promise((resolve) => setTimeout(resolve, random.next() * 20))
+            await eddy.kill()
+            await eddy.start()
+          })()
+        : undefined
+      retries += (await postUntilAccepted(`${eddy.url}/v1/batch`, { batch }, 'crash-write-key-a')) - 1
+      await crash
+    }
+    for (const flush of stream.flush) await postUntilAccepted(`${eddy.url}/v1/batch`, { batch: [flush] }, 'crash-write-key-b')
+    // One more kill while the backlog is being processed.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await eddy.kill()
+    await eddy.start()
+    expect(eddy.starts).toBe(KILLS_WHILE_SENDING + 2)
+
+    const lag = await eventually(async () => {
+      const response = await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+      return ((await response.json()) as { lag: number }).lag
+    }, (value) => value === 0, 180_000)
+    expect(lag).toBe(0)
+    await eddy.stop()
+
+    const clickhouse = await createClickHouseClient({ dataDir: directory.path, clickhouse: { database: 'eddy' } })
+    try {
+      const stored = await storedClickstream(clickhouse, 'eddy', 'alpha')
+      expect(mapDifferences(oracle.clicks1m, stored.clicks1m), 'clicks_1m').toEqual([])
+      expect(mapDifferences(oracle.sessions, stored.sessions), 'sessions').toEqual([])
+      expect(mapDifferences(oracle.transitions, stored.transitions), 'page_transitions_1h').toEqual([])
+      const [raw] = await (await clickhouse.query({ query: "SELECT count() AS n, uniqExact(event_id) AS u FROM eddy.events_click FINAL WHERE project_id = 'alpha'", format: 'JSONEachRow' })).json<{ n: string; u: string }>()
+      const unique = new Set(stream.clicks.map((c) => c.messageId)).size
+      expect({ rows: Number(raw!.n), distinct: Number(raw!.u) }).toEqual({ rows: unique, distinct: unique })
+      process.stderr.write(`crash test: ${EVENTS} events, ${eddy.starts - 1} kills, ${retries} retried requests, 0 lost, 0 double-counted\n`)
+    } finally {
+      await clickhouse.close()
+    }
+  }, 900_000)
+})
