@@ -28,7 +28,7 @@ export async function startTestPipeline(env: Environment = {}): Promise<TestPipe
     EDDY_SINK_FLUSH_MS: '50',
     ...env,
   })
-  const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'warn' }))
+  const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'error' }))
   const pipeline = await startPipeline(runtime, { ingest: true, process: true, api: true })
   return {
     url: pipeline.url!,

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { frame } from '../../core/codec/wire-format.ts'
+import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
+import type { BusRecord } from '../../core/bus/port.ts'
+import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+
+let eddy: TestPipeline
+beforeAll(async () => {
+  eddy = await startTestPipeline({ EDDY_PARTITIONS: '1' })
+})
+afterAll(async () => {
+  await eddy?.stop()
+})
+
+const track = (id: string) => ({ type: 'track', anonymousId: 'visitor-1', messageId: id, event: 'Clicked' })
+
+describe('poison message in the middle of a partition', () => {
+  it('goes to the DLQ with the reason, and everything after it is processed', async () => {
+    const post = (batch: unknown[]) => fetch(`${eddy.url}/v1/batch`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) })
+    expect((await post([track('before-1'), track('before-2')])).status).toBe(202)
+    const bus = await eddy.runtime.bus()
+    const codec = await eddy.runtime.codec()
+    // Three kinds of poison, one partition: not Avro, an unknown schema id, a truncated body.
+    const poison = [
+      Buffer.from('{"this is":"json, not avro"}'),
+      frame(4_242, Buffer.from([2, 4, 6])),
+      codec.encode('click', SAMPLES.click as never).subarray(0, 40),
+    ]
+    await bus.producer().send('eddy.clicks', poison.map((value) => ({ key: 'visitor-1', value })))
+    expect((await post([track('after-1'), track('after-2')])).status).toBe(202)
+
+    const clickhouse = await eddy.runtime.clickhouse()
+    const stored = await eventually(async () => {
+      const result = await clickhouse.query({ query: "SELECT count() AS n FROM eddy.events_click FINAL WHERE anonymous_id = 'visitor-1'", format: 'JSONEachRow' })
+      return Number((await result.json<{ n: string }>())[0]!.n)
+    }, (n) => n === 4)
+    expect(stored).toBe(4)
+
+    // Each consumer group that met the poison sent it to the DLQ once: the raw-events writer and the clickstream job.
+    const letters: BusRecord[] = []
+    const consumer = bus.consumer({ groupId: 'dlq-reader', topics: ['eddy.dlq'] })
+    await consumer.run(async (batch) => {
+      letters.push(...batch.records)
+    })
+    await eventually(async () => letters.length, (n) => n >= 6)
+    await consumer.stop()
+    expect(letters).toHaveLength(6)
+    const reasons = letters.map((letter) => `${letter.headers['eddy.dlq.job']}: ${letter.headers['eddy.dlq.reason']}`).sort()
+    expect(reasons).toEqual([
+      expect.stringMatching(/^clickstream: no schema with id 4242/),
+      expect.stringMatching(/^clickstream: undecodable Avro body/),
+      expect.stringMatching(/^clickstream: unknown magic byte 123/),
+      expect.stringMatching(/^raw-events: no schema with id 4242/),
+      expect.stringMatching(/^raw-events: undecodable Avro body/),
+      expect.stringMatching(/^raw-events: unknown magic byte 123/),
+    ])
+    expect(letters.every((letter) => letter.headers['eddy.dlq.topic'] === 'eddy.clicks')).toBe(true)
+    expect(letters.some((letter) => letter.value.equals(poison[0]!))).toBe(true)
+  })
+})

@@ -1,0 +1,48 @@
+/**
+ * External services for tests (Kafka, Redis, Elasticsearch) come from environment variables that
+ * CI or a developer sets (infra/kafka/ci-env.sh exports KAFKA_BROKERS). Without one, a suite is
+ * skipped with a one-line reason, unless EDDY_REQUIRE_SERVICES=1 (CI) makes the absence a failure:
+ * CI must never go green by silently not testing an adapter.
+ */
+import { describe, it } from 'vitest'
+
+export type ServiceName = 'kafka' | 'redis' | 'elasticsearch'
+
+/** The service's address from `envVar`, or undefined when it is not available. */
+export function serviceUrl(name: ServiceName, envVar: string): string | undefined {
+  const value = process.env[envVar]?.trim()
+  if (value !== undefined && value !== '') return value
+  // testcontainers fallback goes here (not installed: no Docker on the build machines). With
+  // Docker and testcontainers@11, a vitest globalSetup would start `name`'s container and provide
+  // its address, e.g. through `inject('kafkaBrokers')`, before falling through to undefined.
+  void name
+  return undefined
+}
+
+export function servicesRequired(): boolean {
+  return process.env.EDDY_REQUIRE_SERVICES === '1'
+}
+
+/**
+ * describe() that runs `body` with the service's address; without one, a single failing test
+ * (EDDY_REQUIRE_SERVICES=1) or a skipped suite, each naming what is missing.
+ */
+export function describeWithService(name: ServiceName, envVar: string, title: string, body: (url: string) => void): void {
+  const url = serviceUrl(name, envVar)
+  if (url !== undefined) {
+    describe(title, () => body(url))
+    return
+  }
+  const reason = `${envVar} is not set (no ${name} to test against; see infra/${name}/)`
+  if (servicesRequired()) {
+    describe(title, () => {
+      it(`requires ${envVar}`, () => {
+        throw new Error(`${reason}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
+      })
+    })
+  } else {
+    describe.skip(`${title}: skipped, ${reason}`, () => {
+      it(`needs ${envVar}`, () => undefined)
+    })
+  }
+}
