@@ -36,6 +36,8 @@ export interface RunningJob {
 class PartitionTask<In> {
   /** Work on one partition runs strictly in order: batches, ticks, checkpoints. */
   private chain: Promise<void> = Promise.resolve()
+  /** Output writes not yet acknowledged, oldest first; a checkpoint waits for all of them. */
+  readonly writes: Promise<void>[] = []
   nextOffset: number
   checkpointedOffset: number
   lastCheckpointAt: number
@@ -69,10 +71,26 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
   let consumer: Consumer
 
+  const maxWritesInFlight = 8
+
+  /**
+   * Outputs are written in the background so the next batch is processed while ClickHouse
+   * inserts the last one; at most `maxWritesInFlight` are outstanding per partition, which is
+   * what still pauses consumption when the store is slow or down.
+   */
+  const enqueueWrite = async (owned: PartitionTask<EventByStream[S]>, rows: OutputRows, dead: Parameters<DeadLetterQueue['send']>[0]) => {
+    const write = Promise.all([outputs.write(rows), deadLetters.send(dead)]).then(() => {})
+    write.catch(() => {}) // observed by the checkpoint that awaits it
+    owned.writes.push(write)
+    while (owned.writes.length > maxWritesInFlight) await owned.writes.shift()
+  }
+
   const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
     const now = clock()
     if (owned.nextOffset === owned.checkpointedOffset && !force) return
     if (!force && now - owned.lastCheckpointAt < checkpointIntervalMs) return
+    // Everything the state reflects must be durable before the state and offset are saved.
+    while (owned.writes.length > 0) await owned.writes.shift()
     await checkpoints.save({ job: job.name, topic, partition: owned.partition, nextOffset: owned.nextOffset, state: owned.task.snapshot(), savedAt: now })
     owned.lastCheckpointAt = now
     if (owned.nextOffset !== owned.checkpointedOffset) {
@@ -115,22 +133,39 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     }
   }
 
+  /**
+   * After a failure the task's state may be ahead of what was written; throwing it away and
+   * restarting the partition from its checkpoint is what keeps a redelivered batch from being
+   * counted twice.
+   */
+  const recover = async (owned: PartitionTask<EventByStream[S]>, error: unknown) => {
+    logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
+    owned.writes.splice(0)
+    tasks.delete(owned.partition)
+    await assign([{ topic, partition: owned.partition }])
+  }
+
   const handle = async (batch: Batch) => {
     const owned = tasks.get(batch.partition)
     if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
     await owned.run(async () => {
-      const results = await decodeRecords(codec, job.stream, batch.records)
-      const events: EventByStream[S][] = []
-      const dead = []
-      for (const result of results) {
-        if (result.kind === 'ok') events.push(result.event)
-        else dead.push(result)
+      try {
+        const results = await decodeRecords(codec, job.stream, batch.records)
+        const events: EventByStream[S][] = []
+        const dead = []
+        for (const result of results) {
+          if (result.kind === 'ok') events.push(result.event)
+          else dead.push(result)
+        }
+        const rows = owned.task.process(events, clock())
+        owned.nextOffset = batch.records.at(-1)!.offset + 1
+        await enqueueWrite(owned, rows, dead)
+        await checkpoint(owned, false)
+        options.onStats?.(owned.partition, owned.task.stats())
+      } catch (error) {
+        await recover(owned, error)
+        throw error
       }
-      const rows = owned.task.process(events, clock())
-      await Promise.all([outputs.write(rows), deadLetters.send(dead)])
-      owned.nextOffset = batch.records.at(-1)!.offset + 1
-      await checkpoint(owned, false)
-      options.onStats?.(owned.partition, owned.task.stats())
     })
   }
 
@@ -144,9 +179,13 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const tick = setInterval(() => {
     for (const owned of tasks.values()) {
       void owned.run(async () => {
-        const rows: OutputRows = owned.task.onProcessingTime(clock())
-        await outputs.write(rows)
-        await checkpoint(owned, false)
+        try {
+          await enqueueWrite(owned, owned.task.onProcessingTime(clock()), [])
+          await checkpoint(owned, false)
+        } catch (error) {
+          await recover(owned, error)
+          throw error
+        }
       }).catch((error: unknown) => logger.warn({ err: error, partition: owned.partition }, 'processing-time tick failed'))
     }
   }, options.tickIntervalMs ?? 1_000)

@@ -46,4 +46,12 @@ export const seconds = (ms: number): number => Math.floor(ms / 1_000)
 
 /** Splits a key made of tab-joined parts (tabs cannot occur in the parts we join). */
 export const keyParts = (key: string): string[] => key.split('\t')
-export const joinKey = (...parts: string[]): string => parts.map((part) => part.replaceAll('\t', ' ')).join('\t')
+export function joinKey(...parts: string[]): string {
+  // On the hot path (one key per event and dimension): only scan for tabs, replace if any.
+  let key = ''
+  for (let index = 0; index < parts.length; index++) {
+    const part = parts[index]!
+    key += (index === 0 ? '' : '\t') + (part.includes('\t') ? part.replaceAll('\t', ' ') : part)
+  }
+  return key
+}

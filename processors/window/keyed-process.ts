@@ -51,7 +51,9 @@ const MAGIC = 0x504b4445 // "EDKP"
 const FORMAT_VERSION = 1
 
 function timerId(key: string, domain: TimerDomain, time: number, tag: string): string {
-  return JSON.stringify([domain, time, key, tag])
+  // Called for every timer set; a NUL-separated string is unambiguous (NUL cannot occur in the
+  // parts Eddy uses) and far cheaper than JSON.stringify.
+  return `${domain}\u0000${time}\u0000${tag}\u0000${key}`
 }
 
 function compareTimers(left: Timer, right: Timer): number {
