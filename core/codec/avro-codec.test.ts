@@ -51,6 +51,16 @@ describe('AvroCodec', () => {
     }
   })
 
+  it('encodes events larger than its scratch buffer', async () => {
+    const codec = await AvroCodec.create(registry(), TOPICS)
+    const big = { ...SAMPLES.log, message: 'x'.repeat(100_000) }
+    const decoded = codec.decode('log', codec.encode('log', big as never))
+    expect(decoded.ok && decoded.value.message.length).toBe(100_000)
+    // And the scratch buffer is reusable afterwards.
+    const small = codec.decode('log', codec.encode('log', SAMPLES.log as never))
+    expect(small.ok && { ...small.value }).toEqual(SAMPLES.log)
+  })
+
   it('registers schemas idempotently: a restart gets the same ids', async () => {
     const shared = registry()
     const first = await AvroCodec.create(shared, TOPICS)

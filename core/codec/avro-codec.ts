@@ -2,7 +2,7 @@ import avro from 'avsc'
 import type { SchemaRegistry } from '../registry/port.ts'
 import { latestSchemas, type Stream } from '../../schemas/avro/catalog.ts'
 import type { ClickEvent, LogEvent, NotificationEvent } from '../../schemas/types.generated.ts'
-import { frame, unframe } from './wire-format.ts'
+import { frame, HEADER_LENGTH, MAGIC_BYTE, unframe } from './wire-format.ts'
 
 export interface EventByStream {
   click: ClickEvent
@@ -27,6 +27,7 @@ export class AvroCodec {
   private readonly readers: Record<Stream, avro.Type>
   private readonly writerTypes = new Map<number, avro.Type>()
   private readonly resolvers = new Map<string, avro.Resolver | avro.Type>()
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024)
 
   private constructor(private readonly registry: SchemaRegistry, readers: Record<Stream, avro.Type>) {
     this.readers = readers
@@ -57,7 +58,14 @@ export class AvroCodec {
   }
 
   encode<S extends Stream>(stream: S, event: EventByStream[S]): Buffer {
-    return frame(this.schemaId(stream), this.readers[stream].toBuffer(event))
+    // Encode straight after the 5-byte header in a scratch buffer, then copy once: half the
+    // allocations and copies of encoding and framing separately, on the hottest path of ingest.
+    const scratch = this.scratch
+    scratch[0] = MAGIC_BYTE
+    scratch.writeUInt32BE(this.schemaId(stream), 1)
+    const end = this.readers[stream].encode(event, scratch, HEADER_LENGTH)
+    if (end < 0) return frame(this.schemaId(stream), this.readers[stream].toBuffer(event))
+    return Buffer.from(scratch.subarray(0, end))
   }
 
   /** Checks an event against the stream's schema; returns the paths of invalid fields. */
