@@ -5,7 +5,7 @@ import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, session, sum, tumbling, type Timer } from '../window/index.ts'
 import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
 import { firstBy, lastBy } from './first-last.ts'
-import { DEFAULT_EVENT_TIME, deduplicationHorizon, type EventTimeSettings } from './settings.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -74,7 +74,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
     allowedLatenessMs: settings.allowedLatenessMs,
     idleTimeoutMs: settings.idleTimeoutMs,
   }
-  const deduplicator = new Deduplicator<ClickEvent>(deduplicationHorizon(settings, settings.sessionGapMs + HOUR), (e) => e.event_id, (e) => e.ts)
+  const deduplicator = new Deduplicator<ClickEvent>(deduplicationLimits(settings, settings.activeWindowMs), (e) => e.event_id, (e) => e.ts)
 
   const breakdown = createWindowOperator<DimensionHit, ReturnType<typeof breakdownAggregates>>({
     ...timing,

@@ -7,7 +7,7 @@ import { DEFAULT_BASELINE, ErrorRateBaselines, validateBaselineSettings, type Ba
 import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
 import { fingerprintOf, messageTemplate } from './fingerprint.ts'
 import { firstBy } from './first-last.ts'
-import { DEFAULT_EVENT_TIME, deduplicationHorizon, type EventTimeSettings } from './settings.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -55,7 +55,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
     idleTimeoutMs: settings.idleTimeoutMs,
     earlyFiringMs: settings.earlyFiringMs,
   }
-  const deduplicator = new Deduplicator<LogEvent>(deduplicationHorizon(settings, HOUR), (event) => event.event_id, (event) => event.ts)
+  const deduplicator = new Deduplicator<LogEvent>(deduplicationLimits(settings, HOUR), (event) => event.event_id, (event) => event.ts)
 
   const perMinute = createWindowOperator({
     ...timing,

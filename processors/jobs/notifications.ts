@@ -7,7 +7,7 @@ import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
 import {
   applyEvent, deserializeLifecycle, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
 } from './notification-lifecycle.ts'
-import { DEFAULT_EVENT_TIME, deduplicationHorizon, type EventTimeSettings } from './settings.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -59,7 +59,7 @@ export function notificationsJob(overrides: Partial<NotificationsJobSettings> = 
 function createNotificationsTask(partition: number, settings: NotificationsJobSettings): JobTask<NotificationEvent> {
   // The lifecycle is idempotent on its own (a replayed event changes nothing), so ids are only
   // remembered for as long as the minute windows accept them.
-  const deduplicator = new Deduplicator<NotificationEvent>(deduplicationHorizon(settings, MINUTE), (event) => event.event_id, (event) => event.ts)
+  const deduplicator = new Deduplicator<NotificationEvent>(deduplicationLimits(settings, MINUTE), (event) => event.event_id, (event) => event.ts)
 
   const perMinute = createWindowOperator({
     outOfOrdernessMs: settings.outOfOrdernessMs,
