@@ -13,12 +13,14 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import { benchEmbeddedBus } from './bus.ts'
+import { benchFreshness } from './freshness.ts'
+import { benchProcessors } from './processors.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness').split(','))
 const quick = values.quick === true
 const runs = quick ? 1 : 3
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
@@ -91,6 +93,27 @@ if (sections.has('window')) {
   check('heapMbAt100kKeysSketches', 'windowing heap at 100,000 active keys (with sketches)', 300, 'MB', true)
 }
 
+if (sections.has('processors')) {
+  const rates: number[] = []
+  const heaps: number[] = []
+  for (let run = 1; run <= runs; run++) {
+    log(`processors (raw rows + all jobs → ClickHouse): run ${run}/${runs}`)
+    const result = await benchProcessors({ events: quick ? 30_000 : 150_000 })
+    rates.push(result.eventsPerSec)
+    heaps.push(result.heapMb)
+  }
+  const processors = { eventsPerSec: summarise(rates), heapMb: summarise(heaps) }
+  results.processors = processors
+  target('processors: raw rows + all three jobs into ClickHouse (chDB), one process', '≥ 100,000 events/s', processors.eventsPerSec.median, 'events/s', processors.eventsPerSec.median >= 100_000)
+}
+
+if (sections.has('freshness')) {
+  log('freshness: 10,000 events/s offered for 20 s')
+  const freshness = await benchFreshness({ rate: 10_000, seconds: quick ? 5 : 20 })
+  results.freshness = freshness
+  target('freshness p99 (202 → visible in clicks_1m) at 10,000 events/s', '≤ 2,000 ms', freshness.p99Ms, 'ms', freshness.p99Ms <= 2_000)
+}
+
 results.targets = targets
 const markdown = renderMarkdown(results, targets)
 const day = new Date().toISOString().slice(0, 10)
@@ -116,6 +139,13 @@ function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]
   if (data.windowing) {
     const windowing = data.windowing as Record<string, Summary>
     lines.push('## Windowing engine (one core)', '', '| figure | value |', '|---|---|', ...Object.entries(windowing).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '')
+  }
+  if (data.processors) {
+    const processors = data.processors as Record<string, Summary>
+    lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', '| figure | value |', '|---|---|', ...Object.entries(processors).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '')
+  }
+  if (data.freshness) {
+    lines.push('## End-to-end freshness (202 → visible in clicks_1m)', '', '```json', JSON.stringify(data.freshness, null, 2), '```', '')
   }
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')

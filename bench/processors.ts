@@ -1,0 +1,86 @@
+import pino from 'pino'
+import { loadConfig } from '../core/config/index.ts'
+import { createRuntime } from '../cli/runtime.ts'
+import { startPipeline } from '../cli/pipeline.ts'
+import { normaliseLogLine } from '../ingest/normalise/log.ts'
+import { normaliseNotification } from '../ingest/normalise/notification.ts'
+import { normaliseSegmentCall } from '../ingest/normalise/segment.ts'
+import { UserAgentParser } from '../ingest/normalise/user-agent.ts'
+import { pipelineStatus } from '../processors/status.ts'
+import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import { generateTraffic } from './traffic/generator.ts'
+
+export interface ProcessorFigure {
+  readonly events: number
+  readonly eventsPerSec: number
+  readonly seconds: number
+  readonly heapMb: number
+}
+
+/**
+ * Processor throughput on the embedded defaults: the log is filled with encoded events first,
+ * then the processors (raw rows + every job) start and drain it into ClickHouse (chDB). The
+ * figure is events drained per second, wall clock, until every consumer group has no lag.
+ */
+export async function benchProcessors(options: { events?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<ProcessorFigure> {
+  const total = options.events ?? 200_000
+  const directory = temporaryDirectory('bench-processors')
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error' })
+  const runtime = createRuntime(config, pino({ level: 'error' }))
+  try {
+    const bus = await runtime.bus()
+    const codec = await runtime.codec()
+    const now = Date.now()
+    const traffic = generateTraffic({ seed: 9, events: total, startMs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000 })
+    const userAgents = new UserAgentParser()
+    const bounds = { maxFutureMs: 86_400_000, retentionMs: 400 * 86_400_000 }
+    const producer = bus.producer()
+    for (let start = 0; start < traffic.length; start += 1_000) {
+      const byTopic = new Map<string, Array<{ key: string; value: Buffer }>>()
+      for (const item of traffic.slice(start, start + 1_000)) {
+        let topic: string
+        let record: { key: string; value: Buffer }
+        if (item.stream === 'click') {
+          const result = normaliseSegmentCall(item.payload, 0, { projectId: 'default', receivedAt: now, userAgent: '', country: null, bounds, userAgents })
+          if (!result.ok) continue
+          topic = config.topics.click
+          record = { key: result.event.anonymous_id, value: codec.encode('click', result.event) }
+        } else if (item.stream === 'log') {
+          const result = normaliseLogLine(item.payload, 0, { projectId: 'default', receivedAt: now, bounds })
+          if (!result.ok) continue
+          topic = config.topics.log
+          record = { key: result.event.service, value: codec.encode('log', result.event) }
+        } else {
+          const result = normaliseNotification(item.payload, 0, { projectId: 'default', receivedAt: now, bounds })
+          if (!result.ok) continue
+          topic = config.topics.notification
+          record = { key: result.event.notification_id, value: codec.encode('notification', result.event) }
+        }
+        ;(byTopic.get(topic) ?? byTopic.set(topic, []).get(topic)!).push(record)
+      }
+      await Promise.all([...byTopic].map(([topic, records]) => producer.send(topic, records)))
+    }
+    const started = performance.now()
+    const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
+    const groups = [
+      { group: 'eddy-raw-events', topics: [config.topics.click, config.topics.log, config.topics.notification] },
+      ...pipeline.jobs.map((job) => ({ group: `eddy-${job.name}`, topics: [config.topics[job.name === 'clickstream' ? 'click' : job.name === 'logs' ? 'log' : 'notification']] })),
+    ]
+    const totalLag = async () => (await pipelineStatus(bus, groups, pipeline.jobs)).consumers.reduce((sum, c) => sum + c.lag, 0)
+    const backlog = groups.length * 0 + (await totalLag())
+    let heap = 0
+    for (;;) {
+      const lag = await totalLag()
+      heap = Math.max(heap, process.memoryUsage().heapUsed)
+      options.onProgress?.(backlog - lag, backlog)
+      if (lag === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const seconds = (performance.now() - started) / 1_000
+    await pipeline.stop()
+    return { events: traffic.length, eventsPerSec: Math.round(traffic.length / seconds), seconds: Math.round(seconds * 10) / 10, heapMb: Math.round(heap / 2 ** 20) }
+  } finally {
+    await runtime.close()
+    directory.remove()
+  }
+}
