@@ -20,7 +20,7 @@ for (let batch = 0; batch < batchesPerSecond * seconds; batch++) {
   const wait = due - performance.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   const now = Date.now()
-  const events = Array.from({ length: batchSize - 1 }, (_, index) => ({ ...pool[(batch * batchSize + index) % pool.length]!, messageId: `b${batch}-${index}`, timestamp: new Date(now).toISOString() }))
+  const events: Record<string, unknown>[] = Array.from({ length: batchSize - 1 }, (_, index) => ({ ...pool[(batch * batchSize + index) % pool.length]!, messageId: `b${batch}-${index}`, timestamp: new Date(now).toISOString() }))
   const marker = `/__probe/${batch}`
   events.push({ type: 'page', anonymousId: `probe-${batch % 50}`, messageId: `probe-${batch}`, timestamp: new Date(now).toISOString(), properties: { url: `https://shop.example${marker}`, path: marker } })
   inFlight.push((async () => {
