@@ -62,12 +62,9 @@ export async function benchProcessors(options: { events?: number; onProgress?: (
     }
     const started = performance.now()
     const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
-    const groups = [
-      { group: 'eddy-raw-events', topics: [config.topics.click, config.topics.log, config.topics.notification] },
-      ...pipeline.jobs.map((job) => ({ group: `eddy-${job.name}`, topics: [config.topics[job.name === 'clickstream' ? 'click' : job.name === 'logs' ? 'log' : 'notification']] })),
-    ]
+    const groups = pipeline.groups
     const totalLag = async () => (await pipelineStatus(bus, groups, pipeline.jobs)).consumers.reduce((sum, c) => sum + c.lag, 0)
-    const backlog = groups.length * 0 + (await totalLag())
+    const backlog = await totalLag()
     let heap = 0
     for (;;) {
       const lag = await totalLag()

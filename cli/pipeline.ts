@@ -24,6 +24,8 @@ export interface RunningPipeline {
   readonly server?: FastifyInstance
   readonly url?: string
   readonly jobs: readonly RunningJob[]
+  /** The consumer groups this process is a member of, for lag reports. */
+  readonly groups: readonly ConsumerGroup[]
   stop(): Promise<void>
 }
 
@@ -46,8 +48,9 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   if (roles.process && bus && codec) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
-    consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database, logger: logger.child({ component: 'raw-events' }) }))
-    groups.push({ group: 'eddy-raw-events', topics: [config.topics.click, config.topics.log, config.topics.notification] })
+    const rawGroup = `${config.topics.prefix}-raw-events`
+    consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database, groupId: rawGroup, logger: logger.child({ component: 'raw-events' }) }))
+    groups.push({ group: rawGroup, topics: [config.topics.click, config.topics.log, config.topics.notification] })
     // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
     // every processor instance finds the state of a partition that moved to it.
     const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
@@ -59,9 +62,11 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         const table = OUTPUT_TABLES[output]
         if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
       }
-      groups.push({ group: `eddy-${job.name}`, topics: [config.topics[job.stream]] })
+      const groupId = `${config.topics.prefix}-${job.name}`
+      groups.push({ group: groupId, topics: [config.topics[job.stream]] })
       jobs.push(await startJob({
         job,
+        groupId,
         topic: config.topics[job.stream],
         dlqTopic: config.topics.dlq,
         bus,
@@ -114,6 +119,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     server,
     url,
     jobs,
+    groups,
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server?.close()

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { KeyRing } from '../core/auth/keys.ts'
 import { createEmbeddedBus } from '../core/bus/embedded/index.ts'
+import { createKafkaBus } from '../core/bus/kafka/index.ts'
 import type { Bus, TopicSpec } from '../core/bus/port.ts'
 import { createClickHouseClient, type ClickHouseClient } from '../core/clickhouse/client.ts'
 import { migrate } from '../core/clickhouse/migrate.ts'
@@ -52,7 +53,10 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
     bus() {
       bus ??= (async () => {
         if (config.kafkaBrokers.length > 0) {
-          throw new Error('KAFKA_BROKERS is set, but this build has no Kafka adapter yet; unset it to use the embedded log')
+          const kafka = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'eddy', logger })
+          closers.push(() => kafka.close())
+          await kafka.admin().ensureTopics(topicSpecs(config))
+          return kafka
         }
         const embedded = createEmbeddedBus({ dataDir: config.dataDir, defaultPartitions: config.topics.partitions, logger })
         await embedded.ready

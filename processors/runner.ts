@@ -10,6 +10,8 @@ import { decodeRecords } from './steps/decode.ts'
 
 export interface JobRunnerOptions<S extends Stream> {
   readonly job: Job<S>
+  /** The consumer group; one per job, shared by every instance running it. */
+  readonly groupId: string
   readonly topic: string
   readonly dlqTopic: string
   readonly bus: Bus
@@ -170,7 +172,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   }
 
   consumer = bus.consumer({
-    groupId: `eddy-${job.name}`,
+    groupId: options.groupId,
     topics: [topic],
     maxBatchRecords: options.maxBatchRecords ?? 5_000,
     rebalance: { onAssigned: assign, onRevoked: revoke },

@@ -18,6 +18,7 @@ export const ENVIRONMENT = {
   EDDY_WRITE_KEY: 'Write key of the single project (ingest).',
   EDDY_READ_KEY: 'Read key of the single project (API).',
   EDDY_PARTITIONS: 'Partitions per event topic (default 4).',
+  EDDY_TOPIC_PREFIX: 'Prefix of topic and consumer group names (default eddy), to share one Kafka cluster between deployments.',
   EDDY_MAX_EVENT_BYTES: 'Largest accepted event in bytes (default 32768, as Segment).',
   EDDY_MAX_REQUEST_BYTES: 'Largest accepted request body in bytes, after gunzip (default 512000, as Segment).',
   EDDY_RETENTION_DAYS: 'Raw event retention; older events are rejected at ingest (default 400).',

@@ -36,6 +36,7 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
     isDevelopmentProject = true
   }
 
+  const prefix = env.EDDY_TOPIC_PREFIX || 'eddy'
   const config: Config = {
     host: env.HOST || '0.0.0.0',
     port: integer('PORT', 8080),
@@ -55,11 +56,12 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
     developmentProject: isDevelopmentProject,
     topics: {
       partitions: integer('EDDY_PARTITIONS', 4),
-      click: 'eddy.clicks',
-      log: 'eddy.logs',
-      notification: 'eddy.notifications',
-      dlq: 'eddy.dlq',
-      late: 'eddy.late',
+      prefix,
+      click: `${prefix}.clicks`,
+      log: `${prefix}.logs`,
+      notification: `${prefix}.notifications`,
+      dlq: `${prefix}.dlq`,
+      late: `${prefix}.late`,
     },
     ingest: {
       maxEventBytes: integer('EDDY_MAX_EVENT_BYTES', 32 * 1024),

@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
   developmentProject: Type.Boolean(),
   topics: Type.Object({
     partitions: Type.Integer({ minimum: 1, maximum: 1024 }),
+    /** Also the prefix of every consumer group. */
+    prefix: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$' }),
     click: Type.String(),
     log: Type.String(),
     notification: Type.String(),
