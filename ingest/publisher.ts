@@ -36,10 +36,11 @@ export class EventPublisher {
     const { producer, codec, topics, timeoutMs, busHealthy } = this.options
     if (!busHealthy()) throw unavailable('the event log is not accepting writes right now')
     const key = PARTITION_KEY[stream] as (event: EventByStream[S]) => string
+    const values = codec.encodeMany(stream, events)
     const records: ProduceRecord[] = new Array(events.length)
     for (let index = 0; index < events.length; index++) {
       const event = events[index]!
-      records[index] = { key: key(event), value: codec.encode(stream, event), timestamp: event.ts }
+      records[index] = { key: key(event), value: values[index]!, timestamp: event.ts }
     }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {

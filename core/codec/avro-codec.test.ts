@@ -51,6 +51,18 @@ describe('AvroCodec', () => {
     }
   })
 
+  it('encodes many events into views that decode one by one, growing its buffer as needed', async () => {
+    const codec = await AvroCodec.create(registry(), TOPICS)
+    const events = Array.from({ length: 50 }, (_, i) => ({ ...SAMPLES.log, message: 'm'.repeat(i * 300), event_id: SAMPLES.log.event_id }))
+    const views = codec.encodeMany('log', events as never)
+    expect(views).toHaveLength(50)
+    views.forEach((view, i) => {
+      expect(view.equals(codec.encode('log', events[i] as never))).toBe(true)
+      const decoded = codec.decode('log', view)
+      expect(decoded.ok && decoded.value.message.length).toBe(i * 300)
+    })
+  })
+
   it('encodes events larger than its scratch buffer', async () => {
     const codec = await AvroCodec.create(registry(), TOPICS)
     const big = { ...SAMPLES.log, message: 'x'.repeat(100_000) }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { v5 as uuidv5, validate as isUuid } from 'uuid'
+import { v5 as uuidv5 } from 'uuid'
 
 /** Namespace for ids derived from client-supplied message ids (a fixed, random UUID). */
 const EDDY_NAMESPACE = '5b0c7f2e-8d61-4b7a-9f3e-2a4c6d8e0f11'
@@ -9,6 +9,10 @@ const EDDY_NAMESPACE = '5b0c7f2e-8d61-4b7a-9f3e-2a4c6d8e0f11'
  * UUID v5 of project and id, so a retry of the same message always gets the same event_id.
  * Without a client id every event is new (at-least-once for such clients; documented).
  */
+// Any RFC 9562 UUID shape; the id is only a deduplication key, so its version does not matter.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const isUuid = (value: string) => value.length === 36 && UUID.test(value)
+
 export function eventIdFor(projectId: string, clientId: unknown): string {
   if (typeof clientId === 'string' && clientId !== '') {
     return isUuid(clientId) ? clientId.toLowerCase() : uuidv5(`${projectId}\u0000${clientId}`, EDDY_NAMESPACE)
