@@ -2,7 +2,7 @@ import type { LogEvent, LogLevel } from '../../schemas/types.generated.ts'
 import { eventIdFor } from './event-id.ts'
 import { FieldReader, isObject, stringMap, type Json } from './fields.ts'
 import type { Normalised } from './segment.ts'
-import { readTime, timeProblem, type TimeBounds } from './time.ts'
+import { readEventTime, type TimeBounds } from './time.ts'
 
 export interface LogContext {
   readonly projectId: string
@@ -46,13 +46,7 @@ export function normaliseLogLine(line: unknown, index: number, context: LogConte
   const level = normaliseLogLevel(line.level ?? line.severity)
   if (!level) read.fail('level', `must be one of trace, debug, info, warn, error, fatal (or a pino number), got ${JSON.stringify(line.level ?? line.severity)}`)
 
-  const time = readTime(line.timestamp ?? line.ts ?? line.time ?? line['@timestamp'])
-  if (Number.isNaN(time)) read.fail('timestamp', 'must be an ISO 8601 date-time or epoch milliseconds')
-  const ts = time ?? context.receivedAt
-  if (!Number.isNaN(ts)) {
-    const problem = timeProblem(ts, context.receivedAt, context.bounds)
-    if (problem) read.fail('timestamp', problem)
-  }
+  const ts = readEventTime(line.timestamp ?? line.ts ?? line.time ?? line['@timestamp'], context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(line, 'attributes')
   if (read.errors.length > 0 || !level) return { ok: false, errors: read.errors }
 

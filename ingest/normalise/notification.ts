@@ -2,7 +2,7 @@ import type { Channel, NotificationEvent, NotificationStatus } from '../../schem
 import { derivedEventId, eventIdFor } from './event-id.ts'
 import { FieldReader, isObject, stringMap } from './fields.ts'
 import type { Normalised } from './segment.ts'
-import { readTime, timeProblem, type TimeBounds } from './time.ts'
+import { readEventTime, type TimeBounds } from './time.ts'
 
 export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push', 'in_app', 'webhook']
 export const STATUSES: readonly NotificationStatus[] = ['queued', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'failed', 'dropped', 'complained', 'unsubscribed']
@@ -28,13 +28,7 @@ export function normaliseNotification(input: unknown, index: number, context: No
   if (!notificationId) read.fail('notification_id', 'is required')
   const channel = read.oneOf(read.string(input, 'channel'), CHANNELS, 'channel')
   const status = read.oneOf(read.string(input, 'status'), STATUSES, 'status')
-  const time = readTime(input.timestamp ?? input.ts)
-  if (Number.isNaN(time)) read.fail('timestamp', 'must be an ISO 8601 date-time or epoch milliseconds')
-  const ts = time ?? context.receivedAt
-  if (!Number.isNaN(ts)) {
-    const problem = timeProblem(ts, context.receivedAt, context.bounds)
-    if (problem) read.fail('timestamp', problem)
-  }
+  const ts = readEventTime(input.timestamp ?? input.ts, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(input, 'attributes')
   const fields = {
     provider: read.string(input, 'provider', 'provider', 100),

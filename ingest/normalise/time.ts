@@ -36,3 +36,19 @@ export function timeProblem(ts: number, receivedAt: number, bounds: TimeBounds):
   }
   return undefined
 }
+
+/**
+ * Reads an event's own time field: absent means "now" (receivedAt); unreadable or out of bounds
+ * is a field error with the reason. Returns NaN when the time cannot be used.
+ */
+export function readEventTime(value: unknown, receivedAt: number, bounds: TimeBounds, fail: (reason: string) => void): number {
+  const time = readTime(value)
+  if (Number.isNaN(time)) {
+    fail('must be an ISO 8601 date-time or epoch milliseconds')
+    return Number.NaN
+  }
+  const ts = time ?? receivedAt
+  const problem = timeProblem(ts, receivedAt, bounds)
+  if (problem) fail(problem)
+  return ts
+}

@@ -2,6 +2,7 @@
  * send(): validate, route each record to its partition (Kafka's default partitioner), and hand
  * each partition's share to the group commit. One promise per call, not per record.
  */
+import { validateRecord } from '../validate-record.ts'
 import { BusError, type ProduceRecord, type Producer, type RecordMetadata } from '../port.ts'
 import { closedError } from './errors.ts'
 import { SendTicket, type Chunk, type GroupCommit } from './group-commit.ts'
@@ -26,7 +27,7 @@ export function createProducer(deps: ProducerDeps): EmbeddedProducer {
   const admitting = new Set<Promise<unknown>>()
   const admit = async (topicName: string, records: readonly ProduceRecord[]): Promise<RecordMetadata[]> => {
     await deps.ready()
-    for (const record of records) validate(record)
+    for (const record of records) validateRecord(record)
     return enqueue(deps.groupCommit, await deps.topics.getOrCreate(topicName), records)
   }
   return {
@@ -74,13 +75,3 @@ function enqueue(groupCommit: GroupCommit, topic: Topic, records: readonly Produ
   return ticket.promise
 }
 
-function validate(record: ProduceRecord): void {
-  if (!Buffer.isBuffer(record.value)) throw new BusError('record value must be a Buffer', false, 'INVALID')
-  if (record.key !== null && typeof record.key !== 'string') {
-    throw new BusError('record key must be a string or null', false, 'INVALID')
-  }
-  const { timestamp } = record
-  if (timestamp !== undefined && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
-    throw new BusError(`record timestamp must be a non-negative integer (ms), got ${timestamp}`, false, 'INVALID')
-  }
-}

@@ -3,6 +3,7 @@
  * kafkajs sendBatch (acks from all in-sync replicas), then give each caller the offsets of its own
  * records: the partition's base offset plus the record's place in that partition's run.
  */
+import { validateRecord } from '../validate-record.ts'
 import { CompressionTypes, type Message, type TopicMessages } from 'kafkajs'
 import { BusError, type ProduceRecord, type Producer, type RecordMetadata } from '../port.ts'
 import { Accumulator, type PendingSend } from './accumulator.ts'
@@ -78,7 +79,7 @@ export function createProducer({ client, health, options, isClosed }: ProducerDe
       if (isClosed()) throw new BusError('the Kafka bus is closed', false, 'CLOSED')
       if (typeof topic !== 'string' || topic === '') throw new BusError('topic must be a non-empty string', false, 'INVALID')
       if (records.length === 0) return []
-      for (const record of records) validate(record)
+      for (const record of records) validateRecord(record)
       return accumulator.add(topic, records)
     },
     drain: () => accumulator.drain(),
@@ -94,13 +95,3 @@ function toMessage(record: ProduceRecord): Message {
   }
 }
 
-function validate(record: ProduceRecord): void {
-  if (!Buffer.isBuffer(record.value)) throw new BusError('record value must be a Buffer', false, 'INVALID')
-  if (record.key !== null && typeof record.key !== 'string') {
-    throw new BusError('record key must be a string or null', false, 'INVALID')
-  }
-  const { timestamp } = record
-  if (timestamp !== undefined && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
-    throw new BusError(`record timestamp must be a non-negative integer (ms), got ${timestamp}`, false, 'INVALID')
-  }
-}
