@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
-import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
-import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
+import { mapDifferences, storedClickstream, storedPerMinute } from '../support/aggregates.ts'
+import { clickstreamOracle, eventStream, groundTruthStream, perMinuteOracle, type StreamTruth } from '../support/ground-truth.ts'
 import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 const EVENTS = Number(process.env.EDDY_GROUND_TRUTH_EVENTS ?? 200_000)
@@ -22,6 +22,15 @@ async function post(payloads: readonly Record<string, unknown>[], writeKey: stri
   for (let start = 0; start < payloads.length; start += 500) {
     const response = await fetch(`${eddy.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch: payloads.slice(start, start + 500) }) })
     if (response.status !== 202) throw new Error(`batch at ${start}: ${response.status} ${await response.text()}`)
+  }
+}
+
+async function postOthers(truth: StreamTruth, writeKey: string, items: readonly Record<string, unknown>[]): Promise<void> {
+  const authorization = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
+  const path = truth.stream === 'log' ? '/v1/logs' : '/v1/notifications'
+  for (let start = 0; start < items.length; start += 500) {
+    const response = await fetch(`${eddy.url}${path}`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(items.slice(start, start + 500)) })
+    if (response.status !== 202) throw new Error(`${path} at ${start}: ${response.status} ${await response.text()}`)
   }
 }
 
@@ -53,5 +62,22 @@ describe(`ground truth: ${EVENTS.toLocaleString('en-US')} clickstream events wit
     const bus = await eddy.runtime.bus()
     const late = (await bus.admin().topicOffsets('eddy.late')).reduce((sum, p) => sum + p.high - p.low, 0)
     expect(late).toBe(stream.clicks.filter((c) => c.arrival === 'too-late').length)
+  }, 600_000)
+
+  it('logs_1m and notifications_1m equal an independent computation', async () => {
+    const startMs = Date.now() - 12 * 3_600_000
+    const logs = eventStream('log', { seed: 12, events: EVENTS / 4, startMs, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })
+    const notifications = eventStream('notification', { seed: 13, events: EVENTS / 4, startMs, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })
+    expect(logs.tooLate).toBeGreaterThan(0)
+    for (const truth of [logs, notifications]) {
+      await postOthers(truth, TEST_WRITE_KEY, truth.payloads)
+      await postOthers(truth, 'test-write-key-b', truth.flush)
+    }
+    const clickhouse = await eddy.runtime.clickhouse()
+    for (const truth of [logs, notifications]) {
+      const expected = perMinuteOracle(truth)
+      const stored = await eventually(() => storedPerMinute(clickhouse, 'eddy', 'alpha', truth.stream), (s) => mapDifferences(expected, s).length === 0, 120_000)
+      expect(mapDifferences(expected, stored), `${truth.stream} per minute`).toEqual([])
+    }
   }, 600_000)
 })

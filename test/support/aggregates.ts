@@ -29,3 +29,14 @@ export function mapDifferences<V>(expected: ReadonlyMap<string, V>, actual: Read
   for (const key of actual.keys()) if (!expected.has(key)) differences.push(`${key}: unexpected ${JSON.stringify(actual.get(key))}`)
   return differences.slice(0, limit).concat(differences.length > limit ? [`… ${differences.length - limit} more`] : [])
 }
+
+/** logs_1m and notifications_1m as `${minute}|${key}` → count, summed over partitions. */
+export async function storedPerMinute(clickhouse: ClickHouseClient, database: string, project: string, stream: 'log' | 'notification'): Promise<Map<string, number>> {
+  const query = stream === 'log'
+    ? `SELECT toUnixTimestamp(window_start) AS w, concat(service, '|', level) AS k, sum(lines) AS n
+       FROM ${database}.logs_1m FINAL WHERE project_id = {project:String} GROUP BY w, k`
+    : `SELECT toUnixTimestamp(window_start) AS w, concat(channel, '|', provider, '|', template, '|', status) AS k, sum(notifications) AS n
+       FROM ${database}.notifications_1m FINAL WHERE project_id = {project:String} GROUP BY w, k`
+  const rows = await (await clickhouse.query({ query, query_params: { project }, format: 'JSONEachRow' })).json<{ w: number; k: string; n: string }>()
+  return new Map(rows.map((r) => [`${r.w}|${r.k}`, Number(r.n)]))
+}

@@ -153,3 +153,65 @@ export function clickstreamOracle(clicks: readonly TruthClick[], sessionGapMs = 
   }
   return { clicks1m, sessions, transitions, dimensions: CLICK_DIMENSIONS }
 }
+
+export interface StreamTruth {
+  readonly stream: 'log' | 'notification'
+  /** Payloads in send order, duplicates included. */
+  readonly payloads: Record<string, unknown>[]
+  /** One item per partition, far ahead, for another project. */
+  readonly flush: Record<string, unknown>[]
+  readonly counted: ReadonlyArray<{ ts: number; key: string }>
+  readonly tooLate: number
+}
+
+/**
+ * Logs or notifications with the same disorder, duplicates and late events as the clickstream
+ * stream; `counted` are the events the per-minute tables must count, keyed as those tables are.
+ */
+export function eventStream(stream: 'log' | 'notification', options: { seed: number; events: number; startMs: number; partitions: number; settings: DisorderSettings }): StreamTruth {
+  const random = new SeededRandom(options.seed)
+  const span = 4 * HOUR
+  const mix = stream === 'log' ? { click: 0, log: 1, notification: 0 } : { click: 0, log: 0, notification: 1 }
+  const generated = generateTraffic({ seed: options.seed, events: options.events, startMs: options.startMs, spanMs: span, mix })
+  const { outOfOrdernessMs, allowedLatenessMs } = options.settings
+  const lateDelay = outOfOrdernessMs + Math.min(3 * MINUTE, allowedLatenessMs / 3)
+  const tooLateDelay = allowedLatenessMs + 2 * HOUR
+  const arrivals: Array<{ at: number; payload: Record<string, any>; arrival: Arrival; ts: number }> = []
+  for (const event of generated) {
+    const roll = random.next()
+    const inside = event.ts > options.startMs + 10 * MINUTE && event.ts < options.startMs + span - tooLateDelay - HOUR
+    const arrival: Arrival = !inside ? 'on-time' : roll < 0.01 ? 'too-late' : roll < 0.03 ? 'late-accepted' : 'on-time'
+    const delay = arrival === 'too-late' ? tooLateDelay : arrival === 'late-accepted' ? lateDelay : random.next() * (outOfOrdernessMs / 2)
+    arrivals.push({ at: event.ts + delay, payload: event.payload, arrival, ts: event.ts })
+  }
+  arrivals.sort((a, b) => a.at - b.at)
+  const payloads: Record<string, unknown>[] = []
+  for (const [index, arrival] of arrivals.entries()) {
+    payloads.push(arrival.payload)
+    if (random.chance(0.01) && index > 0) payloads.push(arrivals[index - 1]!.payload)
+  }
+  const keyOf = (payload: Record<string, any>) => stream === 'log'
+    ? `${payload.service}|${payload.level}`
+    : `${payload.channel}|${payload.provider}|${payload.template}|${payload.status}`
+  const counted = arrivals.filter((a) => a.arrival !== 'too-late').map((a) => ({ ts: a.ts, key: keyOf(a.payload) }))
+  const flushAt = new Date(options.startMs + span + allowedLatenessMs + 2 * HOUR).toISOString()
+  const flush: Record<string, unknown>[] = []
+  for (let partition = 0; partition < options.partitions; partition++) {
+    let n = 0
+    while (partitionForKey(`flush-${n}`, options.partitions) !== partition) n += 1
+    flush.push(stream === 'log'
+      ? { service: `flush-${n}`, level: 'info', message: 'flush', timestamp: flushAt, id: `flush-log-${partition}` }
+      : { notification_id: `flush-${n}`, channel: 'email', status: 'queued', timestamp: flushAt })
+  }
+  return { stream, payloads, flush, counted, tooLate: arrivals.filter((a) => a.arrival === 'too-late').length }
+}
+
+/** Per-minute counts keyed `${minute seconds}|${key}`, as logs_1m and notifications_1m hold them. */
+export function perMinuteOracle(truth: StreamTruth): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const { ts, key } of truth.counted) {
+    const minute = `${Math.floor(ts / MINUTE) * MINUTE / 1_000}|${key}`
+    counts.set(minute, (counts.get(minute) ?? 0) + 1)
+  }
+  return counts
+}
