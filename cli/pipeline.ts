@@ -21,8 +21,8 @@ export interface Roles {
 }
 
 export interface RunningPipeline {
-  readonly server?: FastifyInstance
-  readonly url?: string
+  readonly server: FastifyInstance
+  readonly url: string
   readonly jobs: readonly RunningJob[]
   /** The consumer groups this process is a member of, for lag reports. */
   readonly groups: readonly ConsumerGroup[]
@@ -78,42 +78,37 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     }
   }
 
-  let server: FastifyInstance | undefined
-  let url: string | undefined
-  if (roles.ingest || roles.api) {
-    server = await buildServer({
-      logger,
-      bodyLimit: config.ingest.maxRequestBytes,
-      ingest: roles.ingest && bus && codec
-        ? {
-            config,
-            keys: runtime.keys,
-            logger,
-            publisher: new EventPublisher({
-              producer: bus.producer(),
-              codec,
-              topics: config.topics,
-              timeoutMs: config.ingest.produceTimeoutMs,
-              busHealthy: () => bus.healthy(),
-            }),
-          }
-        : undefined,
-      api: roles.api
-        ? {
-            keys: runtime.keys,
-            clickhouse,
-            database: config.clickhouse.database,
-            checks: {
-              ...(bus ? { bus: async () => bus.healthy() } : {}),
-              clickhouse: async () => (await clickhouse.ping()).success,
-            },
-            pipelineStatus: bus ? () => pipelineStatus(bus, groups, jobs) : undefined,
-          }
-        : undefined,
-    })
-    const address = await server.listen({ port: config.port, host: config.host })
-    url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
-  }
+  // Every process serves HTTP: health always (a processors-only process too), plus ingest and
+  // the api where it plays them.
+  const server = await buildServer({
+    logger,
+    bodyLimit: config.ingest.maxRequestBytes,
+    health: {
+      keys: runtime.keys,
+      checks: {
+        ...(bus ? { bus: async () => bus.healthy() } : {}),
+        clickhouse: async () => (await clickhouse.ping()).success,
+      },
+      pipelineStatus: bus ? () => pipelineStatus(bus, groups, jobs) : undefined,
+    },
+    ingest: roles.ingest && bus && codec
+      ? {
+          config,
+          keys: runtime.keys,
+          logger,
+          publisher: new EventPublisher({
+            producer: bus.producer(),
+            codec,
+            topics: config.topics,
+            timeoutMs: config.ingest.produceTimeoutMs,
+            busHealthy: () => bus.healthy(),
+          }),
+        }
+      : undefined,
+    api: roles.api ? { keys: runtime.keys, clickhouse, database: config.clickhouse.database } : undefined,
+  })
+  const address = await server.listen({ port: config.port, host: config.host })
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
 
   return {
     server,
@@ -122,7 +117,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     groups,
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
-      await server?.close()
+      await server.close()
       await Promise.allSettled([...consumers.map((consumer) => consumer.stop()), ...jobs.map((job) => job.stop())])
       await writer?.close()
       await runtime.close()

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { apiPlugin, type ApiOptions } from '../api/app.ts'
+import { apiPlugin, healthPlugin, type ApiOptions, type HealthOptions } from '../api/app.ts'
 import { API_FRAMEWORK_PROBLEMS } from '../api/errors.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
 import { createHttpServer } from '../core/http/server.ts'
@@ -9,14 +9,17 @@ import { ingestPlugin, type IngestOptions } from '../ingest/app.ts'
 export interface ServerParts {
   readonly logger: Logger
   readonly bodyLimit: number
+  readonly health: HealthOptions
   readonly ingest?: IngestOptions
   readonly api?: ApiOptions
 }
 
-/** One HTTP server carrying ingest, the api, or both (`eddy start`); each in its own scope. */
+/** One HTTP server carrying health, and ingest, the api, or both (`eddy start`); each in its own scope. */
 export async function buildServer(parts: ServerParts): Promise<FastifyInstance> {
   const app = createHttpServer({ logger: parts.logger, bodyLimit: parts.bodyLimit })
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS)
+  const health = parts.health
+  await app.register(async (scope) => healthPlugin(scope, health))
   if (parts.ingest) {
     const ingest = parts.ingest
     await app.register(async (scope) => ingestPlugin(scope, ingest))

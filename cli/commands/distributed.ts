@@ -21,7 +21,7 @@ ${details}`,
       }
       const runtime = createRuntime(config, logger)
       const pipeline = await startPipeline(runtime, roles)
-      print(pipeline.url ? `eddy ${name} listening on ${pipeline.url}` : `eddy ${name} running`)
+      print(`eddy ${name} listening on ${pipeline.url}`)
       logger.info({ signal: await untilSignal() }, 'shutting down')
       await pipeline.stop()
     },
