@@ -11,6 +11,7 @@ import type { Logger } from '../core/logging/logger.ts'
 import { ConfluentSchemaRegistry } from '../core/registry/confluent.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import type { SchemaRegistry } from '../core/registry/port.ts'
+import { loadSchemaCatalog } from '../schemas/avro/catalog.ts'
 
 /**
  * The composition root: the one place that turns configuration into adapters. Services receive
@@ -70,7 +71,7 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
       codec ??= (async () => {
         const registry: SchemaRegistry = config.schemaRegistryUrl
           ? new ConfluentSchemaRegistry(config.schemaRegistryUrl)
-          : new LocalSchemaRegistry(join(config.dataDir, 'schema-registry.json'))
+          : new LocalSchemaRegistry(join(config.dataDir, 'schema-registry.json'), loadSchemaCatalog().map((version) => version.schema))
         return AvroCodec.create(registry, { click: config.topics.click, log: config.topics.log, notification: config.topics.notification })
       })()
       return codec

@@ -5,7 +5,7 @@ import avro from 'avsc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadSchemaCatalog, latestSchemas } from '../../schemas/avro/catalog.ts'
 import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
-import { LocalSchemaRegistry } from '../registry/local.ts'
+import { LocalSchemaRegistry, localSchemaId } from '../registry/local.ts'
 import { IncompatibleSchemaError } from '../registry/port.ts'
 import { AvroCodec } from './avro-codec.ts'
 import { frame, unframe } from './wire-format.ts'
@@ -17,10 +17,10 @@ const schemaOf = (stream: string, version: number) => catalog.find((s) => s.stre
 const fixture = (name: string) => readFileSync(join(FIXTURES, name))
 
 const directories: string[] = []
-function registry(): LocalSchemaRegistry {
+function registry(known: avro.Schema[] = []): LocalSchemaRegistry {
   const directory = mkdtempSync(join(tmpdir(), 'eddy-registry-'))
   directories.push(directory)
-  return new LocalSchemaRegistry(join(directory, 'registry.json'))
+  return new LocalSchemaRegistry(join(directory, 'registry.json'), known)
 }
 afterEach(() => {
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true })
@@ -139,6 +139,19 @@ describe('schema evolution (click v1 ↔ v2)', () => {
     await v2Codec.loadSchema(fromV1.readUInt32BE(1))
     const readByV2 = v2Codec.decode('click', fromV1)
     expect(readByV2.ok && readByV2.value.visitor_hash).toBeNull()
+  })
+
+  it('without a central registry, processes agree on ids and resolve every shipped version', async () => {
+    const shipped = catalog.map((version) => version.schema)
+    // Two processes with registry files of their own, as on two machines.
+    const producerV1 = await AvroCodec.create(registry(), TOPICS, { click: v1.schema })
+    const processorV2 = await AvroCodec.create(registry(shipped), TOPICS)
+    const message = producerV1.encode('click', (({ visitor_hash: _, ...rest }) => rest)(SAMPLES.click) as never)
+    expect(message.readUInt32BE(1)).toBe(localSchemaId(v1.schema))
+    await processorV2.loadSchema(message.readUInt32BE(1))
+    const decoded = processorV2.decode('click', message)
+    expect(decoded.ok && decoded.value.path).toBe('/pricing')
+    expect(decoded.ok && decoded.value.visitor_hash).toBeNull()
   })
 
   it('the registry refuses a change that is not BACKWARD compatible', async () => {

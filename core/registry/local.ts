@@ -11,16 +11,29 @@ interface StoredSchema {
 }
 
 /**
- * A file-backed registry for the embedded mode: one JSON file in the data dir. It enforces the
- * same BACKWARD compatibility rule as the Confluent registry would, so a schema change that would
- * be refused in production is refused on a laptop too.
+ * The id a schema gets without a central registry: 31 bits of the SHA-256 fingerprint of its
+ * Parsing Canonical Form. Every process computes the same id for the same schema, so producers
+ * and processors on different machines agree without coordinating.
+ */
+export function localSchemaId(schema: avro.Schema): number {
+  return avro.Type.forSchema(schema).fingerprint('sha256').readUInt32BE(0) & 0x7fffffff
+}
+
+/**
+ * A file-backed registry for when no Schema Registry is configured: the subjects' versions in one
+ * JSON file in the data dir, ids from the schema fingerprint, and every schema version this build
+ * ships (`known`) resolvable by id, so a message written by an older or newer Eddy is readable by
+ * any process that ships its schema. It enforces the same BACKWARD compatibility rule as the
+ * Confluent registry would, so a change refused in production is refused on a laptop too.
  */
 export class LocalSchemaRegistry implements SchemaRegistry {
   readonly kind = 'local' as const
   private readonly schemas: StoredSchema[]
+  private readonly known = new Map<number, avro.Schema>()
 
-  constructor(private readonly file: string) {
+  constructor(private readonly file: string, known: readonly avro.Schema[] = []) {
     this.schemas = LocalSchemaRegistry.read(file)
+    for (const schema of known) this.known.set(localSchemaId(schema), schema)
   }
 
   async register(subject: string, schema: avro.Schema): Promise<number> {
@@ -34,17 +47,16 @@ export class LocalSchemaRegistry implements SchemaRegistry {
     const latest = versions.at(-1)
     if (latest) assertBackwardCompatible(subject, canonical, latest.schema)
     // Like Confluent, one id per distinct schema across subjects.
-    const sameSchema = this.schemas.find((s) => JSON.stringify(avro.Type.forSchema(s.schema).schema({ exportAttrs: true })) === fingerprint)
-    const id = sameSchema?.id ?? this.schemas.reduce((max, s) => Math.max(max, s.id), 0) + 1
+    const id = localSchemaId(canonical)
     this.schemas.push({ id, subject, version: versions.length + 1, schema: canonical })
     this.persist()
     return id
   }
 
   async schemaById(id: number): Promise<avro.Schema> {
-    const found = this.schemas.find((s) => s.id === id)
+    const found = this.schemas.find((s) => s.id === id)?.schema ?? this.known.get(id)
     if (!found) throw new UnknownSchemaError(id)
-    return found.schema
+    return found
   }
 
   private persist(): void {
