@@ -2,6 +2,7 @@
  * The server side of the ingest benchmark, run as a child process so the load generator gets a
  * core of its own. Modes:
  *   eddy      — Eddy's ingest (validation, normalisation, Avro) into the durable embedded log.
+ *   kafka     — the same ingest producing to the Kafka broker given as the third argument.
  *   reference — the physical floor: a bare fastify route that parses the same JSON and
  *               Avro-encodes each event with the same schema, with no validation and no bus.
  * Prints `{"port": N}` on stdout once listening.
@@ -10,20 +11,24 @@ import Fastify from 'fastify'
 import pino from 'pino'
 import { KeyRing } from '../core/auth/keys.ts'
 import { createEmbeddedBus } from '../core/bus/embedded/index.ts'
+import { createKafkaBus } from '../core/bus/kafka/index.ts'
 import { AvroCodec } from '../core/codec/avro-codec.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import { buildIngestApp } from '../ingest/app.ts'
 import { EventPublisher } from '../ingest/publisher.ts'
 import type { ClickEvent } from '../schemas/types.generated.ts'
 
-const [mode, dataDir] = process.argv.slice(2) as ['eddy' | 'reference', string]
-const TOPICS = { click: 'eddy.clicks', log: 'eddy.logs', notification: 'eddy.notifications' }
+const [mode, dataDir, brokers] = process.argv.slice(2) as ['eddy' | 'kafka' | 'reference', string, string | undefined]
+const prefix = mode === 'kafka' ? `bench-${process.pid}` : 'eddy'
+const TOPICS = { click: `${prefix}.clicks`, log: `${prefix}.logs`, notification: `${prefix}.notifications` }
 const codec = await AvroCodec.create(new LocalSchemaRegistry(`${dataDir}/registry.json`), TOPICS)
 const logger = pino({ level: 'warn' })
 
-if (mode === 'eddy') {
-  const bus = createEmbeddedBus({ dataDir, defaultPartitions: 4, logger })
-  await bus.ready
+if (mode === 'eddy' || mode === 'kafka') {
+  const bus = mode === 'kafka'
+    ? createKafkaBus({ brokers: [brokers!], clientId: 'eddy-bench', logger })
+    : createEmbeddedBus({ dataDir, defaultPartitions: 4, logger })
+  if ('ready' in bus) await bus.ready
   await bus.admin().ensureTopics([{ topic: TOPICS.click, partitions: 4 }])
   const app = await buildIngestApp({
     config: { ingest: { maxEventBytes: 32 * 1024, maxRequestBytes: 500 * 1024, maxFutureMs: 86_400_000, produceTimeoutMs: 5_000 }, retentionDays: 400 },

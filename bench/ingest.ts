@@ -24,8 +24,8 @@ export interface IngestBenchOptions {
   readonly onProgress?: (label: string) => void
 }
 
-async function startServer(mode: 'eddy' | 'reference', dataDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ingest-server.ts'), mode, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] })
+export async function startServer(mode: 'eddy' | 'kafka' | 'reference', dataDir: string, brokers?: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ingest-server.ts'), mode, dataDir, ...(brokers ? [brokers] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)))
@@ -33,14 +33,14 @@ async function startServer(mode: 'eddy' | 'reference', dataDir: string): Promise
   return { child, port: (JSON.parse(line) as { port: number }).port }
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGTERM')
   await exited
 }
 
 /** Batches of real traffic as Segment /v1/batch bodies, cycled by the load generator. */
-function bodies(batchSize: number): string[] {
+export function bodies(batchSize: number): string[] {
   const events = generateTraffic({ seed: 1, events: 4_000, startMs: Date.now() - 600_000, spanMs: 600_000, mix: { click: 1, log: 0, notification: 0 } })
     .filter((e) => e.stream === 'click').map((e) => e.payload)
   const result: string[] = []
@@ -50,7 +50,7 @@ function bodies(batchSize: number): string[] {
   return result
 }
 
-async function load(port: number, body: string[], durationSeconds: number, connections: number): Promise<{ requestsPerSec: number; p99Ms: number; non2xx: number }> {
+export async function load(port: number, body: string[], durationSeconds: number, connections: number): Promise<{ requestsPerSec: number; p99Ms: number; non2xx: number }> {
   let index = 0
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import { benchEmbeddedBus } from './bus.ts'
 import { benchFreshness } from './freshness.ts'
+import { benchKafka } from './kafka.ts'
 import { benchProcessors } from './processors.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
@@ -114,6 +115,15 @@ if (sections.has('freshness')) {
   target('freshness p99 (202 → visible in clicks_1m) at 10,000 events/s', '≤ 2,000 ms', freshness.p99Ms, 'ms', freshness.p99Ms <= 2_000)
 }
 
+// The Kafka section needs a broker: `source infra/kafka/ci-env.sh` first, or point at your own.
+const kafkaBrokers = process.env.KAFKA_BROKERS
+if (sections.has('kafka') || (kafkaBrokers && values.only === undefined)) {
+  if (!kafkaBrokers) throw new Error('the kafka section needs KAFKA_BROKERS')
+  const kafka = await benchKafka({ brokers: kafkaBrokers, runs, durationSeconds: quick ? 2 : 5, onProgress: log })
+  results.kafka = kafka
+  target('ingest → Kafka / kafka-producer-perf-test (same broker, record size)', '≥ 0.5', kafka.ratio, '×', kafka.ratio >= 0.5)
+}
+
 results.targets = targets
 const markdown = renderMarkdown(results, targets)
 const day = new Date().toISOString().slice(0, 10)
@@ -146,6 +156,10 @@ function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]
   }
   if (data.freshness) {
     lines.push('## End-to-end freshness (202 → visible in clicks_1m)', '', '```json', JSON.stringify(data.freshness, null, 2), '```', '')
+  }
+  if (data.kafka) {
+    const kafka = data.kafka as Record<string, Summary | number>
+    lines.push('## Ingest → Kafka (batch 100) next to kafka-producer-perf-test', '', '| figure | value |', '|---|---|', ...Object.entries(kafka).map(([k, v]) => `| ${k} | ${typeof v === 'number' ? v : fmt(v)} |`), '')
   }
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')

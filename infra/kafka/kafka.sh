@@ -28,7 +28,9 @@ die() { say "$*"; exit 1; }
 
 fetch() {
   # A marker written last means "complete": an interrupted download is never mistaken for one.
-  if [ -f "$libs/.complete" ]; then
+  # It names the pom's hash, so adding a jar to the pom fetches again instead of trusting the cache.
+  local marker=".complete-$(sha256sum "$here/pom.xml" | cut -c1-12)"
+  if [ -f "$libs/$marker" ]; then
     say "Kafka $version jars already in $libs"
     return 0
   fi
@@ -43,8 +45,9 @@ fetch() {
     rm -rf "$staging"
     die "mvn could not fetch Kafka $version (is it on Maven Central? try EDDY_KAFKA_VERSION=...)"
   fi
-  touch "$staging/.complete"
-  # Two concurrent fetches: the first rename wins, the loser's copy is dropped.
+  touch "$staging/$marker"
+  # A cache from another pom is replaced. Two concurrent fetches: the first rename wins.
+  if [ -d "$libs" ] && [ ! -f "$libs/$marker" ]; then rm -rf "$libs"; fi
   if ! mv -T "$staging" "$libs" 2>/dev/null; then rm -rf "$staging"; fi
   say "fetched $(ls "$libs" | wc -l) jars in $((SECONDS - started)) s"
 }
