@@ -79,6 +79,24 @@ describe('clickstream job', () => {
     expect(out.late).toEqual([expect.objectContaining({ reason: 'beyond-allowed-lateness', job: 'clickstream', event: expect.objectContaining({ anonymous_id: 'c' }) })])
   })
 
+  it('keeps a merged session whatever order its rows are stored in', () => {
+    // Visitor m's session fires (another visitor moves the watermark past its gap), then a late
+    // page within the allowed lateness extends it: the grown session keeps its start, so the old
+    // shape's retraction and the new row share a table key.
+    const events = [
+      click({ ts: T0, anonymous_id: 'm', path: '/a' }),
+      click({ ts: T0 + 31 * MINUTE + 5_000, anonymous_id: 'other', path: '/' }),
+      click({ ts: T0 + 29 * MINUTE, anonymous_id: 'm', path: '/b' }),
+      flush(),
+    ]
+    const rows = onlyShop(run([events]).sessions).filter((row) => row.anonymous_id === 'm')
+    expect(rows.some((row) => row.is_deleted === 1)).toBe(true)
+    for (const order of [rows, [...rows].reverse()]) {
+      const latest = latestRows(order, ['anonymous_id', 'session_start'])
+      expect(latest).toEqual([expect.objectContaining({ session_start: T0, pageviews: 2, entry_path: '/a', exit_path: '/b' })])
+    }
+  })
+
   it('gives the same rows whatever the batch boundaries, and after snapshot/restore at any cut', () => {
     const events = [...scenario(), flush()]
     const baseline = latestRows(onlyShop(run([events]).sessions), ['anonymous_id', 'session_start'])

@@ -186,7 +186,11 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       return {
         project_id, anonymous_id, session_start: retraction.windowStart, session_end: retraction.windowStart, source_partition: partition,
         duration_ms: 0, pageviews: 0, events: 0, entry_path: '', exit_path: '', referrer_domain: '', utm_source: '', utm_medium: '', utm_campaign: '',
-        device_type: '', browser: '', os: '', country: '', bounced: 0, revision: retraction.revision, final: 1, is_deleted: 1,
+        // One below the merged row's revision: still above anything the superseded shape had (the
+        // merged row holds at least one more event, two revisions), and always below the merged
+        // row itself. A superseded shape can start where the merged session starts, and then both
+        // share a table key: with equal revisions whichever insert landed last would win.
+        device_type: '', browser: '', os: '', country: '', bounced: 0, revision: retraction.revision - 1, final: 1, is_deleted: 1,
       }
     })
     routeEmissions(emissions.transitions, outputs, 'page_transitions_1h', 'clickstream', (row) => {

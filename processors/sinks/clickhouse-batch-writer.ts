@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from '../../core/logging/logger.ts'
 import { retry } from '../../core/retry.ts'
@@ -28,7 +29,10 @@ export class ClickHouseBatchWriter {
   private readonly pending = new Map<string, Pending>()
   private readonly abort = new AbortController()
 
-  constructor(private readonly options: BatchWriterOptions) {}
+  constructor(private readonly options: BatchWriterOptions) {
+    // Every retrying insert (one per table and batch) waits on this signal during an outage.
+    setMaxListeners(0, this.abort.signal)
+  }
 
   write(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
     if (this.abort.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
