@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { OutputRows, Row } from '../job.ts'
 import { notificationsJob, type NotificationsJobSettings } from './notifications.ts'
-import { collect, latestRows } from './test-events.ts'
+import { collect, latestRows, expectSameAfterRestore } from './test-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const SECOND = 1_000
@@ -182,25 +182,7 @@ describe('notifications job: determinism', () => {
       const batches = splitAt(events, cuts)
       const cut = rawCut % (batches.length + 1)
       const job = notificationsJob(SETTINGS)
-      const straight = job.createTask(0)
-      let current = job.createTask(0)
-      const expected: OutputRows = {}
-      const actual: OutputRows = {}
-      for (const [index, batch] of batches.entries()) {
-        if (index === cut) {
-          const restored = job.createTask(0)
-          expect(restored.restore(current.snapshot())).toEqual({ ok: true })
-          expect(Buffer.from(restored.snapshot()).equals(Buffer.from(current.snapshot()))).toBe(true)
-          current = restored
-        }
-        const now = T0 + index * 700
-        collect(expected, straight.process(batch, now))
-        collect(expected, straight.onProcessingTime(now + 300))
-        collect(actual, current.process(batch, now))
-        collect(actual, current.onProcessingTime(now + 300))
-      }
-      expect(JSON.stringify(actual)).toBe(JSON.stringify(expected))
-      expect(Buffer.from(current.snapshot()).equals(Buffer.from(straight.snapshot()))).toBe(true)
+      expectSameAfterRestore(job, batches, cut, T0)
     }), { numRuns: 50 })
   })
 

@@ -1,5 +1,6 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
-import type { OutputRows, Row } from '../job.ts'
+import { expect } from 'vitest'
+import type { JobTask, OutputRows, Row } from '../job.ts'
 
 let sequence = 0
 
@@ -29,4 +30,30 @@ export function latestRows(rows: readonly Row[], keyColumns: readonly string[]):
 export function collect(into: OutputRows, from: OutputRows): OutputRows {
   for (const [name, rows] of Object.entries(from)) (into[name] ??= []).push(...rows)
   return into
+}
+
+/**
+ * Runs `batches` through one task straight and through another that is snapshotted and restored
+ * before batch `cut`, and checks both give the same outputs and end with the same snapshot bytes.
+ */
+export function expectSameAfterRestore<In>(job: { createTask(partition: number): JobTask<In> }, batches: readonly (readonly In[])[], cut: number, startMs: number): void {
+  const straight = job.createTask(0)
+  let current = job.createTask(0)
+  const expected: OutputRows = {}
+  const actual: OutputRows = {}
+  for (const [index, batch] of batches.entries()) {
+    if (index === cut) {
+      const restored = job.createTask(0)
+      expect(restored.restore(current.snapshot())).toEqual({ ok: true })
+      expect(Buffer.from(restored.snapshot()).equals(Buffer.from(current.snapshot()))).toBe(true)
+      current = restored
+    }
+    const now = startMs + index * 700
+    collect(expected, straight.process(batch, now))
+    collect(expected, straight.onProcessingTime(now + 300))
+    collect(actual, current.process(batch, now))
+    collect(actual, current.onProcessingTime(now + 300))
+  }
+  expect(JSON.stringify(actual)).toBe(JSON.stringify(expected))
+  expect(Buffer.from(current.snapshot()).equals(Buffer.from(straight.snapshot()))).toBe(true)
 }
