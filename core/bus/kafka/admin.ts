@@ -5,6 +5,7 @@
  */
 import type { Admin as KafkajsAdmin, Kafka } from 'kafkajs'
 import { BusError, type Admin } from '../port.ts'
+import { retry } from '../../retry.ts'
 import { toBusError } from './errors.ts'
 
 export interface AdminDeps {
@@ -30,13 +31,22 @@ export function createAdmin({ kafka, replicationFactor }: AdminDeps): KafkaAdmin
     }
     return connected
   }
-  const call = async <T>(what: string, operation: (admin: KafkajsAdmin) => Promise<T>): Promise<T> => {
-    try {
-      return await operation(await client())
-    } catch (error) {
-      throw toBusError(error, what)
-    }
-  }
+  // A leader that just moved or a coordinator still loading passes within moments (typically right
+  // after a topic is created): try again briefly. An unreachable cluster is not retried here;
+  // kafkajs has spent its own retries on that already, and health checks must answer quickly.
+  const call = <T>(what: string, operation: (admin: KafkajsAdmin) => Promise<T>): Promise<T> =>
+    retry(async () => {
+      try {
+        return await operation(await client())
+      } catch (error) {
+        throw toBusError(error, what)
+      }
+    }, {
+      attempts: 4,
+      minDelayMs: 100,
+      maxDelayMs: 800,
+      retriable: (error) => error instanceof BusError && error.retriable && error.code !== 'UNAVAILABLE',
+    })
 
   return {
     async ensureTopics(specs) {
