@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { OutputRows } from '../job.ts'
 import { clickstreamJob } from './clickstream.ts'
-import { click, collect, latestRows } from './test-events.ts'
+import { click, collect, latestRows, runTask } from './test-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const MINUTE = 60_000
@@ -21,15 +21,7 @@ function scenario() {
 const flush = () => click({ ts: T0 + 3 * 3_600_000, anonymous_id: 'flush', project_id: 'zz' })
 
 function run(batches: ReturnType<typeof click>[][]): OutputRows {
-  const task = job.createTask(0)
-  const outputs: OutputRows = {}
-  let now = T0
-  for (const batch of batches) {
-    collect(outputs, task.process(batch, now))
-    now += 500
-    collect(outputs, task.onProcessingTime(now))
-  }
-  return outputs
+  return runTask(job.createTask(0), batches, T0)
 }
 
 const onlyShop = (rows: OutputRows[string] = []) => rows.filter((row) => row.project_id === 'shop')

@@ -4,7 +4,7 @@ import type { LogEvent } from '../../schemas/types.generated.ts'
 import type { OutputRows, Row } from '../job.ts'
 import { fingerprintOf } from './fingerprint.ts'
 import { logsJob, type LogsJobSettings } from './logs.ts'
-import { collect, latestRows, expectSameAfterRestore } from './test-events.ts'
+import { collect, latestRows, expectSameAfterRestore, runTask } from './test-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const MINUTE = 60_000
@@ -25,15 +25,7 @@ function line(overrides: Partial<LogEvent> & Pick<LogEvent, 'ts'>): LogEvent {
 const flush = (ts: number) => line({ ts, project_id: 'zz', service: 'flush' })
 
 function run(batches: readonly LogEvent[][], settings: Partial<LogsJobSettings> = TIMING): OutputRows {
-  const task = logsJob(settings).createTask(3)
-  const outputs: OutputRows = {}
-  let now = T0
-  for (const batch of batches) {
-    collect(outputs, task.process(batch, now))
-    now += 500
-    collect(outputs, task.onProcessingTime(now))
-  }
-  return outputs
+  return runTask(logsJob(settings).createTask(3), batches, T0)
 }
 
 const shop = (rows: readonly Row[] = []) => rows.filter((row) => row.project_id === 'shop')

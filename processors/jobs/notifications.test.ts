@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { OutputRows, Row } from '../job.ts'
 import { notificationsJob, type NotificationsJobSettings } from './notifications.ts'
-import { collect, latestRows, expectSameAfterRestore } from './test-events.ts'
+import { collect, latestRows, expectSameAfterRestore, runTask } from './test-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const SECOND = 1_000
@@ -25,15 +25,7 @@ function notification(overrides: Partial<NotificationEvent> & Pick<NotificationE
 const flush = (ts: number) => notification({ ts, project_id: 'zz', notification_id: `flush-${ts}`, status: 'queued' })
 
 function run(batches: readonly NotificationEvent[][], settings: Partial<NotificationsJobSettings> = SETTINGS): OutputRows {
-  const task = notificationsJob(settings).createTask(1)
-  const outputs: OutputRows = {}
-  let now = T0
-  for (const batch of batches) {
-    collect(outputs, task.process(batch, now))
-    now += 500
-    collect(outputs, task.onProcessingTime(now))
-  }
-  return outputs
+  return runTask(notificationsJob(settings).createTask(1), batches, T0)
 }
 
 const shop = (rows: readonly Row[] = []) => rows.filter((row) => row.project_id === 'shop')

@@ -57,3 +57,15 @@ export function expectSameAfterRestore<In>(job: { createTask(partition: number):
   expect(JSON.stringify(actual)).toBe(JSON.stringify(expected))
   expect(Buffer.from(current.snapshot()).equals(Buffer.from(straight.snapshot()))).toBe(true)
 }
+
+/** Feeds batches to a task as the runner would: process each, then half a second of processing time. */
+export function runTask<In>(task: JobTask<In>, batches: readonly (readonly In[])[], startMs: number): OutputRows {
+  const outputs: OutputRows = {}
+  let now = startMs
+  for (const batch of batches) {
+    collect(outputs, task.process(batch, now))
+    now += 500
+    collect(outputs, task.onProcessingTime(now))
+  }
+  return outputs
+}
