@@ -39,45 +39,69 @@ export interface DisorderSettings {
  * ones past the watermark but well within the allowed lateness, too-late ones an hour behind.
  * A flush event per partition (another project) moves every partition's watermark past the end.
  */
-export function groundTruthStream(options: { seed: number; events: number; startMs: number; partitions: number; settings: DisorderSettings }): GroundTruthStream {
+export function groundTruthStream(options: StreamOptions): GroundTruthStream {
+  const { arrivals, payloads, duplicates, flushAt } = arrange({ click: 1, log: 0, notification: 0 }, options)
+  const flush = Array.from({ length: options.partitions }, (_, partition) => {
+    const visitor = keyForPartition(partition, options.partitions)
+    return { type: 'page', anonymousId: visitor, messageId: `flush-${partition}`, timestamp: new Date(flushAt).toISOString(), properties: { url: 'https://flush.example/' } }
+  })
+  return { payloads, flush, clicks: arrivals.map((a) => truthOf(a.payload, a.ts, a.arrival)), duplicates }
+}
+
+interface StreamOptions {
+  readonly seed: number
+  readonly events: number
+  readonly startMs: number
+  readonly partitions: number
+  readonly settings: DisorderSettings
+}
+
+interface Arranged {
+  readonly at: number
+  readonly ts: number
+  readonly payload: Record<string, any>
+  readonly arrival: Arrival
+}
+
+/**
+ * Generates four hours of one stream and decides each event's fate by construction: on-time events
+ * arrive within half the out-of-orderness, late ones past the watermark but well within the allowed
+ * lateness, too-late ones two hours behind. Late events only well inside the stream: near its ends
+ * a partition's watermark may not have passed them yet, and then their fate would depend on timing.
+ * 1 % of messages are sent twice, right after the original, as a retrying client does.
+ */
+function arrange(mix: { click: number; log: number; notification: number }, options: StreamOptions) {
   const random = new SeededRandom(options.seed)
   const span = 4 * HOUR
-  const generated = generateTraffic({ seed: options.seed, events: options.events, startMs: options.startMs, spanMs: span, mix: { click: 1, log: 0, notification: 0 } })
   const { outOfOrdernessMs, allowedLatenessMs } = options.settings
   const lateDelay = outOfOrdernessMs + Math.min(3 * MINUTE, allowedLatenessMs / 3)
   const tooLateDelay = allowedLatenessMs + 2 * HOUR
-
-  const arrivals: Array<{ at: number; payload: Record<string, unknown>; truth: TruthClick }> = []
-  for (const event of generated) {
-    const payload = event.payload
+  const arrivals: Arranged[] = []
+  for (const event of generateTraffic({ seed: options.seed, events: options.events, startMs: options.startMs, spanMs: span, mix })) {
     const roll = random.next()
-    // Late events only well inside the stream: near its ends a partition's watermark may not have
-    // passed them yet, and then their fate would depend on timing rather than on construction.
     const inside = event.ts > options.startMs + 10 * MINUTE && event.ts < options.startMs + span - lateDelay - 10 * MINUTE
     const arrival: Arrival = !inside ? 'on-time' : roll < 0.01 && event.ts < options.startMs + span - tooLateDelay - HOUR ? 'too-late' : roll < 0.03 ? 'late-accepted' : 'on-time'
     const delay = arrival === 'too-late' ? tooLateDelay : arrival === 'late-accepted' ? lateDelay : random.next() * (outOfOrdernessMs / 2)
-    arrivals.push({ at: event.ts + delay, payload, truth: truthOf(payload, event.ts, arrival) })
+    arrivals.push({ at: event.ts + delay, ts: event.ts, payload: event.payload, arrival })
   }
   arrivals.sort((a, b) => a.at - b.at)
-
   const payloads: Record<string, unknown>[] = []
   let duplicates = 0
   for (const [index, arrival] of arrivals.entries()) {
     payloads.push(arrival.payload)
-    // A retried message, shortly after the original.
     if (random.chance(0.01) && index > 0) {
       payloads.push(arrivals[index - 1]!.payload)
       duplicates += 1
     }
   }
-  const flushAt = options.startMs + span + allowedLatenessMs + 2 * HOUR
-  const flush: Record<string, unknown>[] = []
-  for (let partition = 0; partition < options.partitions; partition++) {
-    let visitor = 0
-    while (partitionForKey(`flush-${visitor}`, options.partitions) !== partition) visitor += 1
-    flush.push({ type: 'page', anonymousId: `flush-${visitor}`, messageId: `flush-${partition}`, timestamp: new Date(flushAt).toISOString(), properties: { url: 'https://flush.example/' } })
-  }
-  return { payloads, flush, clicks: arrivals.map((a) => a.truth), duplicates }
+  return { arrivals, payloads, duplicates, flushAt: options.startMs + span + allowedLatenessMs + 2 * HOUR }
+}
+
+/** A key that Kafka's partitioner (and the embedded log's) sends to `partition`. */
+function keyForPartition(partition: number, partitions: number): string {
+  let n = 0
+  while (partitionForKey(`flush-${n}`, partitions) !== partition) n += 1
+  return `flush-${n}`
 }
 
 function truthOf(payload: Record<string, any>, ts: number, arrival: Arrival): TruthClick {
@@ -168,41 +192,19 @@ export interface StreamTruth {
  * Logs or notifications with the same disorder, duplicates and late events as the clickstream
  * stream; `counted` are the events the per-minute tables must count, keyed as those tables are.
  */
-export function eventStream(stream: 'log' | 'notification', options: { seed: number; events: number; startMs: number; partitions: number; settings: DisorderSettings }): StreamTruth {
-  const random = new SeededRandom(options.seed)
-  const span = 4 * HOUR
-  const mix = stream === 'log' ? { click: 0, log: 1, notification: 0 } : { click: 0, log: 0, notification: 1 }
-  const generated = generateTraffic({ seed: options.seed, events: options.events, startMs: options.startMs, spanMs: span, mix })
-  const { outOfOrdernessMs, allowedLatenessMs } = options.settings
-  const lateDelay = outOfOrdernessMs + Math.min(3 * MINUTE, allowedLatenessMs / 3)
-  const tooLateDelay = allowedLatenessMs + 2 * HOUR
-  const arrivals: Array<{ at: number; payload: Record<string, any>; arrival: Arrival; ts: number }> = []
-  for (const event of generated) {
-    const roll = random.next()
-    const inside = event.ts > options.startMs + 10 * MINUTE && event.ts < options.startMs + span - tooLateDelay - HOUR
-    const arrival: Arrival = !inside ? 'on-time' : roll < 0.01 ? 'too-late' : roll < 0.03 ? 'late-accepted' : 'on-time'
-    const delay = arrival === 'too-late' ? tooLateDelay : arrival === 'late-accepted' ? lateDelay : random.next() * (outOfOrdernessMs / 2)
-    arrivals.push({ at: event.ts + delay, payload: event.payload, arrival, ts: event.ts })
-  }
-  arrivals.sort((a, b) => a.at - b.at)
-  const payloads: Record<string, unknown>[] = []
-  for (const [index, arrival] of arrivals.entries()) {
-    payloads.push(arrival.payload)
-    if (random.chance(0.01) && index > 0) payloads.push(arrivals[index - 1]!.payload)
-  }
+export function eventStream(stream: 'log' | 'notification', options: StreamOptions): StreamTruth {
+  const { arrivals, payloads, flushAt } = arrange(stream === 'log' ? { click: 0, log: 1, notification: 0 } : { click: 0, log: 0, notification: 1 }, options)
   const keyOf = (payload: Record<string, any>) => stream === 'log'
     ? `${payload.service}|${payload.level}`
     : `${payload.channel}|${payload.provider}|${payload.template}|${payload.status}`
   const counted = arrivals.filter((a) => a.arrival !== 'too-late').map((a) => ({ ts: a.ts, key: keyOf(a.payload) }))
-  const flushAt = new Date(options.startMs + span + allowedLatenessMs + 2 * HOUR).toISOString()
-  const flush: Record<string, unknown>[] = []
-  for (let partition = 0; partition < options.partitions; partition++) {
-    let n = 0
-    while (partitionForKey(`flush-${n}`, options.partitions) !== partition) n += 1
-    flush.push(stream === 'log'
-      ? { service: `flush-${n}`, level: 'info', message: 'flush', timestamp: flushAt, id: `flush-log-${partition}` }
-      : { notification_id: `flush-${n}`, channel: 'email', status: 'queued', timestamp: flushAt })
-  }
+  const timestamp = new Date(flushAt).toISOString()
+  const flush = Array.from({ length: options.partitions }, (_, partition) => {
+    const key = keyForPartition(partition, options.partitions)
+    return stream === 'log'
+      ? { service: key, level: 'info', message: 'flush', timestamp, id: `flush-log-${partition}` }
+      : { notification_id: key, channel: 'email', status: 'queued', timestamp }
+  })
   return { stream, payloads, flush, counted, tooLate: arrivals.filter((a) => a.arrival === 'too-late').length }
 }
 
