@@ -35,8 +35,9 @@ export interface RunningPipeline {
  */
 export async function startPipeline(runtime: Runtime, roles: Roles): Promise<RunningPipeline> {
   const { config, logger } = runtime
-  const clickhouse = await runtime.clickhouse()
-  await runMigrations(runtime)
+  // Ingest alone writes only to the bus: it neither needs ClickHouse nor migrates it.
+  const clickhouse = roles.process || roles.api ? await runtime.clickhouse() : undefined
+  if (clickhouse) await runMigrations(runtime)
   const needsBus = roles.ingest || roles.process
   const bus = needsBus ? await runtime.bus() : undefined
   const codec = needsBus ? await runtime.codec() : undefined
@@ -45,7 +46,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const jobs: RunningJob[] = []
   const groups: ConsumerGroup[] = []
   let writer: ClickHouseBatchWriter | undefined
-  if (roles.process && bus && codec) {
+  if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
     const rawGroup = `${config.topics.prefix}-raw-events`
@@ -87,7 +88,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       keys: runtime.keys,
       checks: {
         ...(bus ? { bus: async () => bus.healthy() } : {}),
-        clickhouse: async () => (await clickhouse.ping()).success,
+        ...(clickhouse ? { clickhouse: async () => (await clickhouse.ping()).success } : {}),
       },
       pipelineStatus: bus ? () => pipelineStatus(bus, groups, jobs) : undefined,
     },
@@ -105,7 +106,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
           }),
         }
       : undefined,
-    api: roles.api ? { keys: runtime.keys, clickhouse, database: config.clickhouse.database } : undefined,
+    api: roles.api && clickhouse ? { keys: runtime.keys, clickhouse, database: config.clickhouse.database } : undefined,
   })
   const address = await server.listen({ port: config.port, host: config.host })
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
