@@ -38,11 +38,16 @@ export interface RunningJob {
 class PartitionTask<In> {
   /** Work on one partition runs strictly in order: batches, ticks, checkpoints. */
   private chain: Promise<void> = Promise.resolve()
-  /** Output writes not yet acknowledged, oldest first; a checkpoint waits for all of them. */
+  /** Output writes not yet acknowledged, oldest first; a checkpoint takes them over. */
   readonly writes: Promise<void>[] = []
   nextOffset: number
+  /** The offset of the newest checkpoint taken (saved or being saved). */
   checkpointedOffset: number
   lastCheckpointAt: number
+  /** A checkpoint waiting for its writes and being saved; at most one at a time. */
+  saving?: Promise<void>
+  /** Why a background checkpoint failed; the partition recovers before its next batch. */
+  failure?: unknown
 
   constructor(readonly partition: number, readonly task: JobTask<In>, startOffset: number, now: number) {
     this.nextOffset = startOffset
@@ -87,17 +92,40 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     while (owned.writes.length > maxWritesInFlight) await owned.writes.shift()
   }
 
+  /**
+   * Takes a checkpoint without stopping the partition: the state is snapshotted now, at a batch
+   * boundary, together with the writes that carry its outputs; those writes, the save and the
+   * commit then finish in the background while later batches are processed. The snapshot is what
+   * the state was at `nextOffset`, and it is saved only after every output it reflects is
+   * durable, which is the order a restore needs. A forced checkpoint (revocation) waits for all.
+   */
   const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
     const now = clock()
     if (owned.nextOffset === owned.checkpointedOffset && !force) return
-    if (!force && now - owned.lastCheckpointAt < checkpointIntervalMs) return
-    // Everything the state reflects must be durable before the state and offset are saved.
-    while (owned.writes.length > 0) await owned.writes.shift()
-    await checkpoints.save({ job: job.name, topic, partition: owned.partition, nextOffset: owned.nextOffset, state: owned.task.snapshot(), savedAt: now })
+    if (!force && (now - owned.lastCheckpointAt < checkpointIntervalMs || owned.saving)) return
+    if (owned.saving) await owned.saving
+    if (owned.failure) throw owned.failure
+    const offset = owned.nextOffset
+    const state = owned.task.snapshot()
+    const writes = owned.writes.splice(0)
+    const committed = owned.checkpointedOffset
+    owned.checkpointedOffset = offset
     owned.lastCheckpointAt = now
-    if (owned.nextOffset !== owned.checkpointedOffset) {
-      owned.checkpointedOffset = owned.nextOffset
-      await consumer.commit([{ topic, partition: owned.partition, offset: owned.nextOffset }])
+    const saving = (async () => {
+      for (const write of writes) await write
+      await checkpoints.save({ job: job.name, topic, partition: owned.partition, nextOffset: offset, state, savedAt: now })
+      if (offset !== committed) await consumer.commit([{ topic, partition: owned.partition, offset }])
+    })()
+    owned.saving = saving.then(
+      () => { owned.saving = undefined },
+      (error: unknown) => {
+        owned.saving = undefined
+        owned.failure = error
+      },
+    )
+    if (force) {
+      await owned.saving
+      if (owned.failure) throw owned.failure
     }
   }
 
@@ -142,6 +170,8 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    */
   const recover = async (owned: PartitionTask<EventByStream[S]>, error: unknown) => {
     logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
+    // A checkpoint still being saved must land (or fail) before the restore reads the store.
+    await owned.saving
     owned.writes.splice(0)
     tasks.delete(owned.partition)
     await assign([{ topic, partition: owned.partition }])
@@ -152,6 +182,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
     await owned.run(async () => {
       try {
+        if (owned.failure) throw owned.failure
         const results = await decodeRecords(codec, job.stream, batch.records)
         const events: EventByStream[S][] = []
         const dead = []
@@ -182,6 +213,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     for (const owned of tasks.values()) {
       void owned.run(async () => {
         try {
+          if (owned.failure) throw owned.failure
           await enqueueWrite(owned, owned.task.onProcessingTime(clock()), [])
           await checkpoint(owned, false)
         } catch (error) {
