@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import type { Consumer } from '../core/bus/port.ts'
 import { EventPublisher } from '../ingest/publisher.ts'
 import { join } from 'node:path'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
@@ -7,7 +6,7 @@ import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
 import type { CheckpointStore } from '../processors/checkpoints/port.ts'
 import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
-import { startRawEvents } from '../processors/raw-events.ts'
+import { RAW_OUTPUT, RAW_TABLE } from '../processors/sinks/raw-rows.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
 import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
@@ -42,23 +41,24 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const bus = needsBus ? await runtime.bus() : undefined
   const codec = needsBus ? await runtime.codec() : undefined
 
-  const consumers: Consumer[] = []
   const jobs: RunningJob[] = []
   const groups: ConsumerGroup[] = []
   let writer: ClickHouseBatchWriter | undefined
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
-    const rawGroup = `${config.topics.prefix}-raw-events`
-    consumers.push(await startRawEvents({ bus, codec, writer, topics: config.topics, database, groupId: rawGroup, logger: logger.child({ component: 'raw-events' }) }))
-    groups.push({ group: rawGroup, topics: [config.topics.click, config.topics.log, config.topics.notification] })
     // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
     // every processor instance finds the state of a partition that moved to it.
     const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
       ? new ClickHouseCheckpointStore(clickhouse, database)
       : new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    // The first job of each stream also stores its raw rows: one read and one decode per event.
+    const rawStored = new Set<string>()
     for (const job of defaultJobs()) {
       const bindings: Record<string, OutputBinding> = { late: { kind: 'late-topic', topic: config.topics.late, stream: job.stream } }
+      const storeRawRows = !rawStored.has(job.stream)
+      rawStored.add(job.stream)
+      if (storeRawRows) bindings[RAW_OUTPUT] = { kind: 'table', table: `${database}.${RAW_TABLE[job.stream]}` }
       for (const output of job.outputs) {
         const table = OUTPUT_TABLES[output]
         if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
@@ -74,6 +74,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         codec,
         outputs: new OutputWriter(bindings, writer, bus.producer(), codec),
         checkpoints,
+        storeRawRows,
         logger: logger.child({ component: 'processor' }),
       }))
     }
@@ -119,7 +120,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server.close()
-      await Promise.allSettled([...consumers.map((consumer) => consumer.stop()), ...jobs.map((job) => job.stop())])
+      await Promise.allSettled(jobs.map((job) => job.stop()))
       await writer?.close()
       await runtime.close()
     },

@@ -6,6 +6,7 @@ import type { CheckpointStore } from './checkpoints/port.ts'
 import { DeadLetterQueue } from './dead-letters.ts'
 import type { Job, JobTask, OutputRows } from './job.ts'
 import type { OutputWriter } from './outputs.ts'
+import { RAW_OUTPUT, RAW_ROW } from './sinks/raw-rows.ts'
 import { decodeRecords } from './steps/decode.ts'
 
 export interface JobRunnerOptions<S extends Stream> {
@@ -25,6 +26,13 @@ export interface JobRunnerOptions<S extends Stream> {
   /** How often processing time advances the tasks (early firings). */
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
+  /**
+   * Also store every decoded event of the topic as a raw row, on the output RAW_OUTPUT. One job
+   * per stream does it, so each event is read and decoded once for both its raw row and its
+   * aggregates, and the raw rows share the job's checkpoint: nothing is committed before both
+   * are durable.
+   */
+  readonly storeRawRows?: boolean
   readonly onStats?: (partition: number, stats: Record<string, number>) => void
 }
 
@@ -76,6 +84,8 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000
   const deadLetters = new DeadLetterQueue(bus.producer(), options.dlqTopic, job.name)
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
+  const toRawRow = RAW_ROW[job.stream] as (event: EventByStream[S]) => Record<string, unknown>
+  if (options.storeRawRows && job.outputs.includes(RAW_OUTPUT)) throw new Error(`job "${job.name}" has an output named "${RAW_OUTPUT}", which is reserved for raw rows`)
   let consumer: Consumer
 
   const maxWritesInFlight = 8
@@ -191,6 +201,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           else dead.push(result)
         }
         const rows = owned.task.process(events, clock())
+        if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = events.map(toRawRow)
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)

@@ -1,6 +1,9 @@
 import type { EventByStream } from '../../core/codec/avro-codec.ts'
 import type { Stream } from '../../schemas/avro/catalog.ts'
 
+/** The output a job runner stores raw rows on (see JobRunnerOptions.storeRawRows). */
+export const RAW_OUTPUT = 'raw'
+
 export const RAW_TABLE: Record<Stream, string> = {
   click: 'events_click',
   log: 'events_log',

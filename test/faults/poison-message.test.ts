@@ -36,23 +36,22 @@ describe('poison message in the middle of a partition', () => {
     }, (n) => n === 4)
     expect(stored).toBe(4)
 
-    // Each consumer group that met the poison sent it to the DLQ once: the raw-events writer and the clickstream job.
+    // The clickstream job reads the topic for its aggregates and its raw rows, and sends each poison record to the DLQ once.
     const letters: BusRecord[] = []
     const consumer = bus.consumer({ groupId: 'dlq-reader', topics: ['eddy.dlq'] })
     await consumer.run(async (batch) => {
       letters.push(...batch.records)
     })
-    await eventually(async () => letters.length, (n) => n >= 6)
+    await eventually(async () => letters.length, (n) => n >= 3)
+    // Time for a duplicate to show up, were one sent.
+    await new Promise((resolve) => setTimeout(resolve, 500))
     await consumer.stop()
-    expect(letters).toHaveLength(6)
+    expect(letters).toHaveLength(3)
     const reasons = letters.map((letter) => `${letter.headers['eddy.dlq.job']}: ${letter.headers['eddy.dlq.reason']}`).sort()
     expect(reasons).toEqual([
       expect.stringMatching(/^clickstream: no schema with id 4242/),
       expect.stringMatching(/^clickstream: undecodable Avro body/),
       expect.stringMatching(/^clickstream: unknown magic byte 123/),
-      expect.stringMatching(/^raw-events: no schema with id 4242/),
-      expect.stringMatching(/^raw-events: undecodable Avro body/),
-      expect.stringMatching(/^raw-events: unknown magic byte 123/),
     ])
     expect(letters.every((letter) => letter.headers['eddy.dlq.topic'] === 'eddy.clicks')).toBe(true)
     expect(letters.some((letter) => letter.value.equals(poison[0]!))).toBe(true)
