@@ -1,4 +1,4 @@
-import { defineProblems } from '../core/http/problem.ts'
+import { defineProblems, ProblemError } from '../core/http/problem.ts'
 
 /** The api's error catalogue. Codes are stable and never reused; docs/errors.md lists them. */
 export const API_PROBLEMS = defineProblems({
@@ -8,6 +8,7 @@ export const API_PROBLEMS = defineProblems({
   API_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such api endpoint.' },
   API_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body is too large.' },
   API_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json.' },
+  API_QUERY_TOO_EXPENSIVE: { status: 422, title: 'Query too expensive', meaning: 'The query ran past its time limit or its result past the row limit; narrow the period, the filters or the interval.' },
   API_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', meaning: 'ClickHouse did not answer; retry after Retry-After seconds.' },
   API_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; please report it with the log line.' },
 })
@@ -19,4 +20,9 @@ export const API_FRAMEWORK_PROBLEMS = {
   invalidRequest: API_PROBLEMS.API_INVALID_REQUEST,
   notFound: API_PROBLEMS.API_NOT_FOUND,
   internal: API_PROBLEMS.API_INTERNAL,
+}
+
+/** A 400 naming the one offending input, as a JSON pointer such as `querystring/filters/0/1`. */
+export function invalidInput(field: string, reason: string): ProblemError {
+  return new ProblemError(API_PROBLEMS.API_INVALID_REQUEST, `${field}: ${reason}`, [{ field, reason }])
 }

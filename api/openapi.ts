@@ -1,0 +1,43 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+/**
+ * Health endpoints live in their own plugin scope (every process serves them), out of reach of
+ * the route collector registered here, so they are described by hand.
+ */
+const HEALTH_PATHS = {
+  '/healthz': { get: { tags: ['health'], summary: 'The process is alive', responses: { 200: { description: 'alive' } } } },
+  '/readyz': { get: { tags: ['health'], summary: 'The log accepts writes and ClickHouse answers', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
+  '/api/v1/pipeline/health': {
+    get: {
+      tags: ['health'], summary: 'Consumer lag per group and partition, job watermarks', security: [{ readKey: [] }],
+      responses: { 200: { description: 'lag, consumers and jobs' }, 401: { description: 'not a read key' } },
+    },
+  },
+}
+
+/**
+ * OpenAPI 3.1 (JSON Schema 2020-12, which typebox schemas are) generated from the route schemas
+ * of this scope: served at /openapi.json, with a browsable UI at /docs. Register before the routes.
+ */
+export async function registerOpenApi(app: FastifyInstance, options: { docsUi: boolean }): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Eddy query API',
+        version: '1',
+        description: 'Web analytics, logs and notifications from ClickHouse. Errors are application/problem+json (docs/errors.md). The project comes from the read key.',
+      },
+      components: { securitySchemes: { readKey: { type: 'http', scheme: 'bearer', description: 'A read key (secret). Write keys cannot read.' } } },
+      tags: [{ name: 'web' }, { name: 'logs' }, { name: 'notifications' }, { name: 'health' }],
+    },
+    transformObject: (documentObject) => {
+      const document = (documentObject as { openapiObject: { paths?: Record<string, unknown> } }).openapiObject
+      return { ...document, paths: { ...HEALTH_PATHS, ...document.paths } } as never
+    },
+  })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  if (options.docsUi) await app.register(swaggerUi, { routePrefix: '/docs' })
+}
