@@ -12,6 +12,12 @@ import type { EventPublisher } from './publisher.ts'
 import { logRoutes } from './routes/logs.ts'
 import { notificationRoutes } from './routes/notifications.ts'
 import { segmentRoutes } from './routes/segment.ts'
+import { snippetPlugin } from './snippet/plugin.ts'
+import { elasticsearchRoutes } from './shippers/elasticsearch/plugin.ts'
+import { lokiRoutes } from './shippers/loki/plugin.ts'
+import { otlpRoutes } from './shippers/otlp/plugin.ts'
+import type { WebhookOptions } from './webhooks/options.ts'
+import { webhookRoutes } from './webhooks/plugin.ts'
 
 export interface IngestDependencies {
   readonly config: Pick<Config, 'ingest' | 'retentionDays'>
@@ -28,6 +34,8 @@ export interface IngestOptions {
   readonly publisher: EventPublisher
   readonly logger: Logger
   readonly clock?: () => number
+  /** Provider webhook secrets per project and the rejection counter; without it every webhook is refused. */
+  readonly webhooks?: WebhookOptions
 }
 
 /** The ingest routes as a fastify plugin, so `start` can mount them beside the api in one server. */
@@ -43,8 +51,13 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
   installBodyParsers(app)
   installProblemHandler(app, FRAMEWORK_PROBLEMS, { notFound: false })
   await app.register(segmentRoutes, dependencies)
+  await app.register(snippetPlugin, dependencies)
   await app.register(logRoutes, dependencies)
   await app.register(notificationRoutes, dependencies)
+  await app.register(otlpRoutes, dependencies)
+  await app.register(lokiRoutes, dependencies)
+  await app.register(elasticsearchRoutes, dependencies)
+  await app.register(webhookRoutes, { projects: {}, ...options.webhooks, dependencies })
 }
 
 /** A standalone ingest server (the `eddy ingest` command and tests). */

@@ -1,5 +1,6 @@
 import { createGunzip, createInflate } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
+import snappy from 'snappyjs'
 import { ProblemError } from '../core/http/problem.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
 
@@ -14,6 +15,28 @@ export interface NdjsonLine {
 /** Marks a body that arrived as NDJSON, so routes can report errors by line. */
 export class NdjsonBody {
   constructor(readonly lines: readonly NdjsonLine[]) {}
+}
+
+/** A protobuf body (OTLP, Loki push), decoded by the route that knows its message type. */
+export class BinaryBody {
+  constructor(readonly bytes: Buffer, readonly contentType: string) {}
+}
+
+export const PROTOBUF_CONTENT_TYPES = ['application/x-protobuf', 'application/protobuf', 'application/vnd.google.protobuf']
+
+/**
+ * Snappy block format (what Promtail and Alloy wrap Loki's protobuf in, without a
+ * Content-Encoding header). The uncompressed length is read from the header and checked against
+ * the limit before anything is allocated, so a tiny body cannot claim gigabytes.
+ */
+export function decodeSnappy(bytes: Uint8Array, maxBytes: number): Buffer {
+  try {
+    return Buffer.from(snappy.uncompress(bytes, maxBytes))
+  } catch (error) {
+    const message = (error as Error).message
+    if (message.includes('too big')) throw new ProblemError(INGEST_PROBLEMS.INGEST_BODY_TOO_LARGE, `the snappy body would be larger than ${maxBytes} bytes uncompressed`)
+    throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid snappy: ${message}`)
+  }
 }
 
 /**
@@ -50,6 +73,9 @@ export function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson)
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq'], { parseAs: 'string' }, (_request, body, done) => {
     done(null, parseNdjson(body as string))
+  })
+  app.addContentTypeParser(PROTOBUF_CONTENT_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
+    done(null, new BinaryBody(body as Buffer, String(request.headers['content-type'] ?? '')))
   })
 }
 

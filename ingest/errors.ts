@@ -5,12 +5,15 @@ export const INGEST_PROBLEMS = defineProblems({
   INGEST_INVALID_EVENTS: { status: 400, title: 'Invalid events', meaning: 'One or more events failed validation; `errors` names each event and field. For batch endpoints nothing was written.' },
   INGEST_MALFORMED_BODY: { status: 400, title: 'Malformed body', meaning: 'The body is not valid JSON/NDJSON or not the expected shape (for example not an array).' },
   INGEST_INVALID_REQUEST: { status: 400, title: 'Invalid request', meaning: 'The request does not match the endpoint schema; `errors` names the fields.' },
-  INGEST_UNAUTHORIZED: { status: 401, title: 'Unknown write key', meaning: 'No write key was given (HTTP Basic user name or `writeKey` in the body), or it belongs to no project.' },
+  INGEST_UNAUTHORIZED: { status: 401, title: 'Unknown write key', meaning: 'No write key was given (HTTP Basic user name or `writeKey` in the body; for logs and webhooks also the Basic password, `Bearer`, `ApiKey`, `X-Eddy-Write-Key`, `X-Scope-OrgID` or `?key=`), or it belongs to no project.' },
   INGEST_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such ingest endpoint.' },
   INGEST_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body (after gunzip) exceeds EDDY_MAX_REQUEST_BYTES.' },
   INGEST_EVENT_TOO_LARGE: { status: 413, title: 'Event too large', meaning: 'An event exceeds EDDY_MAX_EVENT_BYTES; `errors` names it. Nothing was written.' },
-  INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json (or text/plain with a JSON body, as sendBeacon does); logs also accept application/x-ndjson. gzip content-encoding is accepted.' },
+  INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json (or text/plain with a JSON body, as sendBeacon does); logs also accept application/x-ndjson, and OTLP and Loki pushes application/x-protobuf. gzip content-encoding is accepted.' },
   INGEST_BUS_UNAVAILABLE: { status: 503, title: 'Not accepted, try again', meaning: 'The durable log could not acknowledge the events in time. Nothing is accepted; retry after Retry-After seconds.' },
+  INGEST_WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'Webhook signature invalid', meaning: 'A provider webhook was unsigned, its signature did not verify against the project\'s secret, or (SNS) its topic is not one the project accepts. Nothing was stored; the rejection is counted.' },
+  INGEST_WEBHOOK_NOT_CONFIGURED: { status: 401, title: 'Webhook not configured', meaning: 'The project has no secret for this provider (SendGrid verification key, Twilio auth token, SNS topic ARNs), so its webhooks cannot be verified and are refused.' },
+  INGEST_WEBHOOK_UNAVAILABLE: { status: 503, title: 'Webhook not verified, try again', meaning: 'The SNS signing certificate could not be fetched or the subscription could not be confirmed. Nothing was stored; SNS retries.' },
   INGEST_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; the events were not accepted. Please report it with the log line.' },
 })
 

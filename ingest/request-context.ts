@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import { basicAuthUser, type KeyRing } from '../core/auth/keys.ts'
 import { ProblemError, type FieldError } from '../core/http/problem.ts'
@@ -62,4 +63,53 @@ function addJsonSize(item: unknown, size: number, stopAbove: number): number {
 
 export function bodyBytes(request: FastifyRequest): number {
   return Number(request.headers['content-length'] ?? 0) || Number.MAX_SAFE_INTEGER
+}
+
+/**
+ * The proxies whose X-Forwarded-For is believed (EDDY_TRUSTED_PROXIES: IPs and CIDRs). Without
+ * any, X-Forwarded-For is ignored: anyone can send that header, and a forged address would let a
+ * client pick its own cookieless visitor hash.
+ */
+export function trustedProxies(entries: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const [address = '', bits] = entry.trim().split('/')
+    const family = isIP(address)
+    const prefix = Number(bits ?? 0)
+    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+      throw new Error(`trusted proxy ${JSON.stringify(entry)} is not an IP address or CIDR`)
+    }
+    const type = family === 4 ? 'ipv4' : 'ipv6'
+    if (bits === undefined) list.addAddress(address, type)
+    else list.addSubnet(address, prefix, type)
+  }
+  return list
+}
+
+/**
+ * The client's address: the socket's peer, or — when that peer is a trusted proxy — the
+ * right-most X-Forwarded-For entry that is not itself a trusted proxy (the entries to its left
+ * were written by the client and prove nothing). Same rule as fastify's trustProxy with a list.
+ */
+export function clientAddress(request: FastifyRequest, trusted?: BlockList): string {
+  let address = plainAddress(request.socket?.remoteAddress ?? request.ip ?? '')
+  if (!trusted) return address
+  const forwarded = request.headers['x-forwarded-for']
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',')
+  for (let index = hops.length - 1; index >= 0 && isTrusted(trusted, address); index--) {
+    const hop = plainAddress(hops[index]!.trim())
+    if (isIP(hop) === 0) break
+    address = hop
+  }
+  return address
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const family = isIP(address)
+  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/** `::ffff:10.0.0.1` (IPv4 on a dual-stack socket) → `10.0.0.1`, so IPv4 CIDRs match it. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address
 }

@@ -18,7 +18,20 @@ const LEVELS: Record<string, LogLevel> = {
 const NUMERIC_LEVELS: Array<[number, LogLevel]> = [[60, 'fatal'], [50, 'error'], [40, 'warn'], [30, 'info'], [20, 'debug'], [0, 'trace']]
 
 /** Fields with a meaning of their own; every other field of a line becomes an attribute. */
-const KNOWN = new Set(['event_id', 'id', 'timestamp', 'ts', 'time', '@timestamp', 'service', 'host', 'hostname', 'level', 'severity', 'message', 'msg', 'logger', 'trace_id', 'span_id', 'attributes'])
+const KNOWN = new Set(['event_id', 'id', 'timestamp', 'ts', 'time', '@timestamp', 'date', 'service', 'host', 'hostname', 'level', 'severity', 'message', 'msg', 'logger', 'trace_id', 'span_id', 'attributes'])
+const TIME_FIELDS = ['timestamp', 'ts', 'time', '@timestamp', 'date'] as const
+
+/**
+ * Epoch numbers in the unit the shipper chose: Fluent Bit's `date` is seconds with a fraction,
+ * Loki and OTLP count nanoseconds, most JSON loggers milliseconds. The ranges cannot be confused
+ * for any time within retention: 1e11 ms is 1973, 1e11 s is the year 5138.
+ */
+export function epochToMillis(value: number): number {
+  const magnitude = Math.abs(value)
+  const millis = magnitude < 1e11 ? Math.round(value * 1_000) : magnitude >= 1e17 ? Math.floor(value / 1e6) : magnitude >= 1e14 ? Math.floor(value / 1e3) : value
+  // Beyond what a Date can hold (±8.64e15 ms) is not a time at all: unreadable, not a crash.
+  return Math.abs(millis) <= 8.64e15 ? millis : Number.NaN
+}
 
 export function normaliseLogLevel(value: unknown): LogLevel | undefined {
   if (value === undefined || value === null || value === '') return 'info'
@@ -32,26 +45,30 @@ export function normaliseLogLevel(value: unknown): LogLevel | undefined {
  * `service` and `message` (or `msg`) are required; time, level, host, trace ids are read from
  * their common names; anything else is kept as an attribute.
  */
-export function normaliseLogLine(line: unknown, index: number, context: LogContext): Normalised<LogEvent> {
-  const read = new FieldReader(index)
+export function normaliseLogLine(line: unknown, index: number, context: LogContext, pointer = ''): Normalised<LogEvent> {
+  const read = new FieldReader(index, pointer)
   if (!isObject(line)) {
     read.fail('', 'must be a JSON object')
     return { ok: false, errors: read.errors }
   }
   const service = read.string(line, 'service', 'service', 200)
   if (!service) read.fail('service', 'is required')
-  const message = typeof line.message === 'string' ? line.message : read.string(line, 'msg')
+  // `log` is where Fluent Bit's tail and Docker's json-file put the line.
+  const messageField = typeof line.message === 'string' ? 'message' : typeof line.msg === 'string' ? 'msg' : typeof line.log === 'string' ? 'log' : undefined
+  const message = messageField ? (line[messageField] as string) : ''
   if (line.message !== undefined && typeof line.message !== 'string') read.fail('message', 'must be a string')
-  if (!message) read.fail('message', 'is required')
+  else if (!message) read.fail('message', 'is required (message, msg or log)')
   const level = normaliseLogLevel(line.level ?? line.severity)
   if (!level) read.fail('level', `must be one of trace, debug, info, warn, error, fatal (or a pino number), got ${JSON.stringify(line.level ?? line.severity)}`)
 
-  const ts = readEventTime(line.timestamp ?? line.ts ?? line.time ?? line['@timestamp'], context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
+  const timeField = TIME_FIELDS.find((field) => line[field] !== undefined && line[field] !== null)
+  const rawTime = timeField ? line[timeField] : undefined
+  const ts = readEventTime(typeof rawTime === 'number' ? epochToMillis(rawTime) : rawTime, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(line, 'attributes')
   if (read.errors.length > 0 || !level) return { ok: false, errors: read.errors }
 
   const extra: Json = {}
-  for (const [key, value] of Object.entries(line)) if (!KNOWN.has(key)) extra[key] = value
+  for (const [key, value] of Object.entries(line)) if (!KNOWN.has(key) && key !== messageField) extra[key] = value
   return {
     ok: true,
     event: {

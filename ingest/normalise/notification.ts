@@ -1,6 +1,7 @@
 import type { Channel, NotificationEvent, NotificationStatus } from '../../schemas/types.generated.ts'
 import { derivedEventId, eventIdFor } from './event-id.ts'
 import { FieldReader, isObject, stringMap } from './fields.ts'
+import { epochToMillis } from './log.ts'
 import type { Normalised } from './segment.ts'
 import { readEventTime, type TimeBounds } from './time.ts'
 
@@ -28,7 +29,9 @@ export function normaliseNotification(input: unknown, index: number, context: No
   if (!notificationId) read.fail('notification_id', 'is required')
   const channel = read.oneOf(read.string(input, 'channel'), CHANNELS, 'channel')
   const status = read.oneOf(read.string(input, 'status'), STATUSES, 'status')
-  const ts = readEventTime(input.timestamp ?? input.ts, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
+  // Numbers may be epoch seconds (providers) or milliseconds; see epochToMillis.
+  const time = input.timestamp ?? input.ts
+  const ts = readEventTime(typeof time === 'number' ? epochToMillis(time) : time, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(input, 'attributes')
   const fields = {
     provider: read.string(input, 'provider', 'provider', 100),

@@ -16,6 +16,11 @@ export interface RequestContext {
   readonly country: string | null
   readonly bounds: TimeBounds
   readonly userAgents: UserAgentParser
+  /**
+   * The cookieless visitor hash of this request's client for a site (the page's host), for
+   * events that ask for it with `context.cookieless: true`; absent where ingest offers none.
+   */
+  readonly visitor?: (site: string) => string
 }
 
 export type Normalised<T> = { ok: true; event: T } | { ok: false; errors: FieldError[] }
@@ -41,9 +46,11 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
 
   const userId = read.identifier(message, 'userId')
   const anonymousId = read.identifier(message, 'anonymousId')
-  if (!userId && !anonymousId) read.fail('anonymousId', 'userId or anonymousId is required')
-
   const messageContext = read.object(message, 'context')
+  // Cookieless clients store no id: the server derives a daily-rotating visitor hash instead.
+  const cookieless = messageContext.cookieless === true && context.visitor !== undefined
+  if (!userId && !anonymousId && !cookieless) read.fail('anonymousId', 'userId or anonymousId is required')
+
   const properties = read.object(message, type === 'identify' ? 'traits' : 'properties')
   const page = isObject(messageContext.page) ? messageContext.page : {}
   const campaign = isObject(messageContext.campaign) ? messageContext.campaign : {}
@@ -77,6 +84,7 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
   const client = context.userAgents.parse(userAgent)
   const sessionId = pick(messageContext.sessionId, message.sessionId, (properties as Json).session_id)
   const country = typeof location.country === 'string' && /^[A-Za-z]{2}$/.test(location.country) ? location.country.toUpperCase() : context.country
+  const visitorHash = cookieless ? context.visitor!(referrerDomain(location_.url)) : null
 
   return {
     ok: true,
@@ -87,7 +95,7 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
       name,
       ts,
       received_at: context.receivedAt,
-      anonymous_id: anonymousId || userId,
+      anonymous_id: anonymousId || visitorHash || userId,
       user_id: userId || null,
       session_id: sessionId,
       url: location_.url,
@@ -107,7 +115,7 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
       screen: typeof screen.width === 'number' && typeof screen.height === 'number' ? `${screen.width}x${screen.height}` : '',
       locale: pick(messageContext.locale),
       properties: stringMap(properties),
-      visitor_hash: null,
+      visitor_hash: visitorHash,
     },
   }
 }

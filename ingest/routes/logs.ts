@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { ProblemError, type FieldError } from '../../core/http/problem.ts'
 import type { LogEvent } from '../../schemas/types.generated.ts'
-import { NdjsonBody } from '../body.ts'
+import { BinaryBody, NdjsonBody, parseNdjson } from '../body.ts'
 import { INGEST_PROBLEMS } from '../errors.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseLogLine } from '../normalise/log.ts'
-import { authenticateWriteKey } from '../request-context.ts'
+import { handleOtlpLogs } from '../shippers/otlp/plugin.ts'
+import { authenticateShipper } from '../shippers/write-key.ts'
 import type { IngestDependencies } from '../app.ts'
 
 interface Entry {
@@ -21,12 +22,33 @@ interface Entry {
  * valid lines are accepted and bad lines are reported by position in a 202, because a log
  * shipper cannot split a batch, and retrying a batch with one broken line forever would stall it.
  * Only when no line is valid is the answer 400.
+ *
+ * The same path also takes OTLP/HTTP logs (a protobuf body, or a JSON object with
+ * `resourceLogs`), so an OpenTelemetry exporter pointed at Eddy's root works; `/otlp/v1/logs`
+ * is the documented path.
  */
 export async function logRoutes(app: FastifyInstance, dependencies: IngestDependencies): Promise<void> {
   const { keys, publisher, config } = dependencies
+  // Some shippers label NDJSON as application/json (Fluent Bit `http` with json_lines does): a
+  // JSON body that does not parse as one document but does line by line is read as NDJSON.
+  app.removeContentTypeParser(['application/json'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string
+    if (text.trim() === '') return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'the body is empty'))
+    try {
+      done(null, JSON.parse(text))
+    } catch (error) {
+      if (/\n\s*\S/.test(text.trim())) return done(null, parseNdjson(text))
+      done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
+    }
+  })
 
   app.post('/v1/logs', async (request, reply) => {
-    const projectId = authenticateWriteKey(request, keys)
+    if (request.body instanceof BinaryBody || (isObject(request.body) && Array.isArray(request.body.resourceLogs))) {
+      return handleOtlpLogs(request, reply, dependencies)
+    }
+    const bodyKey = isObject(request.body) && typeof request.body.writeKey === 'string' ? request.body.writeKey : undefined
+    const projectId = authenticateShipper(request, keys, bodyKey)
     const entries = toEntries(request.body)
     const receivedAt = dependencies.clock()
     const events: LogEvent[] = []

@@ -1,14 +1,42 @@
-import type { FastifyInstance } from 'fastify'
+import type { BlockList } from 'node:net'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ProblemError, type FieldError } from '../../core/http/problem.ts'
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { INGEST_PROBLEMS } from '../errors.ts'
 import { isObject, type Json } from '../normalise/fields.ts'
 import { normaliseSegmentCall, type RequestContext } from '../normalise/segment.ts'
 import { readTime } from '../normalise/time.ts'
-import { authenticateWriteKey, bodyBytes, oversizedEvents } from '../request-context.ts'
+import { referrerDomain } from '../normalise/url.ts'
+import { authenticateWriteKey, bodyBytes, clientAddress, oversizedEvents, trustedProxies } from '../request-context.ts'
+import { visitorHasher, type VisitorHasher } from '../snippet/visitor-hash.ts'
 import type { IngestDependencies } from '../app.ts'
 
 const SINGLE_CALLS = ['track', 'page', 'screen', 'identify'] as const
+
+/**
+ * Ingest settings for browsers (config.ingest; EDDY_TRUSTED_PROXIES, EDDY_VISITOR_SECRET).
+ * Optional so these routes run before the configuration carries them: absent means no proxy is
+ * trusted and the cookieless salt is random per process.
+ */
+export interface BrowserSettings {
+  /** IPs and CIDRs whose X-Forwarded-For gives the client address. */
+  readonly trustedProxies?: readonly string[]
+  /** Derives the daily cookieless salt, so that every ingest instance agrees on it. */
+  readonly visitorSecret?: string
+}
+
+/**
+ * Browsers post from other origins (the page's), so every collect route answers CORS: any
+ * origin, never credentials (write keys are public and the snippet sends no cookies), and
+ * Retry-After readable so the snippet can honour it.
+ */
+const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'retry-after' } as const
+const PREFLIGHT = {
+  ...CORS,
+  'access-control-allow-methods': 'POST',
+  'access-control-allow-headers': 'authorization, content-type, content-encoding',
+  'access-control-max-age': '86400',
+} as const
 
 /**
  * Segment-compatible clickstream endpoints. A batch is all-or-nothing: if any event is invalid the
@@ -16,18 +44,48 @@ const SINGLE_CALLS = ['track', 'page', 'screen', 'identify'] as const
  * and resend the batch without creating duplicates or gaps.
  */
 export async function segmentRoutes(app: FastifyInstance, dependencies: IngestDependencies): Promise<void> {
-  const { keys, publisher, config } = dependencies
+  const handlers = segmentHandlers(dependencies)
+  allowCrossOrigin(app)
+  collectRoute(app, '/v1/batch', handlers.batch)
+  for (const call of SINGLE_CALLS) collectRoute(app, `/v1/${call}`, handlers.single(call))
+}
 
-  const contextFor = (projectId: string, headers: Record<string, string | string[] | undefined>, sentAt: unknown): RequestContext => {
+/** CORS headers on every answer of this scope's routes, errors included. */
+export function allowCrossOrigin(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.headers(CORS)
+    return payload
+  })
+}
+
+/** A POST collect route and its CORS preflight. */
+export function collectRoute(app: FastifyInstance, path: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void {
+  app.post(path, handler)
+  app.options(path, async (_request, reply) => reply.code(204).headers(PREFLIGHT).send())
+}
+
+/** The handlers behind the collect routes, shared with the snippet's first-party alias. */
+export function segmentHandlers(dependencies: IngestDependencies) {
+  const { keys, publisher, config } = dependencies
+  const settings = config.ingest as typeof config.ingest & BrowserSettings
+  const proxies: BlockList | undefined = settings.trustedProxies?.length ? trustedProxies(settings.trustedProxies) : undefined
+  const visitors: VisitorHasher = visitorHasher(settings.visitorSecret)
+
+  const contextFor = (projectId: string, request: FastifyRequest, sentAt: unknown): RequestContext => {
     const parsedSentAt = readTime(sentAt)
+    const receivedAt = dependencies.clock()
+    const userAgent = typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : ''
+    let address: string | undefined
     return {
       projectId,
-      receivedAt: dependencies.clock(),
+      receivedAt,
       sentAt: parsedSentAt !== undefined && !Number.isNaN(parsedSentAt) ? parsedSentAt : undefined,
-      userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'] : '',
+      userAgent,
       country: null,
       bounds: dependencies.timeBounds,
       userAgents: dependencies.userAgents,
+      // Events without a page URL hash under the site that sent them (Origin, else Referer).
+      visitor: (site) => visitors.hash(receivedAt, projectId, site || referrerDomain(pageOrigin(request)), (address ??= clientAddress(request, proxies)), userAgent),
     }
   }
 
@@ -49,24 +107,30 @@ export async function segmentRoutes(app: FastifyInstance, dependencies: IngestDe
     return events.length
   }
 
-  app.post('/v1/batch', async (request, reply) => {
-    const projectId = authenticateWriteKey(request, keys)
-    const body = request.body
-    if (!isObject(body) || !Array.isArray(body.batch)) {
-      throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, 'expected {"batch": [...]}', [{ field: '/batch', reason: 'must be an array of Segment calls' }])
-    }
-    const shared = isObject(body.context) ? body.context : undefined
-    const messages = shared ? body.batch.map((m: unknown) => (isObject(m) && !m.context ? { ...m, context: shared } : m)) : body.batch
-    const accepted = await accept(messages, contextFor(projectId, request.headers, body.sentAt), bodyBytes(request))
-    return reply.code(202).send({ success: true, accepted })
-  })
-
-  for (const call of SINGLE_CALLS) {
-    app.post(`/v1/${call}`, async (request, reply) => {
+  return {
+    async batch(request: FastifyRequest, reply: FastifyReply) {
       const projectId = authenticateWriteKey(request, keys)
-      const body = request.body as Json
-      const accepted = await accept([body], contextFor(projectId, request.headers, isObject(body) ? body.sentAt : undefined), bodyBytes(request), call)
+      const body = request.body
+      if (!isObject(body) || !Array.isArray(body.batch)) {
+        throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, 'expected {"batch": [...]}', [{ field: '/batch', reason: 'must be an array of Segment calls' }])
+      }
+      const shared = isObject(body.context) ? body.context : undefined
+      const messages = shared ? body.batch.map((m: unknown) => (isObject(m) && !m.context ? { ...m, context: shared } : m)) : body.batch
+      const accepted = await accept(messages, contextFor(projectId, request, body.sentAt), bodyBytes(request))
       return reply.code(202).send({ success: true, accepted })
-    })
+    },
+    single(call: (typeof SINGLE_CALLS)[number]) {
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        const projectId = authenticateWriteKey(request, keys)
+        const body = request.body as Json
+        const accepted = await accept([body], contextFor(projectId, request, isObject(body) ? body.sentAt : undefined), bodyBytes(request), call)
+        return reply.code(202).send({ success: true, accepted })
+      }
+    },
   }
+}
+
+function pageOrigin(request: FastifyRequest): string {
+  const { origin, referer } = request.headers
+  return typeof origin === 'string' && origin !== 'null' ? origin : typeof referer === 'string' ? referer : ''
 }
