@@ -41,6 +41,15 @@ describe('clickstream job', () => {
     expect(find(2, 'path', '/signup')).toMatchObject({ pageviews: 1 })
   })
 
+  it('writes open sessions provisionally, long before their gap has passed', () => {
+    const task = clickstreamJob({ outOfOrdernessMs: 5_000, sessionEarlyFiringMs: 5_000 }).createTask(0)
+    const outputs: OutputRows = {}
+    collect(outputs, task.process([click({ ts: T0, anonymous_id: 'a', path: '/' }), click({ ts: T0 + 2_000, anonymous_id: 'a', path: '/pricing' })], T0))
+    expect(onlyShop(outputs.sessions)).toEqual([])
+    collect(outputs, task.onProcessingTime(T0 + 5_000))
+    expect(onlyShop(outputs.sessions)).toEqual([expect.objectContaining({ anonymous_id: 'a', session_start: T0, session_end: T0 + 2_000, pageviews: 2, bounced: 0, final: 0 })])
+  })
+
   it('builds sessions with entry, exit, duration and bounce', () => {
     const sessions = latestRows(onlyShop(outputs.sessions), ['anonymous_id', 'session_start'])
     expect(sessions.find((s) => s.anonymous_id === 'a')).toMatchObject({
