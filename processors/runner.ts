@@ -59,7 +59,11 @@ class PartitionTask<In> {
 
   constructor(readonly partition: number, readonly task: JobTask<In>, startOffset: number, now: number) {
     this.nextOffset = startOffset
-    this.checkpointedOffset = startOffset
+    // Unknown on purpose: a process killed between saving a checkpoint and committing its offset
+    // restarts from the checkpoint with the group's commit behind it. The first checkpoint after
+    // an assignment therefore always commits, even if no record arrives for the partition again,
+    // or its lag would never reach zero.
+    this.checkpointedOffset = Number.NaN
     this.lastCheckpointAt = now
   }
 

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { SeededRandom } from '../../bench/traffic/random.ts'
 import { createClickHouseClient } from '../../core/clickhouse/client.ts'
 import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
-import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
+import { mapDifferences, storedClickstream, storedPerMinute } from '../support/aggregates.ts'
 import { EddyProcess, freePort, postUntilAccepted } from '../support/eddy-process.ts'
-import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
+import { clickstreamOracle, eventStream, groundTruthStream, perMinuteOracle, type StreamTruth } from '../support/ground-truth.ts'
 import { eventually } from '../support/pipeline.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
 
@@ -29,11 +29,17 @@ afterAll(async () => {
 })
 
 describe('crash: eddy start is SIGKILLed while ingesting and processing', () => {
-  it(`loses and double-counts nothing across ${KILLS_WHILE_SENDING + 1} kill -9s (${EVENTS.toLocaleString('en-US')} events)`, async () => {
+  it(`loses and double-counts nothing across ${KILLS_WHILE_SENDING + 1} kill -9s (${EVENTS.toLocaleString('en-US')} clicks, plus logs and notifications)`, async () => {
     eddy = new EddyProcess(await freePort(), env)
     await eddy.start()
     const stream = groundTruthStream({ seed: 23, events: EVENTS, startMs: Date.now() - 12 * 3_600_000, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })
     const oracle = clickstreamOracle(stream.clicks)
+    // Logs and notifications ride along, so every job (and its raw rows) is killed mid-batch too.
+    const others: StreamTruth[] = [
+      eventStream('log', { seed: 24, events: EVENTS / 8, startMs: Date.now() - 12 * 3_600_000, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM }),
+      eventStream('notification', { seed: 25, events: EVENTS / 8, startMs: Date.now() - 12 * 3_600_000, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM }),
+    ]
+    const pathOf = (truth: StreamTruth) => (truth.stream === 'log' ? '/v1/logs' : '/v1/notifications')
     const random = new SeededRandom(5)
     const batches: Record<string, unknown>[][] = []
     for (let start = 0; start < stream.payloads.length; start += 500) batches.push(stream.payloads.slice(start, start + 500))
@@ -52,9 +58,15 @@ describe('crash: eddy start is SIGKILLed while ingesting and processing', () => 
           })()
         : undefined
       retries += (await postUntilAccepted(`${eddy.url}/v1/batch`, { batch }, 'crash-write-key-a')) - 1
+      for (const truth of others) {
+        const items = truth.payloads.slice(index * 500, (index + 1) * 500)
+        if (items.length > 0) retries += (await postUntilAccepted(`${eddy.url}${pathOf(truth)}`, items, 'crash-write-key-a')) - 1
+      }
       await crash
     }
+    for (const truth of others) expect(truth.payloads.length).toBeLessThanOrEqual(batches.length * 500)
     for (const flush of stream.flush) await postUntilAccepted(`${eddy.url}/v1/batch`, { batch: [flush] }, 'crash-write-key-b')
+    for (const truth of others) await postUntilAccepted(`${eddy.url}${pathOf(truth)}`, truth.flush, 'crash-write-key-b')
     // One more kill while the backlog is being processed.
     await new Promise((resolve) => setTimeout(resolve, 300))
     await eddy.kill()
@@ -74,10 +86,13 @@ describe('crash: eddy start is SIGKILLed while ingesting and processing', () => 
       expect(mapDifferences(oracle.clicks1m, stored.clicks1m), 'clicks_1m').toEqual([])
       expect(mapDifferences(oracle.sessions, stored.sessions), 'sessions').toEqual([])
       expect(mapDifferences(oracle.transitions, stored.transitions), 'page_transitions_1h').toEqual([])
+      for (const truth of others) {
+        expect(mapDifferences(perMinuteOracle(truth), await storedPerMinute(clickhouse, 'eddy', 'alpha', truth.stream)), `${truth.stream} per minute`).toEqual([])
+      }
       const [raw] = await (await clickhouse.query({ query: "SELECT count() AS n, uniqExact(event_id) AS u FROM eddy.events_click FINAL WHERE project_id = 'alpha'", format: 'JSONEachRow' })).json<{ n: string; u: string }>()
       const unique = new Set(stream.clicks.map((c) => c.messageId)).size
       expect({ rows: Number(raw!.n), distinct: Number(raw!.u) }).toEqual({ rows: unique, distinct: unique })
-      process.stderr.write(`crash test: ${EVENTS} events, ${eddy.starts - 1} kills, ${retries} retried requests, 0 lost, 0 double-counted\n`)
+      process.stderr.write(`crash test: ${EVENTS} clicks and ${others.reduce((sum, truth) => sum + truth.payloads.length, 0)} logs and notifications, ${eddy.starts - 1} kills, ${retries} retried requests, 0 lost, 0 double-counted\n`)
     } finally {
       await clickhouse.close()
     }
