@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import { benchApi, type ApiFigures } from './api.ts'
 import { benchEmbeddedBus } from './bus.ts'
 import { benchFreshness } from './freshness.ts'
 import { benchKafka } from './kafka.ts'
@@ -21,7 +22,7 @@ import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness,api').split(','))
 const quick = values.quick === true
 const runs = quick ? 1 : 3
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
@@ -96,16 +97,21 @@ if (sections.has('window')) {
 
 if (sections.has('processors')) {
   const rates: number[] = []
+  const perBusySecond: number[] = []
+  const busy: number[] = []
   const heaps: number[] = []
   for (let run = 1; run <= runs; run++) {
     log(`processors (raw rows + all jobs → ClickHouse): run ${run}/${runs}`)
     const result = await benchProcessors({ events: quick ? 30_000 : 150_000 })
     rates.push(result.eventsPerSec)
+    perBusySecond.push(result.eventsPerBusySecond)
+    busy.push(result.busyShare)
     heaps.push(result.heapMb)
   }
-  const processors = { eventsPerSec: summarise(rates), heapMb: summarise(heaps) }
+  const processors = { eventsPerSec: summarise(rates), eventsPerBusySecond: summarise(perBusySecond), busyShare: summarise(busy), heapMb: summarise(heaps) }
   results.processors = processors
-  target('processors: raw rows + all three jobs into ClickHouse (chDB), one process', '≥ 100,000 events/s', processors.eventsPerSec.median, 'events/s', processors.eventsPerSec.median >= 100_000)
+  target('processors: raw rows + all three jobs into ClickHouse (chDB), one process, wall clock', '≥ 100,000 events/s', processors.eventsPerSec.median, 'events/s', processors.eventsPerSec.median >= 100_000)
+  target('processors: the same per second of the processor thread\'s busy time (one core)', '≥ 100,000 events/s', processors.eventsPerBusySecond.median, 'events/s', processors.eventsPerBusySecond.median >= 100_000)
 }
 
 if (sections.has('freshness')) {
@@ -113,6 +119,15 @@ if (sections.has('freshness')) {
   const freshness = await benchFreshness({ rate: 10_000, seconds: quick ? 5 : 20 })
   results.freshness = freshness
   target('freshness p99 (202 → visible in clicks_1m) at 10,000 events/s', '≤ 2,000 ms', freshness.p99Ms, 'ms', freshness.p99Ms <= 2_000)
+}
+
+if (sections.has('api')) {
+  // One run: seeding a week of traffic dominates, and the figures are p99s over thousands of requests.
+  const api = await benchApi({ seconds: quick ? 3 : 10, clicks: quick ? 20_000 : 100_000, clients: 1_000, onProgress: log })
+  results.api = api
+  const atRate = api.realtimeCachedAtRate
+  target('api: cached /stats/realtime p99 at 500 req/s offered', '≤ 50 ms', atRate.p99Ms, 'ms', atRate.p99Ms <= 50 && atRate.requestsPerSec >= 490)
+  target('live WebSocket: 1,000 clients at 1 msg/s, delivery lag p99', '≤ 100 ms', api.fanOut.lagP99Ms!, 'ms', api.fanOut.lagP99Ms! <= 100 && api.fanOut.connected === 1_000)
 }
 
 // The Kafka section needs a broker: `source infra/kafka/ci-env.sh` first, or point at your own.
@@ -156,6 +171,14 @@ function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]
   }
   if (data.freshness) {
     lines.push('## End-to-end freshness (202 → visible in clicks_1m)', '', '```json', JSON.stringify(data.freshness, null, 2), '```', '')
+  }
+  if (data.api) {
+    const api = data.api as ApiFigures
+    lines.push('## Api under load (embedded, load from a child process on 127.0.0.1)', '', `${api.seededClicks.toLocaleString('en-US')} clicks over 7 days seeded; 10 connections, as fast as they go.`, '',
+      '| endpoint | cached req/s | cached p99 ms | uncached req/s | uncached p99 ms |', '|---|---|---|---|---|',
+      ...Object.entries(api.endpoints).map(([name, f]) => `| ${name} | ${f.cached.requestsPerSec} | ${f.cached.p99Ms} | ${f.uncached.requestsPerSec} | ${f.uncached.p99Ms} |`),
+      '', `Cached realtime at ${api.realtimeCachedAtRate.offeredPerSec} req/s offered: ${api.realtimeCachedAtRate.requestsPerSec} req/s, p50 ${api.realtimeCachedAtRate.p50Ms} ms, p99 ${api.realtimeCachedAtRate.p99Ms} ms.`,
+      '', '```json', JSON.stringify(api.fanOut, null, 2), '```', '')
   }
   if (data.kafka) {
     const kafka = data.kafka as Record<string, Summary | number>
