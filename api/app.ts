@@ -1,11 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { KeyRing } from '../core/auth/keys.ts'
+import type { QueryCache } from '../core/cache/port.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
+import type { LiveHub } from '../core/live/port.ts'
+import type { RateLimiter } from '../core/rate-limit/port.ts'
 import type { PipelineStatus } from '../processors/status.ts'
+import { dashboardRoutes } from './dashboard/plugin.ts'
 import { API_FRAMEWORK_PROBLEMS } from './errors.ts'
+import { liveRoutes } from './live/route.ts'
+import { LiveService, type LiveServiceOptions } from './live/service.ts'
 import { registerOpenApi } from './openapi.ts'
-import type { ReadRouteOptions } from './routes/context.ts'
+import { activeVisitorsQuery } from './queries/realtime.ts'
+import { installQueryCache, type QueryCacheTtls } from './query-cache.ts'
+import { API_TIER, installApiRateLimit } from './rate-limit.ts'
+import { scopeOf, type ReadRouteOptions } from './routes/context.ts'
 import { eventsCountRoute } from './routes/events-count.ts'
 import { funnelRoute } from './routes/funnel.ts'
 import { healthRoutes, type HealthChecks } from './routes/health.ts'
@@ -29,6 +38,14 @@ export interface ApiOptions {
   readonly docsUi?: boolean
   /** The clock relative periods are resolved against (tests pin it). */
   readonly now?: () => number
+  /** Per read key token buckets (tier `api`); without one, or without that tier, nothing is limited. */
+  readonly rateLimiter?: RateLimiter
+  /** Caches realtime and the web stats; without it every request queries ClickHouse. */
+  readonly cache?: QueryCacheTtls & { readonly cache: QueryCache }
+  /** Serves /api/v1/live from this hub; without it the route does not exist. */
+  readonly live?: Omit<LiveServiceOptions, 'activeVisitors' | 'logger'>
+  /** Serve the built-in dashboard at / (default true when live is given). */
+  readonly dashboard?: boolean
 }
 
 export interface HealthOptions {
@@ -49,12 +66,36 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
     database: options.database,
     now: options.now ?? Date.now,
   }
+  const limiter = options.rateLimiter
+  if (limiter?.tiers[API_TIER]) installApiRateLimit(app, limiter, options.keys)
+  const cache = options.cache
+  if (cache && (cache.openTtlMs > 0 || cache.closedTtlMs > 0)) installQueryCache(app, { ...cache, keys: options.keys, now: routes.now })
+  const activeWindowMs = options.activeWindowMs ?? 5 * 60_000
   await app.register(eventsCountRoute, { keys: options.keys, clickhouse: options.clickhouse, database: options.database })
   await app.register(statsRoutes, routes)
-  await app.register(realtimeRoute, { ...routes, activeWindowMs: options.activeWindowMs ?? 5 * 60_000 })
+  await app.register(realtimeRoute, { ...routes, activeWindowMs })
   await app.register(funnelRoute, routes)
   await app.register(logsRoutes, routes)
   await app.register(notificationsRoutes, routes)
+  if (options.live) {
+    const service = new LiveService({ ...options.live, activeVisitors: liveVisitors(routes, activeWindowMs, cache?.cache, app.log), logger: app.log })
+    app.addHook('onClose', () => service.close())
+    await app.register(liveRoutes, { keys: options.keys, service })
+  }
+  if (options.dashboard ?? options.live !== undefined) await app.register(dashboardRoutes)
+}
+
+/** Active visitors for the live feed: the realtime route's query, shared for a second across instances. */
+function liveVisitors(routes: ReadRouteOptions, activeWindowMs: number, cache: QueryCache | undefined, log: FastifyBaseLogger): (projectId: string) => Promise<number> {
+  return async (projectId) => {
+    const compute = async () => {
+      const windowEnd = Math.floor(routes.now() / 60_000) * 60_000 + 60_000
+      const scope = scopeOf(routes, projectId, { fromMs: windowEnd - activeWindowMs, toMs: windowEnd, timezone: 'UTC' })
+      const rows = await routes.runner.rows<{ visitors: number | null }>(activeVisitorsQuery(scope, windowEnd), log)
+      return Number(rows[0]?.visitors ?? 0)
+    }
+    return cache ? cache.getOrCompute(`live:${projectId}:visitors`, 1_000, compute) : compute()
+  }
 }
 
 /**

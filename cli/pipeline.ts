@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { EventPublisher } from '../ingest/publisher.ts'
 import { join } from 'node:path'
+import type { Config } from '../core/config/index.ts'
+import { LiveFeed } from '../ingest/live-feed.ts'
+import { EventPublisher } from '../ingest/publisher.ts'
+import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
 import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
 import type { CheckpointStore } from '../processors/checkpoints/port.ts'
@@ -8,7 +11,7 @@ import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { RAW_OUTPUT, RAW_TABLE } from '../processors/sinks/raw-rows.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
-import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
+import { pipelineStatus, type ConsumerGroup, type PipelineStatus } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
 import { buildServer } from './server.ts'
@@ -80,6 +83,15 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     }
   }
 
+  // Redis (or memory) backs rate limits, the query cache and the live feed. None is part of
+  // readiness: each keeps working while Redis is down (docs/redis.md).
+  // Built side by side: each waits up to 2 s for an absent Redis before starting without it.
+  const [rateLimiter, hub, cache] = roles.ingest || roles.api
+    ? await Promise.all([runtime.rateLimiter(), runtime.liveHub(), roles.api ? runtime.queryCache() : undefined])
+    : []
+  const liveFeed = roles.ingest && hub ? new LiveFeed({ hub, logger: logger.child({ component: 'live-feed' }) }) : undefined
+  const status = bus ? () => pipelineStatus(bus, groups, jobs) : undefined
+
   // Every process serves HTTP: health always (a processors-only process too), plus ingest and
   // the api where it plays them.
   const server = await buildServer({
@@ -91,8 +103,9 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         ...(bus ? { bus: async () => bus.healthy() } : {}),
         ...(clickhouse ? { clickhouse: async () => (await clickhouse.ping()).success } : {}),
       },
-      pipelineStatus: bus ? () => pipelineStatus(bus, groups, jobs) : undefined,
+      pipelineStatus: status,
     },
+    ingestRateLimiter: rateLimiter,
     ingest: roles.ingest && bus && codec
       ? {
           config,
@@ -104,10 +117,21 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
             topics: config.topics,
             timeoutMs: config.ingest.produceTimeoutMs,
             busHealthy: () => bus.healthy(),
+            onPublished: liveFeed ? (stream, events) => liveFeed.record(stream, events) : undefined,
           }),
+          webhooks: webhookOptions(config),
         }
       : undefined,
-    api: roles.api && clickhouse ? { keys: runtime.keys, clickhouse, database: config.clickhouse.database } : undefined,
+    api: roles.api && clickhouse && hub
+      ? {
+          keys: runtime.keys,
+          clickhouse,
+          database: config.clickhouse.database,
+          rateLimiter,
+          cache: cache ? { cache, ...config.cache } : undefined,
+          live: { hub, pipelineHealth: status ? async () => healthSummary(await status()) : undefined },
+        }
+      : undefined,
   })
   const address = await server.listen({ port: config.port, host: config.host })
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1')
@@ -120,9 +144,26 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server.close()
+      await liveFeed?.close()
       await Promise.allSettled(jobs.map((job) => job.stop()))
       await writer?.close()
       await runtime.close()
     },
+  }
+}
+
+/** Provider secrets from each project's `webhooks`, and the URL Twilio signs. */
+export function webhookOptions(config: Readonly<Config>): WebhookOptions {
+  const projects = Object.fromEntries(config.projects.flatMap((project) => (project.webhooks ? [[project.id, project.webhooks]] : [])))
+  return { projects, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) }
+}
+
+/** The live health channel: lag per consumer group and each job partition's figures. */
+function healthSummary(status: PipelineStatus): Record<string, unknown> {
+  return {
+    available: true,
+    lag: status.consumers.reduce((sum, consumer) => sum + consumer.lag, 0),
+    consumers: status.consumers.map(({ group, topic, lag }) => ({ group, topic, lag })),
+    jobs: status.jobs,
   }
 }

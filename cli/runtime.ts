@@ -3,11 +3,14 @@ import { KeyRing } from '../core/auth/keys.ts'
 import { createEmbeddedBus } from '../core/bus/embedded/index.ts'
 import { createKafkaBus } from '../core/bus/kafka/index.ts'
 import type { Bus, TopicSpec } from '../core/bus/port.ts'
+import { createQueryCache, type QueryCache } from '../core/cache/index.ts'
 import { createClickHouseClient, type ClickHouseClient } from '../core/clickhouse/client.ts'
 import { migrate } from '../core/clickhouse/migrate.ts'
 import { AvroCodec } from '../core/codec/avro-codec.ts'
 import type { Config } from '../core/config/index.ts'
+import { createLiveHub, type LiveHub } from '../core/live/index.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import { createRateLimiter, type RateLimiter, type Tiers } from '../core/rate-limit/index.ts'
 import { ConfluentSchemaRegistry } from '../core/registry/confluent.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import type { SchemaRegistry } from '../core/registry/port.ts'
@@ -24,6 +27,10 @@ export interface Runtime {
   bus(): Promise<Bus>
   codec(): Promise<AvroCodec>
   clickhouse(): Promise<ClickHouseClient>
+  /** Token buckets for the configured tiers (Redis when REDIS_URL is set); undefined when every tier is off. */
+  rateLimiter(): Promise<RateLimiter | undefined>
+  queryCache(): Promise<QueryCache>
+  liveHub(): Promise<LiveHub>
   close(): Promise<void>
 }
 
@@ -45,6 +52,9 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
   let bus: Promise<Bus> | undefined
   let codec: Promise<AvroCodec> | undefined
   let clickhouse: Promise<ClickHouseClient> | undefined
+  let rateLimiter: Promise<RateLimiter | undefined> | undefined
+  let queryCache: Promise<QueryCache> | undefined
+  let liveHub: Promise<LiveHub> | undefined
   const closers: Array<() => Promise<void>> = []
 
   const runtime: Runtime = {
@@ -83,6 +93,32 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
         return client
       })()
       return clickhouse
+    },
+    rateLimiter() {
+      rateLimiter ??= (async () => {
+        const tiers: Tiers = Object.fromEntries(Object.entries(config.rateLimits).filter(([, tier]) => tier !== undefined))
+        if (Object.keys(tiers).length === 0) return undefined
+        const limiter = await createRateLimiter({ redisUrl: config.redisUrl, prefix: `${config.topics.prefix}:`, tiers, logger: logger.child({ component: 'rate-limit' }) })
+        closers.push(() => limiter.close())
+        return limiter
+      })()
+      return rateLimiter
+    },
+    queryCache() {
+      queryCache ??= (async () => {
+        const cache = await createQueryCache({ redisUrl: config.redisUrl, prefix: `${config.topics.prefix}:`, logger: logger.child({ component: 'query-cache' }) })
+        closers.push(() => cache.close())
+        return cache
+      })()
+      return queryCache
+    },
+    liveHub() {
+      liveHub ??= (async () => {
+        const hub = await createLiveHub({ redisUrl: config.redisUrl, prefix: `${config.topics.prefix}:`, logger: logger.child({ component: 'live-hub' }) })
+        closers.push(() => hub.close())
+        return hub
+      })()
+      return liveHub
     },
     async close() {
       for (const close of closers.splice(0).reverse()) {

@@ -4,13 +4,17 @@ import { API_FRAMEWORK_PROBLEMS } from '../api/errors.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
 import { createHttpServer } from '../core/http/server.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import type { RateLimiter } from '../core/rate-limit/port.ts'
 import { ingestPlugin, type IngestOptions } from '../ingest/app.ts'
+import { INGEST_TIER, installIngestRateLimit } from '../ingest/rate-limit.ts'
 
 export interface ServerParts {
   readonly logger: Logger
   readonly bodyLimit: number
   readonly health: HealthOptions
   readonly ingest?: IngestOptions
+  /** Limits ingest per write key when it has the `ingest` tier (the api takes its limiter in ApiOptions). */
+  readonly ingestRateLimiter?: RateLimiter
   readonly api?: ApiOptions
 }
 
@@ -22,7 +26,11 @@ export async function buildServer(parts: ServerParts): Promise<FastifyInstance> 
   await app.register(async (scope) => healthPlugin(scope, health))
   if (parts.ingest) {
     const ingest = parts.ingest
-    await app.register(async (scope) => ingestPlugin(scope, ingest))
+    const limiter = parts.ingestRateLimiter
+    await app.register(async (scope) => {
+      if (limiter?.tiers[INGEST_TIER]) installIngestRateLimit(scope, limiter, ingest.keys)
+      await ingestPlugin(scope, ingest)
+    })
   }
   if (parts.api) {
     const api = parts.api

@@ -10,6 +10,8 @@ export interface PublisherOptions {
   readonly topics: Readonly<Record<Stream, string>>
   readonly timeoutMs: number
   readonly busHealthy: () => boolean
+  /** Told about events once they are durable (the live feed); must not throw or block. */
+  readonly onPublished?: <S extends Stream>(stream: S, events: readonly EventByStream[S][]) => void
 }
 
 /**
@@ -54,6 +56,7 @@ export class EventPublisher {
     } finally {
       clearTimeout(timer)
     }
+    this.options.onPublished?.(stream, events)
   }
 }
 

@@ -26,6 +26,7 @@ Listens on PORT (default 8080). Stop with Ctrl-C: requests stop, consumers drain
       ...(config.developmentProject ? [`  development project "${project?.id}" (keys kept in ${config.dataDir}/development-project.json)`] : []),
       `  write key: ${writeKey}`,
       `  read key:  ${readKey}`,
+      `  dashboard: ${pipeline.url}/#key=${readKey}`,
       '',
       'Try:',
       `  curl -u ${writeKey}: -H 'content-type: application/json' ${pipeline.url}/v1/track \\`,

@@ -24,6 +24,13 @@ export const ENVIRONMENT = {
   EDDY_RETENTION_DAYS: 'Raw event retention; older events are rejected at ingest (default 400).',
   EDDY_SINK_MAX_BATCH_ROWS: 'Largest ClickHouse insert batch (default 20000).',
   EDDY_SINK_FLUSH_MS: 'Longest time rows wait before an insert (default 250).',
+  EDDY_PUBLIC_URL: 'Public base URL providers call, e.g. https://eddy.example.com, when Eddy sits behind a proxy (Twilio signs the URL it requested).',
+  EDDY_RATE_LIMIT_INGEST_BURST: 'Requests a write key may send at once (token bucket capacity, default 1000); 0 turns ingest limits off.',
+  EDDY_RATE_LIMIT_INGEST_PER_SECOND: 'Sustained requests per second per write key (default 500); 0 turns ingest limits off.',
+  EDDY_RATE_LIMIT_API_BURST: 'Requests a read key may send at once (default 60); 0 turns api limits off.',
+  EDDY_RATE_LIMIT_API_PER_SECOND: 'Sustained api requests per second per read key (default 10); 0 turns api limits off.',
+  EDDY_CACHE_OPEN_TTL_MS: 'How long the api caches /stats/realtime and stats over periods that include now (default 5000); 0 turns it off.',
+  EDDY_CACHE_CLOSED_TTL_MS: 'How long the api caches stats over periods that have ended (default 60000); 0 turns it off.',
 } as const
 
 export type EnvironmentVariable = keyof typeof ENVIRONMENT

@@ -64,4 +64,42 @@ describe('loadConfig', () => {
   it('rejects malformed project JSON with the variable name', () => {
     expect(() => loadConfig({ EDDY_PROJECTS: '{nope' })).toThrow(/EDDY_PROJECTS/)
   })
+
+  it('reads rate limit tiers and cache TTLs, and turns a tier off with 0', () => {
+    const defaults = loadConfig({ EDDY_WRITE_KEY: 'write-key-1' })
+    expect(defaults.rateLimits).toEqual({ ingest: { capacity: 1000, refillPerSecond: 500 }, api: { capacity: 60, refillPerSecond: 10 } })
+    expect(defaults.cache).toEqual({ openTtlMs: 5_000, closedTtlMs: 60_000 })
+    const tuned = loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_RATE_LIMIT_INGEST_PER_SECOND: '0', EDDY_RATE_LIMIT_API_BURST: '5', EDDY_CACHE_CLOSED_TTL_MS: '0' })
+    expect(tuned.rateLimits).toEqual({ ingest: undefined, api: { capacity: 5, refillPerSecond: 10 } })
+    expect(tuned.cache.closedTtlMs).toBe(0)
+    expect(() => loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_RATE_LIMIT_API_BURST: '-3' })).toThrow(/rateLimits\/api\/capacity/)
+  })
+
+  it('reads webhook secrets per project and the public URL', () => {
+    const webhooks = { sendgrid: { publicKey: 'MFkwEwYHKoZI' }, twilio: { authToken: 'twilio-token' }, sns: { topicArns: ['arn:aws:sns:eu-west-1:123456789012:ses-events'] } }
+    const config = loadConfig({
+      EDDY_PROJECTS: JSON.stringify([{ id: 'shop', writeKeys: ['shop-write-1'], readKeys: [], webhooks }]),
+      EDDY_PUBLIC_URL: 'https://eddy.example.com',
+    })
+    expect(config.projects[0]!.webhooks).toEqual(webhooks)
+    expect(config.publicUrl).toBe('https://eddy.example.com')
+    expect(Object.isFrozen(config.projects[0]!.webhooks!.sns!.topicArns)).toBe(true)
+  })
+
+  it('refuses malformed webhook secrets and public URLs, naming them', () => {
+    let error: unknown
+    try {
+      loadConfig({
+        EDDY_PROJECTS: JSON.stringify([{ id: 'shop', writeKeys: ['shop-write-1'], readKeys: [], webhooks: { twilio: { authToken: '' }, sns: { topicArns: ['not-an-arn'] }, mailgun: {} } }]),
+        EDDY_PUBLIC_URL: 'eddy.example.com/hooks',
+      })
+    } catch (caught) {
+      error = caught
+    }
+    const problems = (error as ConfigError).problems.join('\n')
+    expect(problems).toContain('/projects/0/webhooks/twilio/authToken')
+    expect(problems).toContain('/projects/0/webhooks/sns/topicArns/0')
+    expect(problems).toContain('/projects/0/webhooks')
+    expect(problems).toContain('/publicUrl')
+  })
 })

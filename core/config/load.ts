@@ -70,6 +70,15 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
       produceTimeoutMs: 5_000,
     },
     retentionDays: integer('EDDY_RETENTION_DAYS', 400),
+    publicUrl: optional('EDDY_PUBLIC_URL'),
+    rateLimits: {
+      ingest: tier(integer('EDDY_RATE_LIMIT_INGEST_BURST', 1_000), integer('EDDY_RATE_LIMIT_INGEST_PER_SECOND', 500)),
+      api: tier(integer('EDDY_RATE_LIMIT_API_BURST', 60), integer('EDDY_RATE_LIMIT_API_PER_SECOND', 10)),
+    },
+    cache: {
+      openTtlMs: integer('EDDY_CACHE_OPEN_TTL_MS', 5_000),
+      closedTtlMs: integer('EDDY_CACHE_CLOSED_TTL_MS', 60_000),
+    },
     sink: {
       maxBatchRows: integer('EDDY_SINK_MAX_BATCH_ROWS', 20_000),
       flushIntervalMs: integer('EDDY_SINK_FLUSH_MS', 250),
@@ -82,6 +91,11 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
   problems.push(...duplicateKeys(config.projects))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
+}
+
+/** 0 for either figure turns the tier off. */
+function tier(capacity: number, refillPerSecond: number): Config['rateLimits']['ingest'] {
+  return capacity === 0 || refillPerSecond === 0 ? undefined : { capacity, refillPerSecond }
 }
 
 function readProjects(env: Environment, problems: string[]): Project[] {

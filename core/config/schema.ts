@@ -6,8 +6,18 @@ export const ProjectSchema = Type.Object({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Project id: lower-case letters, digits, - and _.' }),
   writeKeys: Type.Array(Key, { description: 'Public keys that may send events (ingest only).' }),
   readKeys: Type.Array(Key, { description: 'Secret keys that may query the API.' }),
+  webhooks: Type.Optional(Type.Object({
+    sendgrid: Type.Optional(Type.Object({ publicKey: Type.String({ minLength: 1, description: 'SendGrid Event Webhook verification key (base64 ECDSA public key).' }) }, { additionalProperties: false })),
+    twilio: Type.Optional(Type.Object({ authToken: Type.String({ minLength: 1, description: 'Twilio auth token (HMAC key of X-Twilio-Signature).' }) }, { additionalProperties: false })),
+    sns: Type.Optional(Type.Object({ topicArns: Type.Array(Type.String({ pattern: '^arn:aws[a-z-]*:sns:' }), { minItems: 1, description: 'SNS topics whose SES events the project accepts.' }) }, { additionalProperties: false })),
+  }, { additionalProperties: false, description: 'Provider webhook secrets; a provider without one is refused.' })),
 })
 export type Project = Static<typeof ProjectSchema>
+
+const Tier = Type.Object({
+  capacity: Type.Integer({ minimum: 1 }),
+  refillPerSecond: Type.Number({ exclusiveMinimum: 0 }),
+})
 
 /**
  * Every setting Eddy has, one place. Environment variable names are listed in ENVIRONMENT
@@ -49,6 +59,22 @@ export const ConfigSchema = Type.Object({
     produceTimeoutMs: Type.Integer({ minimum: 100 }),
   }),
   retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  /** The public base URL providers call (Twilio signs it); unset means the URL of the request. */
+  publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/]+/?$' })),
+  /** Token buckets per key; an absent tier is not limited. */
+  rateLimits: Type.Object({
+    /** Per write key, one token per request. */
+    ingest: Type.Optional(Tier),
+    /** Per read key, one token per request or WebSocket connection. */
+    api: Type.Optional(Tier),
+  }),
+  /** Query cache TTLs of the api; 0 turns caching of that kind off. */
+  cache: Type.Object({
+    /** /stats/realtime and periods that include now. */
+    openTtlMs: Type.Integer({ minimum: 0 }),
+    /** Periods that ended. */
+    closedTtlMs: Type.Integer({ minimum: 0 }),
+  }),
   sink: Type.Object({
     maxBatchRows: Type.Integer({ minimum: 1 }),
     flushIntervalMs: Type.Integer({ minimum: 10 }),

@@ -26,6 +26,11 @@ export async function startTestPipeline(env: Environment = {}): Promise<TestPipe
       { id: 'beta', writeKeys: ['test-write-key-b'], readKeys: ['test-read-key-b'] },
     ]),
     EDDY_SINK_FLUSH_MS: '50',
+    // Suites poll the api until the processors catch up: a cached answer or a 429 would only slow
+    // them down. The suites of the cache and the limits turn them back on.
+    EDDY_CACHE_OPEN_TTL_MS: '0',
+    EDDY_CACHE_CLOSED_TTL_MS: '0',
+    EDDY_RATE_LIMIT_API_BURST: '0',
     ...env,
   })
   const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'error' }))

@@ -1,0 +1,37 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { KeyRing } from '../core/auth/keys.ts'
+import { installRateLimit, type RateLimitHook, type RateLimitTarget } from '../core/http/rate-limit.ts'
+import type { RateLimiter } from '../core/rate-limit/port.ts'
+import { INGEST_PROBLEMS } from './errors.ts'
+import { isObject } from './normalise/fields.ts'
+import { writeKeyCandidates } from './shippers/write-key.ts'
+
+export const INGEST_TIER = 'ingest'
+
+/**
+ * Charges each ingest request to its write key. It runs as a preHandler, after the body is parsed,
+ * because Segment clients may put the key in the body. Only keys of a project are charged: an
+ * unknown key is answered 401 by the route and must not create buckets in Redis.
+ */
+export function ingestRateLimitTarget(keys: KeyRing): (request: FastifyRequest) => RateLimitTarget | undefined {
+  return (request) => {
+    const candidates = writeKeyCandidates(request)
+    if (isObject(request.body) && typeof request.body.writeKey === 'string') candidates.push(request.body.writeKey)
+    const key = candidates.find((candidate) => keys.projectFor(candidate, 'write') !== undefined)
+    return key === undefined ? undefined : { key, tier: INGEST_TIER }
+  }
+}
+
+/**
+ * Fails open while the store is down: refusing events loses data the sender may never resend,
+ * and the bus still answers 503 when it cannot keep up (docs/redis.md, Failure policy).
+ */
+export function installIngestRateLimit(app: FastifyInstance, limiter: RateLimiter, keys: KeyRing): RateLimitHook {
+  return installRateLimit(app, {
+    limiter,
+    stage: 'preHandler',
+    onUnavailable: 'open',
+    target: ingestRateLimitTarget(keys),
+    problems: { rateLimited: INGEST_PROBLEMS.INGEST_RATE_LIMITED, unavailable: INGEST_PROBLEMS.INGEST_RATE_LIMIT_UNAVAILABLE },
+  })
+}
