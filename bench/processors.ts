@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { loadConfig, type Config } from '../core/config/index.ts'
 import { createRuntime, type Runtime } from '../cli/runtime.ts'
