@@ -17,7 +17,9 @@ export interface SchemaRegistry {
   schemaById(id: number): Promise<avro.Schema>
 }
 
+/** Errors say whether trying again can help (core/retry.ts): neither of these goes away by itself. */
 export class UnknownSchemaError extends Error {
+  readonly retriable = false
   constructor(readonly schemaId: number) {
     super(`no schema with id ${schemaId} in the registry`)
     this.name = 'UnknownSchemaError'
@@ -25,6 +27,7 @@ export class UnknownSchemaError extends Error {
 }
 
 export class IncompatibleSchemaError extends Error {
+  readonly retriable = false
   constructor(subject: string, reason: string) {
     super(`schema for subject "${subject}" is not BACKWARD compatible with its latest version: ${reason}`)
     this.name = 'IncompatibleSchemaError'

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'vitest'
 
-export type ServiceName = 'kafka' | 'redis' | 'elasticsearch'
+export type ServiceName = 'kafka' | 'redis' | 'elasticsearch' | 'schema-registry' | 'clickhouse'
 
 /** The service's address from `envVar`, or undefined when it is not available. */
 export function serviceUrl(name: ServiceName, envVar: string): string | undefined {
