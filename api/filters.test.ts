@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ProblemError } from '../core/http/problem.ts'
+import { problemField } from '../test/support/problem-field.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { eventScope, filterConditions, parseFilters } from './filters.ts'
 import { scopeParams } from './queries/sql.ts'
 
 const scope = { database: 'eddy', projectId: 'alpha', fromMs: 0, toMs: 60_000, timezone: 'UTC' }
 
-function fieldOf(action: () => unknown): string | undefined {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof ProblemError) return error.errors?.[0]?.field
-    throw error
-  }
-  return undefined
-}
+const fieldOf = problemField
 
 describe('parseFilters', () => {
   it('reads [operator, dimension, values] triples; a single value may be a string', () => {

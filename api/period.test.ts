@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ProblemError } from '../core/http/problem.ts'
+import { problemField } from '../test/support/problem-field.ts'
 import { chooseInterval, previousPeriod, resolvePeriod, toWholeMinutes } from './period.ts'
 import { bucketStarts, formatLocal } from './zoned-time.ts'
 
 const at = (text: string) => Date.parse(text)
 const NOW = at('2026-03-29T10:20:30.500Z') // the day Europe/Berlin moves to summer time
 
-function fieldOf(action: () => unknown): string | undefined {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof ProblemError) return error.errors?.[0]?.field
-    throw error
-  }
-  return undefined
-}
+const fieldOf = problemField
 
 describe('resolvePeriod', () => {
   it('today and yesterday are local calendar days, 23 hours long across the DST change', () => {

@@ -1,40 +1,21 @@
 import { gzipSync } from 'node:zlib'
-import pino from 'pino'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { KeyRing } from '../core/auth/keys.ts'
-import { AvroCodec } from '../core/codec/avro-codec.ts'
-import { LocalSchemaRegistry } from '../core/registry/local.ts'
-import { temporaryDirectory } from '../test/support/temp-dir.ts'
-import { RecordingProducer } from '../test/support/recording-producer.ts'
-import { buildIngestApp } from './app.ts'
-import { EventPublisher } from './publisher.ts'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { AvroCodec } from '../core/codec/avro-codec.ts'
+import type { RecordingProducer } from '../test/support/recording-producer.ts'
+import { INGEST_TOPICS, useIngestApp } from '../test/support/ingest-app.ts'
 import type { FastifyInstance } from 'fastify'
 
 const NOW = Date.parse('2026-11-22T12:00:00.000Z')
-const TOPICS = { click: 'eddy.clicks', log: 'eddy.logs', notification: 'eddy.notifications' } as const
+const TOPICS = INGEST_TOPICS
 const WRITE_KEY = 'shop-write-key'
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`
 const config = { ingest: { maxEventBytes: 2_048, maxRequestBytes: 16_384, maxFutureMs: 86_400_000, produceTimeoutMs: 200 }, retentionDays: 30 }
 
-const directory = temporaryDirectory('ingest')
 let app: FastifyInstance
 let producer: RecordingProducer
 let codec: AvroCodec
-
-beforeAll(async () => {
-  codec = await AvroCodec.create(new LocalSchemaRegistry(`${directory.path}/registry.json`), TOPICS)
-})
-beforeEach(async () => {
-  producer = new RecordingProducer()
-  app = await buildIngestApp({
-    config,
-    keys: new KeyRing([{ id: 'shop', writeKeys: [WRITE_KEY], readKeys: ['shop-read-key'] }]),
-    publisher: new EventPublisher({ producer, codec, topics: TOPICS, timeoutMs: config.ingest.produceTimeoutMs, busHealthy: () => true }),
-    logger: pino({ level: 'silent' }),
-    clock: () => NOW,
-  })
-})
-afterAll(() => directory.remove())
+const harness = useIngestApp(config, { now: NOW, writeKey: WRITE_KEY, name: 'ingest' })
+beforeEach(() => ({ app, producer, codec } = harness))
 
 const pageview = (overrides: Record<string, unknown> = {}) => ({
   type: 'page',

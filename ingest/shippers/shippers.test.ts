@@ -1,46 +1,27 @@
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
 import snappy from 'snappyjs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { KeyRing } from '../../core/auth/keys.ts'
-import { AvroCodec } from '../../core/codec/avro-codec.ts'
-import { LocalSchemaRegistry } from '../../core/registry/local.ts'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { AvroCodec } from '../../core/codec/avro-codec.ts'
 import type { LogEvent } from '../../schemas/types.generated.ts'
-import { RecordingProducer } from '../../test/support/recording-producer.ts'
-import { temporaryDirectory } from '../../test/support/temp-dir.ts'
-import { buildIngestApp } from '../app.ts'
-import { EventPublisher } from '../publisher.ts'
+import type { RecordingProducer } from '../../test/support/recording-producer.ts'
+import { INGEST_TOPICS, useIngestApp } from '../../test/support/ingest-app.ts'
 import { parseLabels } from './loki/mapping.ts'
 import { shipperTypes } from './proto.ts'
 
 const NOW = Date.parse('2026-11-22T12:00:00.000Z')
-const TOPICS = { click: 'eddy.clicks', log: 'eddy.logs', notification: 'eddy.notifications' } as const
+const TOPICS = INGEST_TOPICS
 const WRITE_KEY = 'shop-write-key'
 const config = { ingest: { maxEventBytes: 2_048, maxRequestBytes: 65_536, maxFutureMs: 86_400_000, produceTimeoutMs: 200 }, retentionDays: 30 }
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 const basic = (user: string, password = '') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
-const directory = temporaryDirectory('shippers')
 let app: FastifyInstance
 let producer: RecordingProducer
 let codec: AvroCodec
-
-beforeAll(async () => {
-  codec = await AvroCodec.create(new LocalSchemaRegistry(`${directory.path}/registry.json`), TOPICS)
-})
-beforeEach(async () => {
-  producer = new RecordingProducer()
-  app = await buildIngestApp({
-    config,
-    keys: new KeyRing([{ id: 'shop', writeKeys: [WRITE_KEY], readKeys: ['shop-read-key'] }]),
-    publisher: new EventPublisher({ producer, codec, topics: TOPICS, timeoutMs: config.ingest.produceTimeoutMs, busHealthy: () => true }),
-    logger: pino({ level: 'silent' }),
-    clock: () => NOW,
-  })
-})
-afterAll(() => directory.remove())
+const harness = useIngestApp(config, { now: NOW, writeKey: WRITE_KEY, name: 'shippers' })
+beforeEach(() => ({ app, producer, codec } = harness))
 
 const logs = (): LogEvent[] => producer.sent.map((sent) => {
   const decoded = codec.decode('log', sent.record.value)
