@@ -15,13 +15,16 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** `eddy start` as a child process that a test can kill -9 and start again on the same data dir. */
+/**
+ * An `eddy` command (`start` by default; `ingest`, `process`, `api` for the distributed roles) as
+ * a child process that a test can kill -9 and start again on the same data dir.
+ */
 export class EddyProcess {
   private child?: ChildProcess
   private output = ''
   starts = 0
 
-  constructor(readonly port: number, private readonly env: Record<string, string>) {}
+  constructor(readonly port: number, private readonly env: Record<string, string>, private readonly command = 'start') {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`
@@ -30,7 +33,7 @@ export class EddyProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     this.starts += 1
     this.output = ''
-    const child = spawn(process.execPath, [EDDY, 'start'], {
+    const child = spawn(process.execPath, [EDDY, this.command], {
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

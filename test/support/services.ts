@@ -46,3 +46,33 @@ export function describeWithService(name: ServiceName, envVar: string, title: st
     })
   }
 }
+
+/**
+ * describeWithService for a suite that needs several services at once: `body` gets every address,
+ * or the suite fails (EDDY_REQUIRE_SERVICES=1) or is skipped naming each one missing.
+ */
+export function describeWithServices(needs: ReadonlyArray<{ name: ServiceName; envVar: string }>, title: string, body: (urls: Record<string, string>) => void): void {
+  const urls: Record<string, string> = {}
+  const missing: string[] = []
+  for (const { name, envVar } of needs) {
+    const url = serviceUrl(name, envVar)
+    if (url === undefined) missing.push(`${envVar} is not set (no ${name} to test against; see infra/${name}/)`)
+    else urls[envVar] = url
+  }
+  if (missing.length === 0) {
+    describe(title, () => body(urls))
+    return
+  }
+  const reason = missing.join('; ')
+  if (servicesRequired()) {
+    describe(title, () => {
+      it(`requires ${needs.map((need) => need.envVar).join(' and ')}`, () => {
+        throw new Error(`${reason}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
+      })
+    })
+  } else {
+    describe.skip(`${title}: skipped, ${reason}`, () => {
+      it('needs its services', () => undefined)
+    })
+  }
+}

@@ -1,0 +1,117 @@
+import { afterAll, expect, it } from 'vitest'
+import { SeededRandom } from '../../bench/traffic/random.ts'
+import { createClickHouseClient } from '../../core/clickhouse/client.ts'
+import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
+import { mapDifferences, storedClickstream, storedPerMinute } from '../support/aggregates.ts'
+import { EddyProcess, freePort, postUntilAccepted } from '../support/eddy-process.ts'
+import { clickstreamOracle, eventStream, groundTruthStream, perMinuteOracle, type StreamTruth } from '../support/ground-truth.ts'
+import { eventually } from '../support/pipeline.ts'
+import { describeWithServices } from '../support/services.ts'
+import { temporaryDirectory } from '../support/temp-dir.ts'
+
+const EVENTS = 40_000
+const KILLS = 6
+const PARTITIONS = 4
+const READ_KEY = 'crash-kafka-read-key'
+
+// The distributed deployment: one `eddy ingest` and two `eddy process` instances in one consumer
+// group per job, separate processes sharing Kafka and one ClickHouse (over HTTP). Processor
+// instances are killed -9 in turn while events flow, so partitions move to the survivor with
+// their checkpoints (kept in ClickHouse) and move back when the killed one returns.
+describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'clickhouse', envVar: 'CLICKHOUSE_URL' }], 'crash on Kafka: processor instances SIGKILLed in turn', (urls) => {
+  const directory = temporaryDirectory('crash-kafka')
+  const suffix = String(Date.now())
+  const database = `crash_kafka_${suffix}`
+  const shared = {
+    KAFKA_BROKERS: urls.KAFKA_BROKERS!,
+    CLICKHOUSE_URL: urls.CLICKHOUSE_URL!,
+    CLICKHOUSE_DATABASE: database,
+    EDDY_TOPIC_PREFIX: `crash-${suffix}`,
+    EDDY_PARTITIONS: String(PARTITIONS),
+    EDDY_PROJECTS: JSON.stringify([
+      { id: 'alpha', writeKeys: ['crash-kafka-write-a'], readKeys: [READ_KEY] },
+      { id: 'beta', writeKeys: ['crash-kafka-write-b'], readKeys: ['crash-kafka-read-b'] },
+    ]),
+  }
+  const processes: EddyProcess[] = []
+  afterAll(async () => {
+    for (const process of processes) await process.kill()
+    directory.remove()
+  }, 60_000)
+
+  it(`loses and double-counts nothing across ${KILLS} kill -9s of processor instances (${EVENTS.toLocaleString('en-US')} clicks, plus logs and notifications)`, async () => {
+    const start = async (command: string, name: string) => {
+      const process = new EddyProcess(await freePort(), { ...shared, EDDY_DATA_DIR: `${directory.path}/${name}` }, command)
+      processes.push(process)
+      await process.start(120_000)
+      return process
+    }
+    // One after the other: each runs the ClickHouse migrations on start.
+    const ingest = await start('ingest', 'ingest')
+    const processors = [await start('process', 'processor-1'), await start('process', 'processor-2')]
+
+    const startMs = Date.now() - 12 * 3_600_000
+    const clicks = groundTruthStream({ seed: 31, events: EVENTS, startMs, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })
+    const others: StreamTruth[] = [
+      eventStream('log', { seed: 32, events: EVENTS / 8, startMs, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM }),
+      eventStream('notification', { seed: 33, events: EVENTS / 8, startMs, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM }),
+    ]
+    const pathOf = (truth: StreamTruth) => (truth.stream === 'log' ? '/v1/logs' : '/v1/notifications')
+    const batches: Record<string, unknown>[][] = []
+    for (let offset = 0; offset < clicks.payloads.length; offset += 500) batches.push(clicks.payloads.slice(offset, offset + 500))
+
+    // Kills at random batches, alternating instances; the killed one restarts while the other
+    // has taken over its partitions.
+    const random = new SeededRandom(7)
+    const killAt = new Set<number>()
+    while (killAt.size < KILLS - 1) killAt.add(Math.floor(batches.length * (0.05 + 0.9 * random.next())))
+    let kills = 0
+    const restarting: Promise<void>[] = []
+    const killOne = async () => {
+      const victim = processors[kills % 2]!
+      kills += 1
+      await victim.kill()
+      await new Promise((resolve) => setTimeout(resolve, 500 + random.next() * 1_500))
+      await victim.start(120_000)
+    }
+    for (const [index, batch] of batches.entries()) {
+      if (killAt.has(index)) restarting.push(killOne())
+      await postUntilAccepted(`${ingest.url}/v1/batch`, { batch }, 'crash-kafka-write-a')
+      for (const truth of others) {
+        const items = truth.payloads.slice(index * 500, (index + 1) * 500)
+        if (items.length > 0) await postUntilAccepted(`${ingest.url}${pathOf(truth)}`, items, 'crash-kafka-write-a')
+      }
+    }
+    for (const truth of others) expect(truth.payloads.length).toBeLessThanOrEqual(batches.length * 500)
+    await Promise.all(restarting)
+    await postUntilAccepted(`${ingest.url}/v1/batch`, { batch: clicks.flush }, 'crash-kafka-write-b')
+    for (const truth of others) await postUntilAccepted(`${ingest.url}${pathOf(truth)}`, truth.flush, 'crash-kafka-write-b')
+    // One more while the backlog drains.
+    await killOne()
+    expect(kills).toBe(KILLS)
+
+    const lag = await eventually(async () => {
+      const response = await fetch(`${processors[0]!.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+      return response.ok ? ((await response.json()) as { lag: number }).lag : -1
+    }, (value) => value === 0, 240_000)
+    expect(lag).toBe(0)
+    for (const process of processes) await process.stop()
+
+    const clickhouse = await createClickHouseClient({ dataDir: directory.path, clickhouse: { url: urls.CLICKHOUSE_URL, database } })
+    try {
+      const oracle = clickstreamOracle(clicks.clicks)
+      const stored = await storedClickstream(clickhouse, database, 'alpha')
+      expect(mapDifferences(oracle.clicks1m, stored.clicks1m), 'clicks_1m').toEqual([])
+      expect(mapDifferences(oracle.sessions, stored.sessions), 'sessions').toEqual([])
+      expect(mapDifferences(oracle.transitions, stored.transitions), 'page_transitions_1h').toEqual([])
+      for (const truth of others) {
+        expect(mapDifferences(perMinuteOracle(truth), await storedPerMinute(clickhouse, database, 'alpha', truth.stream)), `${truth.stream} per minute`).toEqual([])
+      }
+      const [raw] = await (await clickhouse.query({ query: `SELECT count() AS n, uniqExact(event_id) AS u FROM ${database}.events_click FINAL WHERE project_id = 'alpha'`, format: 'JSONEachRow' })).json<{ n: string; u: string }>()
+      const unique = new Set(clicks.clicks.map((c) => c.messageId)).size
+      expect({ rows: Number(raw!.n), distinct: Number(raw!.u) }).toEqual({ rows: unique, distinct: unique })
+    } finally {
+      await clickhouse.close()
+    }
+  }, 900_000)
+})
