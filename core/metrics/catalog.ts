@@ -1,0 +1,117 @@
+/**
+ * Every Prometheus metric Eddy exports, in one place: name, type, help, labels and the service that
+ * owns it. `createMetrics` builds the prom-client objects from it, docs/metrics.md is generated from
+ * it, and the Grafana dashboards may only reference names listed here (a test checks each PromQL
+ * expression), so a renamed metric cannot silently empty a panel.
+ *
+ * Naming follows Prometheus conventions: an `eddy_` prefix, base units in the name (`_seconds`,
+ * `_bytes`), counters end in `_total`. Labels are bounded sets (routes are route patterns, never
+ * URLs; no project or visitor ids), so a busy site cannot explode the series count.
+ */
+
+export type MetricType = 'counter' | 'gauge' | 'histogram'
+export type MetricOwner = 'ingest' | 'processors' | 'api' | 'every service'
+
+export interface MetricDefinition {
+  readonly name: string
+  readonly type: MetricType
+  readonly help: string
+  readonly labels: readonly string[]
+  readonly owner: MetricOwner
+  /** Histogram bucket upper bounds, in the metric's unit. */
+  readonly buckets?: readonly number[]
+}
+
+/** Latencies from a fsync'ed append (about a millisecond) to a stalled store (tens of seconds). */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Rows per sink insert: the batch writer group-commits from a handful up to tens of thousands. */
+const ROW_BUCKETS = [1, 10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000]
+
+export const METRICS = {
+  ingestRequests: {
+    name: 'eddy_ingest_requests_total', type: 'counter', owner: 'ingest', labels: ['route', 'status'],
+    help: 'Ingest HTTP requests answered, by route pattern and status code.',
+  },
+  ingestEvents: {
+    name: 'eddy_ingest_events_total', type: 'counter', owner: 'ingest', labels: ['stream'],
+    help: 'Events accepted and durable on the log, by stream (click, log, notification).',
+  },
+  ingestRejections: {
+    name: 'eddy_ingest_rejections_total', type: 'counter', owner: 'ingest', labels: ['reason'],
+    help: 'Events or requests refused, by reason (invalid, too_large, unauthorized, rate_limited, unavailable, …).',
+  },
+  produceDuration: {
+    name: 'eddy_produce_duration_seconds', type: 'histogram', owner: 'ingest', labels: ['topic'], buckets: LATENCY_BUCKETS,
+    help: 'Time from handing a batch to the log until it acknowledged it (fsync or Kafka acks), by topic.',
+  },
+  consumerLag: {
+    name: 'eddy_consumer_lag', type: 'gauge', owner: 'processors', labels: ['group', 'topic', 'partition'],
+    help: 'Records between the committed offset of a consumer group and the end of the partition.',
+  },
+  watermarkDelay: {
+    name: 'eddy_watermark_delay_seconds', type: 'gauge', owner: 'processors', labels: ['job', 'partition'],
+    help: 'Wall-clock time minus the event-time watermark of a job task: how far its windows trail now.',
+  },
+  windowStateSize: {
+    name: 'eddy_window_state_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
+    help: 'Size of the window state held by a job (its last checkpoint snapshot), summed over its partitions.',
+  },
+  lateEvents: {
+    name: 'eddy_late_events_total', type: 'counter', owner: 'processors', labels: ['job'],
+    help: 'Events later than the allowed lateness, sent to the late topic instead of the aggregates, by job.',
+  },
+  dlqEvents: {
+    name: 'eddy_dlq_events_total', type: 'counter', owner: 'processors', labels: ['job'],
+    help: 'Records sent to the dead-letter topic (undecodable or invalid), by job.',
+  },
+  sinkBatchRows: {
+    name: 'eddy_sink_batch_rows', type: 'histogram', owner: 'processors', labels: ['table'], buckets: ROW_BUCKETS,
+    help: 'Rows per ClickHouse insert made by the batch writer, by table.',
+  },
+  sinkInsertDuration: {
+    name: 'eddy_sink_insert_duration_seconds', type: 'histogram', owner: 'processors', labels: ['table'], buckets: LATENCY_BUCKETS,
+    help: 'Duration of one successful ClickHouse insert, by table.',
+  },
+  sinkFailures: {
+    name: 'eddy_sink_failures_total', type: 'counter', owner: 'processors', labels: ['table'],
+    help: 'Failed ClickHouse insert attempts (each is retried with backoff), by table.',
+  },
+  apiRequestDuration: {
+    name: 'eddy_api_request_duration_seconds', type: 'histogram', owner: 'api', labels: ['route', 'status'], buckets: LATENCY_BUCKETS,
+    help: 'API request duration, by route pattern and status code.',
+  },
+  liveClients: {
+    name: 'eddy_live_clients', type: 'gauge', owner: 'api', labels: [],
+    help: 'WebSocket clients connected to /api/v1/live on this instance.',
+  },
+} as const satisfies Record<string, MetricDefinition>
+
+/**
+ * The prom-client defaults (`collectDefaultMetrics`) that the dashboards and docs rely on; every
+ * service registers them. prom-client exports more (GC, handles, heap spaces); these are the ones
+ * Eddy promises. A test checks that prom-client still produces each.
+ */
+export const DEFAULT_METRICS: readonly MetricDefinition[] = [
+  { name: 'process_cpu_seconds_total', type: 'counter', owner: 'every service', labels: [], help: 'Total user and system CPU time spent in seconds.' },
+  { name: 'process_resident_memory_bytes', type: 'gauge', owner: 'every service', labels: [], help: 'Resident memory size in bytes.' },
+  { name: 'process_start_time_seconds', type: 'gauge', owner: 'every service', labels: [], help: 'Start time of the process since unix epoch in seconds.' },
+  { name: 'nodejs_heap_size_used_bytes', type: 'gauge', owner: 'every service', labels: [], help: 'Process heap size used from Node.js in bytes.' },
+  { name: 'nodejs_eventloop_lag_p99_seconds', type: 'gauge', owner: 'every service', labels: [], help: 'The 99th percentile of the recorded event loop delays.' },
+]
+
+export type MetricKey = keyof typeof METRICS
+
+/** Every metric name a service exports or a dashboard may reference. */
+export function catalogueNames(): string[] {
+  return [...Object.values(METRICS), ...DEFAULT_METRICS].map((metric) => metric.name)
+}
+
+/** The series names a metric produces: histograms add _bucket, _sum and _count. */
+export function seriesNames(metric: MetricDefinition): string[] {
+  return metric.type === 'histogram' ? [`${metric.name}_bucket`, `${metric.name}_sum`, `${metric.name}_count`] : [metric.name]
+}
+
+/** Every name a PromQL expression may select. */
+export function selectableNames(): Set<string> {
+  return new Set([...Object.values(METRICS), ...DEFAULT_METRICS].flatMap(seriesNames))
+}

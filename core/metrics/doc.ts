@@ -1,0 +1,67 @@
+/**
+ * Writes docs/metrics.md from the metric catalogue; `--check` fails when it is stale. Run with
+ * `npx tsx core/metrics/doc.ts`; core/metrics/metrics.test.ts fails when the committed file differs.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_METRICS, METRICS, type MetricDefinition } from './catalog.ts'
+
+export const METRICS_DOC = join(import.meta.dirname, '..', '..', 'docs', 'metrics.md')
+
+export function renderMetricsDoc(): string {
+  const row = (m: MetricDefinition) => {
+    const labels = m.labels.length > 0 ? m.labels.map((label) => `\`${label}\``).join(', ') : '—'
+    const buckets = m.buckets ? ` Buckets: ${m.buckets.join(', ')}.` : ''
+    return `| \`${m.name}\` | ${m.type} | ${labels} | ${m.owner} | ${m.help.replaceAll('|', '\\|')}${buckets} |`
+  }
+  const table = (metrics: readonly MetricDefinition[]) => ['| name | type | labels | exported by | meaning |', '|---|---|---|---|---|', ...metrics.map(row)]
+  return [
+    '# Metrics',
+    '',
+    'Every Eddy process serves Prometheus metrics at `GET /metrics` (text exposition format, prom-client).',
+    'Names follow the Prometheus conventions: an `eddy_` prefix, base units in the name (`_seconds`,',
+    '`_bytes`), counters end in `_total`, histograms add `_bucket`, `_sum` and `_count` series. Labels',
+    'are bounded sets: routes are route patterns (`/v1/batch`, `/api/v1/stats/:kind`), never raw URLs, and',
+    'there is no project, visitor or notification id among them, so the number of series does not grow',
+    'with traffic. Every process registers every metric, so a metric another service updates reads 0',
+    'rather than missing.',
+    '',
+    'Generated from `core/metrics/catalog.ts` by `npx tsx core/metrics/doc.ts`; a test fails when this file',
+    'is stale, and another when a Grafana panel (`dashboards/`) references a name that is not listed here.',
+    '',
+    '## Eddy',
+    '',
+    ...table(Object.values(METRICS)),
+    '',
+    '## Process and runtime (prom-client defaults)',
+    '',
+    'From `collectDefaultMetrics`; prom-client exports more (GC, active handles, heap spaces), these are',
+    'the ones the dashboards rely on.',
+    '',
+    ...table(DEFAULT_METRICS),
+    '',
+    '## Useful queries',
+    '',
+    '```promql',
+    'sum by (stream) (rate(eddy_ingest_events_total[5m]))                                   # events/s accepted',
+    'histogram_quantile(0.99, sum by (le) (rate(eddy_produce_duration_seconds_bucket[5m])))  # p99 produce latency',
+    'sum by (group, topic) (eddy_consumer_lag)                                              # records behind',
+    'max by (job) (eddy_watermark_delay_seconds)                                            # how far windows trail',
+    'sum by (table) (rate(eddy_sink_failures_total[5m])) > 0                                # the store is refusing inserts',
+    '```',
+    '',
+  ].join('\n')
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rendered = renderMetricsDoc()
+  if (process.argv.includes('--check')) {
+    if (readFileSync(METRICS_DOC, 'utf8') !== rendered) {
+      console.error('docs/metrics.md is stale: run `npx tsx core/metrics/doc.ts`')
+      process.exit(1)
+    }
+  } else {
+    writeFileSync(METRICS_DOC, rendered)
+  }
+}

@@ -1,0 +1,46 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { METRICS, type MetricDefinition } from './catalog.ts'
+
+export { METRICS, DEFAULT_METRICS, catalogueNames, selectableNames, seriesNames, type MetricDefinition, type MetricKey } from './catalog.ts'
+
+type Definitions = typeof METRICS
+type LabelsOf<D> = D extends { readonly labels: readonly (infer L)[] } ? (L extends string ? L : never) : never
+type MetricOf<D> = D extends { readonly type: 'counter' } ? Counter<LabelsOf<D>>
+  : D extends { readonly type: 'gauge' } ? Gauge<LabelsOf<D>>
+  : Histogram<LabelsOf<D>>
+
+/** The catalogue's metrics as prom-client objects, typed by their labels. */
+export type EddyMetrics = { readonly [K in keyof Definitions]: MetricOf<Definitions[K]> }
+
+export interface CreateMetricsOptions {
+  /** Also register prom-client's process_* and nodejs_* defaults (default true). */
+  readonly defaults?: boolean
+}
+
+/**
+ * Builds every catalogue metric on `registry`. A service creates all of them, even those another
+ * service updates, so each process's /metrics lists the same names (a panel shows 0, not "no data").
+ */
+export function createMetrics(registry: Registry, options: CreateMetricsOptions = {}): EddyMetrics {
+  if (options.defaults ?? true) collectDefaultMetrics({ register: registry })
+  const metrics: Record<string, unknown> = {}
+  for (const [key, definition] of Object.entries(METRICS) as [string, MetricDefinition][]) metrics[key] = build(definition, registry)
+  return Object.freeze(metrics) as unknown as EddyMetrics
+}
+
+function build(definition: MetricDefinition, registry: Registry) {
+  const common = { name: definition.name, help: definition.help, labelNames: [...definition.labels], registers: [registry] }
+  switch (definition.type) {
+    case 'counter':
+      return new Counter(common)
+    case 'gauge':
+      return new Gauge(common)
+    case 'histogram':
+      return new Histogram({ ...common, buckets: [...(definition.buckets ?? [])] })
+  }
+}
+
+/** The body and content type of a /metrics answer. */
+export async function renderMetrics(registry: Registry): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() }
+}
