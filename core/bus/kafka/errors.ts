@@ -28,7 +28,7 @@ const UNREACHABLE = new Set([
 ])
 
 /** Broker answers that name a problem with the request itself: sending it again cannot help. */
-const REFUSED = new Set([
+export const REFUSED: ReadonlySet<string> = new Set([
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',

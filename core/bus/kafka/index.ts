@@ -1,18 +1,20 @@
 /**
- * The Kafka adapter of the Bus port (kafkajs). Assembles the producer (accumulator, idempotent
- * kafkajs producer), consumers, admin and health; all settings come in as options.
+ * The Kafka adapter of the Bus port. Assembles the producer (accumulator and an idempotent producer
+ * of the chosen client: kafkajs, or @platformatic/kafka from ../kafka-platformatic/), the kafkajs
+ * consumers and admin, and health; all settings come in as options.
  */
 import { Kafka } from 'kafkajs'
+import { createPlatformaticProducer } from '../kafka-platformatic/producer.ts'
 import { BusError, type Bus, type Consumer, type ConsumerOptions, type Producer } from '../port.ts'
 import { createAdmin } from './admin.ts'
 import { KafkaConsumer } from './consumer.ts'
 import { Health } from './health.ts'
 import { kafkajsLevel, pinoLogCreator } from './kafkajs-logger.ts'
 import { resolveOptions, type KafkaBusOptions } from './options.ts'
-import { createProducer } from './producer.ts'
+import { createProducer, type KafkaProducer } from './producer.ts'
 import { ProducerClient } from './producer-client.ts'
 
-export type { KafkaBusOptions, Compression } from './options.ts'
+export type { KafkaBusOptions, Compression, KafkaClient } from './options.ts'
 
 export interface KafkaBus extends Bus {
   readonly kind: 'kafka'
@@ -49,8 +51,11 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       await probeAdmin.describeCluster()
     },
   })
-  const client = new ProducerClient({ kafka, retries: settings.retries, logger })
-  const producer = createProducer({ client, health, options: settings, isClosed: () => closed })
+  const isClosed = (): boolean => closed
+  const producer: KafkaProducer =
+    settings.client === 'platformatic'
+      ? createPlatformaticProducer({ health, options: settings, isClosed })
+      : createProducer({ client: new ProducerClient({ kafka, retries: settings.retries, logger }), health, options: settings, isClosed })
   const admin = createAdmin({ kafka, replicationFactor: settings.replicationFactor })
   const consumers = new Set<KafkaConsumer>()
 
@@ -72,7 +77,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         await Promise.all([...consumers].map((consumer) => consumer.stop()))
         closed = true
         await producer.drain()
-        await client.close()
+        await producer.close()
         await admin.close()
         await probeAdmin.disconnect().catch(() => undefined)
       })()

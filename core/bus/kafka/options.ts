@@ -6,14 +6,24 @@ import type { Logger } from 'pino'
 
 export type Compression = 'none' | 'gzip'
 
+/**
+ * The library that produces: 'kafkajs' (the default) or 'platformatic' (@platformatic/kafka,
+ * core/bus/kafka-platformatic/). Consumers and admin use kafkajs either way; see docs/kafka-client.md.
+ */
+export type KafkaClient = 'kafkajs' | 'platformatic'
+
 export interface KafkaBusOptions {
   readonly brokers: readonly string[]
   readonly clientId: string
   readonly logger: Logger
+  /** Which library produces. Default 'kafkajs'. */
+  readonly client?: KafkaClient
   /**
    * Producer batch compression. kafkajs ships only GZIP (snappy/lz4/zstd need native codecs).
    * Default 'none': GZIP costs CPU on the ingest path of a small machine, and Avro bodies are
    * already compact; turn it on when the network, not the CPU, is the bottleneck.
+   * @platformatic/kafka could also write snappy and lz4 (WASM, no native code), but the kafkajs
+   * consumers could not read them, so the bus offers only what every reader understands.
    */
   readonly compression?: Compression
   /** How long a send() waits for others to share its produce request (Kafka's linger.ms). Default 5. */
@@ -52,10 +62,14 @@ export type ResolvedOptions = Readonly<Required<Omit<KafkaBusOptions, 'replicati
 export function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   if (options.brokers.length === 0) throw new TypeError('the Kafka bus needs at least one broker')
   if (options.clientId === '') throw new TypeError('the Kafka bus needs a clientId')
+  if (options.client !== undefined && options.client !== 'kafkajs' && options.client !== 'platformatic') {
+    throw new TypeError(`unknown Kafka client '${String(options.client)}' (kafkajs or platformatic)`)
+  }
   return Object.freeze({
     brokers: Object.freeze([...options.brokers]),
     clientId: options.clientId,
     logger: options.logger,
+    client: options.client ?? 'kafkajs',
     compression: options.compression ?? 'none',
     lingerMs: options.lingerMs ?? 5,
     batchMaxRecords: options.batchMaxRecords ?? 10_000,

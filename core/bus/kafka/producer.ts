@@ -15,6 +15,8 @@ import type { ProducerClient } from './producer-client.ts'
 export interface KafkaProducer extends Producer {
   /** Sends what is queued and resolves once every send() accepted so far has settled. */
   drain(): Promise<void>
+  /** Disconnects; call after drain(). */
+  close(): Promise<void>
 }
 
 export interface ProducerDeps {
@@ -83,6 +85,7 @@ export function createProducer({ client, health, options, isClosed }: ProducerDe
       return accumulator.add(topic, records)
     },
     drain: () => accumulator.drain(),
+    close: () => client.close(),
   }
 }
 

@@ -13,14 +13,14 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-describe('Kafka bus without a reachable broker', () => {
+describe.each(['kafkajs', 'platformatic'] as const)('Kafka bus without a reachable broker (%s producer)', (client) => {
   let bus: KafkaBus | undefined
   afterEach(async () => {
     await bus?.close()
   })
 
   it('is not healthy, and send() fails fast with a retriable BusError', async () => {
-    bus = createKafkaBus(testOptions(`127.0.0.1:${await closedPort()}`, { retries: 1, connectionTimeoutMs: 500 }))
+    bus = createKafkaBus(testOptions(`127.0.0.1:${await closedPort()}`, { client, retries: 1, connectionTimeoutMs: 500 }))
     expect(bus.healthy()).toBe(false)
     const started = Date.now()
     const error = await bus
@@ -35,7 +35,7 @@ describe('Kafka bus without a reachable broker', () => {
   })
 
   it('rejects invalid records before anything is sent', async () => {
-    bus = createKafkaBus(testOptions(`127.0.0.1:${await closedPort()}`))
+    bus = createKafkaBus(testOptions(`127.0.0.1:${await closedPort()}`, { client }))
     await expect(bus.producer().send('t', [{ key: 'k', value: 'text' as unknown as Buffer }])).rejects.toMatchObject({ code: 'INVALID', retriable: false })
     await expect(bus.producer().send('t', [{ key: 'k', value: Buffer.from('v'), timestamp: -1 }])).rejects.toMatchObject({ code: 'INVALID' })
   })
