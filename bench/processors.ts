@@ -83,7 +83,7 @@ export async function benchProcessors(options: { events?: number; onProgress?: (
  * is garbage before the processors start: held in the heap it would slow their collections down
  * and be measured as theirs.
  */
-async function fillLog(runtime: Runtime, config: Config, total: number): Promise<number> {
+export async function fillLog(runtime: Runtime, config: Config, total: number): Promise<number> {
   const bus = await runtime.bus()
   const codec = await runtime.codec()
   const now = Date.now()

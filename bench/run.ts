@@ -17,6 +17,7 @@ import { benchEmbeddedBus } from './bus.ts'
 import { benchFreshness } from './freshness.ts'
 import { benchKafka, type KafkaFigure } from './kafka.ts'
 import { benchProcessors } from './processors.ts'
+import { benchScaling, type ScalingFigure } from './scaling.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
@@ -141,6 +142,14 @@ if (sections.has('kafka') || (kafkaBrokers && values.only === undefined)) {
   }
 }
 
+// The scaling table needs Kafka and a ClickHouse several processes can share:
+// `source infra/kafka/ci-env.sh; source infra/clickhouse/ci-env.sh` first.
+const clickhouseUrl = process.env.CLICKHOUSE_URL
+if (sections.has('scaling') || (kafkaBrokers && clickhouseUrl && values.only === undefined)) {
+  if (!kafkaBrokers || !clickhouseUrl) throw new Error('the scaling section needs KAFKA_BROKERS and CLICKHOUSE_URL')
+  results.scaling = await benchScaling({ brokers: kafkaBrokers, clickhouseUrl, instances: [1, 2, 4], events: quick ? 20_000 : 100_000, onProgress: log })
+}
+
 results.targets = targets
 const markdown = renderMarkdown(results, targets)
 const day = new Date().toISOString().slice(0, 10)
@@ -187,6 +196,11 @@ function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]
     lines.push(`## Ingest → Kafka (batch ${kafka.batchSize}) next to kafka-producer-perf-test`, '', '| producer | events/s | p99 ms | / perf-test |', '|---|---|---|---|',
       ...(['kafkajs', 'platformatic'] as const).map((client) => `| eddy ingest, ${client} | ${fmt(kafka[client].eventsPerSec)} | ${fmt(kafka[client].p99Ms)} | ${kafka[client].ratio} |`),
       `| kafka-producer-perf-test (${kafka.recordBytes} B records, acks=all, idempotent, linger 5 ms) | ${fmt(kafka.producerPerfRecordsPerSec)} | | 1 |`, '')
+  }
+  if (data.scaling) {
+    lines.push('## Processor instances on Kafka (separate processes, one consumer group per job, one ClickHouse over HTTP)', '', '| instances | events | seconds | events/s |', '|---|---|---|---|',
+      ...(data.scaling as ScalingFigure[]).map((f) => `| ${f.instances} | ${f.events.toLocaleString('en-US')} | ${f.seconds} | ${f.eventsPerSec.toLocaleString('en-US')} |`),
+      '', `On ${cpus().length} cores every instance competes with the others, the broker and ClickHouse for the same cores: the table shows the cost of splitting the work. With a core per instance (and ClickHouse on its own machine) the throughput adds up until Kafka partitions (EDDY_PARTITIONS) or ClickHouse inserts limit it.`, '')
   }
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')
