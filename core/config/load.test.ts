@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       loadConfig({
         PORT: 'eighty',
         LOG_LEVEL: 'loud',
+        EDDY_KAFKA_CLIENT: 'librdkafka',
         EDDY_PROJECTS: JSON.stringify([
           { id: 'a', writeKeys: ['same-key-1'], readKeys: [] },
           { id: 'b', writeKeys: [], readKeys: ['same-key-1'] },
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
     const problems = (error as ConfigError).problems.join('\n')
     expect(problems).toContain('PORT="eighty" is not a whole number')
     expect(problems).toContain('/logLevel')
+    expect(problems).toContain('/kafkaClient')
     expect(problems).toContain('a key is used twice: by a (write) and by b (read)')
   })
 

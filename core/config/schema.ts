@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 })),
+  /** The library that produces to Kafka; consumers use kafkajs either way (docs/kafka-client.md). */
+  kafkaClient: Type.Union([Type.Literal('kafkajs'), Type.Literal('platformatic')]),
   schemaRegistryUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   clickhouse: Type.Object({
     url: Type.Optional(Type.String()),
