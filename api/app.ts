@@ -3,7 +3,9 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { KeyRing } from '../core/auth/keys.ts'
 import type { QueryCache } from '../core/cache/port.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
+import { routeLabel } from '../core/http/metrics.ts'
 import type { LiveHub } from '../core/live/port.ts'
+import type { ProcessMetrics } from '../core/metrics/index.ts'
 import type { RateLimiter } from '../core/rate-limit/port.ts'
 import type { PipelineStatus } from '../processors/status.ts'
 import { dashboardRoutes } from './dashboard/plugin.ts'
@@ -46,6 +48,8 @@ export interface ApiOptions {
   readonly live?: Omit<LiveServiceOptions, 'activeVisitors' | 'logger'>
   /** Serve the built-in dashboard at / (default true when live is given). */
   readonly dashboard?: boolean
+  /** Request durations by route, and WebSocket clients read at each scrape; absent in tests that do not look. */
+  readonly metrics?: Pick<ProcessMetrics, 'metrics' | 'onScrape'>
 }
 
 export interface HealthOptions {
@@ -58,6 +62,14 @@ export interface HealthOptions {
 /** The query api as a fastify plugin; `start` mounts it beside ingest in one server. */
 export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Promise<void> {
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS, { notFound: false })
+  const metrics = options.metrics
+  if (metrics) {
+    // This scope holds the api routes only: /metrics, /healthz and ingest are not timed here.
+    const durations = metrics.metrics.apiRequestDuration
+    app.addHook('onResponse', async (request, reply) => {
+      durations.observe({ route: routeLabel(request), status: String(reply.statusCode) }, reply.elapsedTime / 1_000)
+    })
+  }
   refuseUnknownQueryParameters(app)
   await registerOpenApi(app, { docsUi: options.docsUi ?? true })
   const routes: ReadRouteOptions = {
@@ -80,6 +92,10 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
   if (options.live) {
     const service = new LiveService({ ...options.live, activeVisitors: liveVisitors(routes, activeWindowMs, cache?.cache, app.log), logger: app.log })
     app.addHook('onClose', () => service.close())
+    if (metrics) {
+      const stop = metrics.onScrape(() => metrics.metrics.liveClients.set(service.stats().clients))
+      app.addHook('onClose', async () => stop())
+    }
     await app.register(liveRoutes, { keys: options.keys, service })
   }
   if (options.dashboard ?? options.live !== undefined) await app.register(dashboardRoutes)

@@ -8,6 +8,7 @@ import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-
 import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
 import type { CheckpointStore } from '../processors/checkpoints/port.ts'
 import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
+import { recordProcessorStatus } from '../processors/metrics.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { RAW_OUTPUT, RAW_TABLE } from '../processors/sinks/raw-rows.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
@@ -37,6 +38,7 @@ export interface RunningPipeline {
  */
 export async function startPipeline(runtime: Runtime, roles: Roles): Promise<RunningPipeline> {
   const { config, logger } = runtime
+  const metrics = runtime.metrics.metrics
   // Ingest alone writes only to the bus: it neither needs ClickHouse nor migrates it.
   const clickhouse = roles.process || roles.api ? await runtime.clickhouse() : undefined
   if (clickhouse) await runMigrations(runtime)
@@ -49,7 +51,16 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   let writer: ClickHouseBatchWriter | undefined
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
-    writer = new ClickHouseBatchWriter({ client: clickhouse, ...config.sink, logger: logger.child({ component: 'clickhouse-writer' }) })
+    writer = new ClickHouseBatchWriter({
+      client: clickhouse,
+      ...config.sink,
+      logger: logger.child({ component: 'clickhouse-writer' }),
+      onInsert: (table, rows, durationMs, error) => {
+        if (error !== undefined) return metrics.sinkFailures.inc({ table })
+        metrics.sinkBatchRows.observe({ table }, rows)
+        metrics.sinkInsertDuration.observe({ table }, durationMs / 1_000)
+      },
+    })
     // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
     // every processor instance finds the state of a partition that moved to it.
     const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
@@ -67,7 +78,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
       }
       const groupId = `${config.topics.prefix}-${job.name}`
-      groups.push({ group: groupId, topics: [config.topics[job.stream]] })
+      groups.push({ group: groupId, topics: [config.topics[job.stream]], job: job.name })
       jobs.push(await startJob({
         job,
         groupId,
@@ -79,6 +90,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         checkpoints,
         storeRawRows,
         logger: logger.child({ component: 'processor' }),
+        metrics,
       }))
     }
   }
@@ -91,6 +103,10 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     : []
   const liveFeed = roles.ingest && hub ? new LiveFeed({ hub, logger: logger.child({ component: 'live-feed' }) }) : undefined
   const status = bus ? () => pipelineStatus(bus, groups, jobs) : undefined
+  // Lag, watermarks and state sizes are read when Prometheus scrapes, not kept current per batch.
+  const stopCollecting = roles.process && status
+    ? runtime.metrics.onScrape(async () => recordProcessorStatus(metrics, await status(), groups, Date.now()))
+    : undefined
 
   // Every process serves HTTP: health always (a processors-only process too), plus ingest and
   // the api where it plays them.
@@ -105,12 +121,14 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       },
       pipelineStatus: status,
     },
+    metrics: runtime.metrics,
     ingestRateLimiter: rateLimiter,
     ingest: roles.ingest && bus && codec
       ? {
           config,
           keys: runtime.keys,
           logger,
+          metrics,
           publisher: new EventPublisher({
             producer: bus.producer(),
             codec,
@@ -118,6 +136,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
             timeoutMs: config.ingest.produceTimeoutMs,
             busHealthy: () => bus.healthy(),
             onPublished: liveFeed ? (stream, events) => liveFeed.record(stream, events) : undefined,
+            metrics,
           }),
           webhooks: webhookOptions(config),
         }
@@ -130,6 +149,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
           rateLimiter,
           cache: cache ? { cache, ...config.cache } : undefined,
           live: { hub, pipelineHealth: status ? async () => healthSummary(await status()) : undefined },
+          metrics: runtime.metrics,
         }
       : undefined,
   })
@@ -144,6 +164,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server.close()
+      stopCollecting?.()
       await liveFeed?.close()
       await Promise.allSettled(jobs.map((job) => job.stop()))
       await writer?.close()

@@ -10,6 +10,7 @@ import { AvroCodec } from '../core/codec/avro-codec.ts'
 import type { Config } from '../core/config/index.ts'
 import { createLiveHub, type LiveHub } from '../core/live/index.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import { createProcessMetrics, type ProcessMetrics } from '../core/metrics/index.ts'
 import { createRateLimiter, type RateLimiter, type Tiers } from '../core/rate-limit/index.ts'
 import { ConfluentSchemaRegistry } from '../core/registry/confluent.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly config: Readonly<Config>
   readonly logger: Logger
   readonly keys: KeyRing
+  /** This process's Prometheus registry and metrics; every part it plays updates these. */
+  readonly metrics: ProcessMetrics
   bus(): Promise<Bus>
   codec(): Promise<AvroCodec>
   clickhouse(): Promise<ClickHouseClient>
@@ -61,10 +64,11 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
     config,
     logger,
     keys: new KeyRing(config.projects),
+    metrics: createProcessMetrics({ onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') }),
     bus() {
       bus ??= (async () => {
         if (config.kafkaBrokers.length > 0) {
-          const kafka = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'eddy', logger })
+          const kafka = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'eddy', logger, client: config.kafkaClient })
           closers.push(() => kafka.close())
           await kafka.admin().ensureTopics(topicSpecs(config))
           return kafka

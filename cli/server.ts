@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { apiPlugin, healthPlugin, type ApiOptions, type HealthOptions } from '../api/app.ts'
 import { API_FRAMEWORK_PROBLEMS } from '../api/errors.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
+import { metricsRoute } from '../core/http/metrics.ts'
 import { createHttpServer } from '../core/http/server.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import type { ProcessMetrics } from '../core/metrics/index.ts'
 import type { RateLimiter } from '../core/rate-limit/port.ts'
 import { ingestPlugin, type IngestOptions } from '../ingest/app.ts'
 import { INGEST_TIER, installIngestRateLimit } from '../ingest/rate-limit.ts'
@@ -12,6 +14,8 @@ export interface ServerParts {
   readonly logger: Logger
   readonly bodyLimit: number
   readonly health: HealthOptions
+  /** Served at GET /metrics, on every process whatever parts it plays. */
+  readonly metrics?: Pick<ProcessMetrics, 'render'>
   readonly ingest?: IngestOptions
   /** Limits ingest per write key when it has the `ingest` tier (the api takes its limiter in ApiOptions). */
   readonly ingestRateLimiter?: RateLimiter
@@ -24,6 +28,8 @@ export async function buildServer(parts: ServerParts): Promise<FastifyInstance> 
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS)
   const health = parts.health
   await app.register(async (scope) => healthPlugin(scope, health))
+  // At the root, outside the ingest and api scopes, so scrapes count in neither's request metrics.
+  if (parts.metrics) metricsRoute(app, parts.metrics)
   if (parts.ingest) {
     const ingest = parts.ingest
     const limiter = parts.ingestRateLimiter

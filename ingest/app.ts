@@ -2,8 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import type { KeyRing } from '../core/auth/keys.ts'
 import type { Config } from '../core/config/index.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
+import { routeLabel } from '../core/http/metrics.ts'
+import { problemCodeOf } from '../core/http/problem.ts'
 import { createHttpServer } from '../core/http/server.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import type { EddyMetrics } from '../core/metrics/index.ts'
 import { installBodyParsers } from './body.ts'
 import { FRAMEWORK_PROBLEMS } from './errors.ts'
 import type { TimeBounds } from './normalise/time.ts'
@@ -26,7 +29,11 @@ export interface IngestDependencies {
   readonly clock: () => number
   readonly timeBounds: TimeBounds
   readonly userAgents: UserAgentParser
+  /** Counts lines refused inside a log body that was otherwise accepted (the 202 names them). */
+  readonly refusedLines?: (count: number) => void
 }
+
+export type IngestMetrics = Pick<EddyMetrics, 'ingestRequests' | 'ingestRejections'>
 
 export interface IngestOptions {
   readonly config: Pick<Config, 'ingest' | 'retentionDays'>
@@ -36,10 +43,24 @@ export interface IngestOptions {
   readonly clock?: () => number
   /** Provider webhook secrets per project and the rejection counter; without it every webhook is refused. */
   readonly webhooks?: WebhookOptions
+  /** Requests by route and status, refusals by reason; absent in tests that do not look. */
+  readonly metrics?: IngestMetrics
 }
+
+/** The reason label of a refused request: its problem code without the service prefix (`rate_limited`). */
+export function rejectionReason(code: string): string {
+  return code.replace(/^INGEST_/, '').toLowerCase()
+}
+
+/**
+ * Lines refused inside a log body that was accepted in part. A reason of their own, because they
+ * count lines where every other reason counts requests.
+ */
+export const REFUSED_LINE_REASON = 'invalid_line'
 
 /** The ingest routes as a fastify plugin, so `start` can mount them beside the api in one server. */
 export async function ingestPlugin(app: FastifyInstance, options: IngestOptions): Promise<void> {
+  const metrics = options.metrics
   const dependencies: IngestDependencies = {
     config: options.config,
     keys: options.keys,
@@ -47,6 +68,16 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
     clock: options.clock ?? Date.now,
     timeBounds: { maxFutureMs: options.config.ingest.maxFutureMs, retentionMs: options.config.retentionDays * 86_400_000 },
     userAgents: new UserAgentParser(),
+    refusedLines: metrics ? (count) => metrics.ingestRejections.inc({ reason: REFUSED_LINE_REASON }, count) : undefined,
+  }
+  if (metrics) {
+    // onResponse sees every answer of this scope, errors from hooks and parsers included; the
+    // problem code was noted by whichever handler sent the problem.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.ingestRequests.inc({ route: routeLabel(request), status: String(reply.statusCode) })
+      const code = problemCodeOf(reply)
+      if (code !== undefined) metrics.ingestRejections.inc({ reason: rejectionReason(code) })
+    })
   }
   installBodyParsers(app)
   installProblemHandler(app, FRAMEWORK_PROBLEMS, { notFound: false })

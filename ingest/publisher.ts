@@ -1,6 +1,7 @@
 import type { Producer, ProduceRecord } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import { ProblemError } from '../core/http/problem.ts'
+import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
 
@@ -12,6 +13,8 @@ export interface PublisherOptions {
   readonly busHealthy: () => boolean
   /** Told about events once they are durable (the live feed); must not throw or block. */
   readonly onPublished?: <S extends Stream>(stream: S, events: readonly EventByStream[S][]) => void
+  /** Counts accepted events and times the log's acknowledgement; absent in tests that do not look. */
+  readonly metrics?: Pick<EddyMetrics, 'ingestEvents' | 'produceDuration'>
 }
 
 /**
@@ -48,6 +51,7 @@ export class EventPublisher {
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(unavailable(`the event log did not acknowledge within ${timeoutMs} ms`)), timeoutMs)
     })
+    const started = performance.now()
     try {
       await Promise.race([producer.send(topics[stream], records), timeout])
     } catch (error) {
@@ -55,6 +59,13 @@ export class EventPublisher {
       throw unavailable(`the event log refused the write: ${(error as Error).message}`)
     } finally {
       clearTimeout(timer)
+    }
+    // Only acknowledged sends are timed and counted: a timeout says nothing of the log's latency
+    // (it is the 503 counted among the rejections), and its events were not accepted.
+    const { metrics } = this.options
+    if (metrics) {
+      metrics.produceDuration.observe({ topic: topics[stream] }, (performance.now() - started) / 1_000)
+      metrics.ingestEvents.inc({ stream }, events.length)
     }
     this.options.onPublished?.(stream, events)
   }

@@ -1,6 +1,7 @@
 import type { Batch, Bus, Consumer, TopicPartition } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
+import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { CheckpointStore } from './checkpoints/port.ts'
 import { DeadLetterQueue } from './dead-letters.ts'
@@ -34,7 +35,12 @@ export interface JobRunnerOptions<S extends Stream> {
    */
   readonly storeRawRows?: boolean
   readonly onStats?: (partition: number, stats: Record<string, number>) => void
+  /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
+  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents'>
 }
+
+/** The output every job binds to the late topic (processors/jobs/emissions.ts emits to it). */
+const LATE_OUTPUT = 'late'
 
 export interface RunningJob {
   readonly name: string
@@ -100,7 +106,12 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * what still pauses consumption when the store is slow or down.
    */
   const enqueueWrite = async (owned: PartitionTask<EventByStream[S]>, rows: OutputRows, dead: Parameters<DeadLetterQueue['send']>[0]) => {
-    const write = Promise.all([outputs.write(rows), deadLetters.send(dead)]).then(() => {})
+    const late = rows[LATE_OUTPUT]?.length ?? 0
+    const write = Promise.all([outputs.write(rows), deadLetters.send(dead)]).then(() => {
+      // Counted once sent; a batch replayed after a failure is sent, and counted, again.
+      if (late > 0) options.metrics?.lateEvents.inc({ job: job.name }, late)
+      if (dead.length > 0) options.metrics?.dlqEvents.inc({ job: job.name }, dead.length)
+    })
     write.catch(() => {}) // observed by the checkpoint that awaits it
     owned.writes.push(write)
     while (owned.writes.length > maxWritesInFlight) await owned.writes.shift()

@@ -17,6 +17,8 @@ export interface PipelineStatus {
 export interface ConsumerGroup {
   readonly group: string
   readonly topics: readonly string[]
+  /** The job consuming as this group, whose tasks name the partitions this instance owns. */
+  readonly job?: string
 }
 
 /** Consumer lag from the bus (committed offsets against the high watermark) and the jobs' own stats. */

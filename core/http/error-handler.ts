@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { PROBLEM_CONTENT_TYPE, ProblemError, type ProblemDefinition } from './problem.ts'
+import { noteProblem, PROBLEM_CONTENT_TYPE, ProblemError, type ProblemDefinition } from './problem.ts'
 
 export interface FrameworkProblems {
   readonly malformedBody: ProblemDefinition
@@ -36,12 +36,14 @@ export function installProblemHandler(app: FastifyInstance, problems: FrameworkP
       problem = new ProblemError(problems.internal)
     }
     const body = problem.toProblem()
+    noteProblem(reply, body.code)
     void reply.code(body.status).headers(problem.headers).type(PROBLEM_CONTENT_TYPE).send(body)
   })
   // fastify allows one not-found handler per prefix; the server that assembles services sets it.
   if (options.notFound === false) return
   app.setNotFoundHandler((request, reply) => {
     const body = new ProblemError(problems.notFound, `no route ${request.method} ${request.url.split('?')[0]}`).toProblem()
+    noteProblem(reply, body.code)
     void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(body)
   })
 }

@@ -59,3 +59,17 @@ export class ProblemError extends Error {
 export function defineProblems<const T extends Record<string, Omit<ProblemDefinition, 'code'>>>(definitions: T): { [K in keyof T]: ProblemDefinition } {
   return Object.fromEntries(Object.entries(definitions).map(([code, definition]) => [code, { code, ...definition }])) as never
 }
+
+/**
+ * The problem each reply answered with, by reply object: onResponse hooks read it to count
+ * rejections by code without parsing the body they sent. Weak, so replies are not kept alive.
+ */
+const answeredProblems = new WeakMap<object, string>()
+
+export function noteProblem(reply: object, code: string): void {
+  answeredProblems.set(reply, code)
+}
+
+export function problemCodeOf(reply: object): string | undefined {
+  return answeredProblems.get(reply)
+}

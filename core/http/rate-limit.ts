@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createMemoryRateLimiter } from '../rate-limit/memory.ts'
 import { RateLimitUnavailableError, type RateLimitDecision, type RateLimiter, type TierLimit } from '../rate-limit/port.ts'
-import { PROBLEM_CONTENT_TYPE, ProblemError, type ProblemDefinition } from './problem.ts'
+import { noteProblem, PROBLEM_CONTENT_TYPE, ProblemError, type ProblemDefinition } from './problem.ts'
 
 /**
  * What a request gets while the shared store is unreachable:
@@ -114,5 +114,6 @@ export function rateLimitKey(secret: string): string {
 
 function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   const body = problem.toProblem()
+  noteProblem(reply, body.code)
   return reply.code(body.status).headers(problem.headers).type(PROBLEM_CONTENT_TYPE).send(body)
 }

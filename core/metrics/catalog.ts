@@ -38,7 +38,7 @@ export const METRICS = {
   },
   ingestRejections: {
     name: 'eddy_ingest_rejections_total', type: 'counter', owner: 'ingest', labels: ['reason'],
-    help: 'Events or requests refused, by reason (invalid, too_large, unauthorized, rate_limited, unavailable, …).',
+    help: 'Requests refused, by reason: the problem code without INGEST_, lower case (invalid_events, event_too_large, unauthorized, rate_limited, bus_unavailable, …; docs/errors.md); lines refused inside a log body accepted in part count one each as invalid_line.',
   },
   produceDuration: {
     name: 'eddy_produce_duration_seconds', type: 'histogram', owner: 'ingest', labels: ['topic'], buckets: LATENCY_BUCKETS,
@@ -46,7 +46,7 @@ export const METRICS = {
   },
   consumerLag: {
     name: 'eddy_consumer_lag', type: 'gauge', owner: 'processors', labels: ['group', 'topic', 'partition'],
-    help: 'Records between the committed offset of a consumer group and the end of the partition.',
+    help: 'Records between the committed offset of a consumer group and the end of the partition, exported by the instance that owns the partition (so sums count each once).',
   },
   watermarkDelay: {
     name: 'eddy_watermark_delay_seconds', type: 'gauge', owner: 'processors', labels: ['job', 'partition'],
@@ -54,7 +54,7 @@ export const METRICS = {
   },
   windowStateSize: {
     name: 'eddy_window_state_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
-    help: 'Size of the window state held by a job (its last checkpoint snapshot), summed over its partitions.',
+    help: 'Bytes of window state a job holds on this instance (the windowing engine\'s own estimate, what a checkpoint snapshot carries), summed over its partitions.',
   },
   lateEvents: {
     name: 'eddy_late_events_total', type: 'counter', owner: 'processors', labels: ['job'],

@@ -40,6 +40,44 @@ function build(definition: MetricDefinition, registry: Registry) {
   }
 }
 
+export interface ProcessMetrics {
+  readonly registry: Registry
+  readonly metrics: EddyMetrics
+  /**
+   * Runs `collect` before every scrape. Gauges that mirror another component's state (consumer
+   * lag, watermarks, connected clients) are read then, once per scrape, instead of being kept
+   * current on the hot path. Returns a function that removes it (a server that closes).
+   */
+  onScrape(collect: () => void | Promise<void>): () => void
+  /** Runs the collectors, then renders; a collector that fails leaves its gauges as they were. */
+  render(): Promise<{ contentType: string; body: string }>
+}
+
+/**
+ * One registry and the catalogue's metrics for a process; `cli/runtime.ts` builds it once and
+ * passes it down, so nothing registers on prom-client's global registry.
+ */
+export function createProcessMetrics(options: CreateMetricsOptions & { readonly onCollectError?: (error: unknown) => void } = {}): ProcessMetrics {
+  const registry = new Registry()
+  const metrics = createMetrics(registry, options)
+  const collectors = new Set<() => void | Promise<void>>()
+  return {
+    registry,
+    metrics,
+    onScrape(collect) {
+      // A wrapper, so one function registered twice is two entries, each removed by its own handle.
+      const entry = () => collect()
+      collectors.add(entry)
+      return () => void collectors.delete(entry)
+    },
+    async render() {
+      const results = await Promise.allSettled([...collectors].map(async (collect) => collect()))
+      for (const result of results) if (result.status === 'rejected') options.onCollectError?.(result.reason)
+      return renderMetrics(registry)
+    },
+  }
+}
+
 /** The body and content type of a /metrics answer. */
 export async function renderMetrics(registry: Registry): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() }

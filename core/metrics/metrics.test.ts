@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_METRICS, METRICS, catalogueNames, selectableNames } from './catalog.ts'
 import { METRICS_DOC, renderMetricsDoc } from './doc.ts'
-import { createMetrics, renderMetrics } from './index.ts'
+import { createMetrics, createProcessMetrics, renderMetrics } from './index.ts'
 
 describe('metric catalogue', () => {
   it('follows the Prometheus naming conventions', () => {
@@ -50,5 +50,21 @@ describe('metric catalogue', () => {
     expect(names.has('eddy_sink_insert_duration_seconds_bucket')).toBe(true)
     expect(names.has('eddy_sink_insert_duration_seconds_count')).toBe(true)
     expect(names.has('eddy_sink_failures_total_bucket')).toBe(false)
+  })
+
+  it('reads scrape-time gauges before rendering, and survives a collector that fails', async () => {
+    const failures: unknown[] = []
+    const process = createProcessMetrics({ defaults: false, onCollectError: (error) => failures.push(error) })
+    let clients = 3
+    const stop = process.onScrape(() => process.metrics.liveClients.set(clients))
+    process.onScrape(async () => {
+      throw new Error('the bus is away')
+    })
+    expect((await process.render()).body).toContain('eddy_live_clients 3')
+    expect(failures).toHaveLength(1)
+    clients = 1
+    stop()
+    // Removed: the gauge keeps the value of the last scrape that read it.
+    expect((await process.render()).body).toContain('eddy_live_clients 3')
   })
 })

@@ -68,6 +68,7 @@ export async function logRoutes(app: FastifyInstance, dependencies: IngestDepend
       throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, entries.length === 0 ? 'the body holds no log lines' : 'no log line is valid; nothing was accepted', rejected)
     }
     await publisher.publish('log', events)
+    if (rejected.length > 0) dependencies.refusedLines?.(new Set(rejected.map((error) => error.event)).size)
     return reply.code(202).send({ accepted: events.length, rejected })
   })
 }

@@ -70,6 +70,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, dependencies: In
     const lines = items.map((item, position) => bulkItemToLine(item, position))
     const batch = normaliseShipped(lines, { projectId, receivedAt: started, bounds: dependencies.timeBounds }, config.ingest.maxEventBytes)
     await publisher.publish('log', batch.events)
+    if (batch.events.length < lines.length) dependencies.refusedLines?.(lines.length - batch.events.length)
     const answers = items.map((item, position) => {
       const outcome = batch.outcomes[position]!
       const head = { _index: item.index, _id: item.id ?? outcome.event?.event_id ?? null }

@@ -38,6 +38,7 @@ export async function lokiRoutes(app: FastifyInstance, dependencies: IngestDepen
       throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, 'no entry is valid; nothing was accepted', batch.rejected)
     }
     await publisher.publish('log', batch.events)
+    if (batch.events.length < lines.length) dependencies.refusedLines?.(lines.length - batch.events.length)
     if (batch.rejected.length === 0) return reply.code(204).send()
     return reply.code(202).send({ accepted: batch.events.length, rejected: batch.rejected })
   })

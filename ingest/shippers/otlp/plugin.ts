@@ -46,6 +46,7 @@ export async function handleOtlpLogs(request: FastifyRequest, reply: FastifyRepl
     throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, 'no log record is valid; nothing was accepted', batch.rejected)
   }
   await dependencies.publisher.publish('log', batch.events)
+  if (batch.events.length < lines.length) dependencies.refusedLines?.(lines.length - batch.events.length)
   const partialSuccess = batch.rejected.length > 0
     ? { rejectedLogRecords: new Set(batch.rejected.map((error) => error.event)).size, errorMessage: summarise(batch.rejected) }
     : undefined

@@ -1,0 +1,44 @@
+import type { EddyMetrics } from '../core/metrics/index.ts'
+import type { ConsumerGroup, PipelineStatus } from './status.ts'
+
+export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'watermarkDelay' | 'windowStateSize'>
+
+/**
+ * Sets the processors' gauges from one status reading, at scrape time.
+ *
+ * Lag is exported only for the partitions this instance owns: every replica can read the whole
+ * group's offsets, and if each exported all of them `sum(eddy_consumer_lag)` would count every
+ * partition once per replica. The gauges are reset first, so a partition that moved to another
+ * instance stops being reported here instead of keeping its last value.
+ *
+ * Watermark delay is negative while a task's newest events carry future times (ingest accepts
+ * them up to 24 h ahead); a task that has seen no event yet has no watermark and no series.
+ */
+export function recordProcessorStatus(gauges: ProcessorGauges, status: PipelineStatus, groups: readonly ConsumerGroup[], nowMs: number): void {
+  const owned = new Map<string, Set<number>>()
+  const stateBytes = new Map<string, number>()
+  gauges.watermarkDelay.reset()
+  for (const { job, partition, stats } of status.jobs) {
+    let partitions = owned.get(job)
+    if (partitions === undefined) owned.set(job, (partitions = new Set()))
+    partitions.add(partition)
+    stateBytes.set(job, (stateBytes.get(job) ?? 0) + (stats.stateBytes ?? 0))
+    const watermark = stats.watermark
+    if (watermark !== undefined && Number.isFinite(watermark)) {
+      gauges.watermarkDelay.set({ job, partition: String(partition) }, (nowMs - watermark) / 1_000)
+    }
+  }
+  gauges.windowStateSize.reset()
+  for (const [job, bytes] of stateBytes) gauges.windowStateSize.set({ job }, bytes)
+
+  const jobOfGroup = new Map(groups.map(({ group, job }) => [group, job]))
+  gauges.consumerLag.reset()
+  for (const { group, topic, partitions } of status.consumers) {
+    const job = jobOfGroup.get(group)
+    const mine = job === undefined ? undefined : owned.get(job)
+    if (mine === undefined) continue
+    for (const { partition, lag } of partitions) {
+      if (mine.has(partition)) gauges.consumerLag.set({ group, topic, partition: String(partition) }, lag)
+    }
+  }
+}
