@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import type { Config } from '../core/config/index.ts'
 import { LiveFeed } from '../ingest/live-feed.ts'
+import { LIVE_STREAMS, LIVE_WINDOW_MS, liveCounters } from '../core/live/feed.ts'
+import { InsertStats } from '../processors/sinks/insert-stats.ts'
 import { EventPublisher } from '../ingest/publisher.ts'
 import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
@@ -49,6 +51,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const jobs: RunningJob[] = []
   const groups: ConsumerGroup[] = []
   let writer: ClickHouseBatchWriter | undefined
+  const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({
@@ -56,6 +59,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       ...config.sink,
       logger: logger.child({ component: 'clickhouse-writer' }),
       onInsert: (table, rows, durationMs, error) => {
+        insertStats.record(durationMs, error !== undefined)
         if (error !== undefined) return metrics.sinkFailures.inc({ table })
         metrics.sinkBatchRows.observe({ table }, rows)
         metrics.sinkInsertDuration.observe({ table }, durationMs / 1_000)
@@ -102,7 +106,22 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     ? await Promise.all([runtime.rateLimiter(), runtime.liveHub(), roles.api ? runtime.queryCache() : undefined])
     : []
   const liveFeed = roles.ingest && hub ? new LiveFeed({ hub, logger: logger.child({ component: 'live-feed' }) }) : undefined
-  const status = bus ? () => pipelineStatus(bus, groups, jobs) : undefined
+  const projectIds = config.projects.map((project) => project.id)
+  const ingestRate = hub
+    ? async () => {
+        // The last ten one-second windows, the current (still filling) one included.
+        const windows = await Promise.all(projectIds.flatMap((id) => LIVE_STREAMS.map((stream) => hub.readCounter(liveCounters.events(id, stream), LIVE_WINDOW_MS, 10))))
+        return windows.reduce((sum, list) => sum + list.reduce((total, window) => total + window.count, 0), 0) / 10
+      }
+    : undefined
+  const status = bus
+    ? () => pipelineStatus(bus, groups, jobs, {
+        deadLetterTopic: config.topics.dlq,
+        lateTopic: config.topics.late,
+        ...(roles.process ? { sink: () => insertStats.summary() } : {}),
+        ...(ingestRate ? { ingestRate: () => ingestRate().catch(() => undefined) } : {}),
+      })
+    : undefined
   // Lag, watermarks and state sizes are read when Prometheus scrapes, not kept current per batch.
   const stopCollecting = roles.process && status
     ? runtime.metrics.onScrape(async () => recordProcessorStatus(metrics, await status(), groups, Date.now()))

@@ -22,7 +22,7 @@ describe('recordProcessorStatus', () => {
   it('reports lag only for the partitions this instance owns, and forgets partitions that moved away', async () => {
     const registry = new Registry()
     const metrics = createMetrics(registry, { defaults: false })
-    const owningTwo: PipelineStatus = {
+    const owningTwo: Pick<PipelineStatus, 'consumers' | 'jobs'> = {
       consumers: [lagOf([5, 7, 11, 13])],
       jobs: [
         { job: 'clickstream', partition: 0, stats: { watermark: NOW - 30_000, stateBytes: 1_000 } },

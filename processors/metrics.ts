@@ -14,7 +14,7 @@ export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'watermarkDelay'
  * Watermark delay is negative while a task's newest events carry future times (ingest accepts
  * them up to 24 h ahead); a task that has seen no event yet has no watermark and no series.
  */
-export function recordProcessorStatus(gauges: ProcessorGauges, status: PipelineStatus, groups: readonly ConsumerGroup[], nowMs: number): void {
+export function recordProcessorStatus(gauges: ProcessorGauges, status: Pick<PipelineStatus, 'consumers' | 'jobs'>, groups: readonly ConsumerGroup[], nowMs: number): void {
   const owned = new Map<string, Set<number>>()
   const stateBytes = new Map<string, number>()
   gauges.watermarkDelay.reset()

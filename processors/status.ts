@@ -1,5 +1,6 @@
 import type { Bus } from '../core/bus/port.ts'
 import type { RunningJob } from './runner.ts'
+import type { InsertSummary } from './sinks/insert-stats.ts'
 
 export interface ConsumerLag {
   readonly group: string
@@ -12,6 +13,21 @@ export interface PipelineStatus {
   readonly consumers: readonly ConsumerLag[]
   /** Per job and partition: watermark, state size, late and duplicate counts (from this instance). */
   readonly jobs: ReadonlyArray<{ job: string; partition: number; stats: Record<string, number> }>
+  /** Records held in the dead-letter and late topics (what retention has not yet removed). */
+  readonly deadLetters: number
+  readonly lateEvents: number
+  /** This process's ClickHouse inserts, where it runs processors. */
+  readonly sink?: InsertSummary
+  /** Events accepted per second over the last 10 s, all projects, where the live counters are in reach. */
+  readonly ingestEventsPerSecond?: number
+}
+
+/** Where the extras of a status come from; each is optional because not every process has it. */
+export interface StatusSources {
+  readonly deadLetterTopic: string
+  readonly lateTopic: string
+  readonly sink?: () => InsertSummary
+  readonly ingestRate?: () => Promise<number | undefined>
 }
 
 export interface ConsumerGroup {
@@ -22,8 +38,9 @@ export interface ConsumerGroup {
 }
 
 /** Consumer lag from the bus (committed offsets against the high watermark) and the jobs' own stats. */
-export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[], jobs: readonly RunningJob[]): Promise<PipelineStatus> {
+export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[], jobs: readonly RunningJob[], sources?: StatusSources): Promise<PipelineStatus> {
   const admin = bus.admin()
+  const held = async (topic: string | undefined) => (topic ? (await admin.topicOffsets(topic)).reduce((sum, p) => sum + p.high - p.low, 0) : 0)
   const consumers: ConsumerLag[] = []
   for (const { group, topics } of groups) {
     for (const topic of topics) {
@@ -35,8 +52,13 @@ export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[],
       consumers.push({ group, topic, partitions, lag: partitions.reduce((sum, p) => sum + p.lag, 0) })
     }
   }
+  const [deadLetters, lateEvents, ingestEventsPerSecond] = await Promise.all([held(sources?.deadLetterTopic), held(sources?.lateTopic), sources?.ingestRate?.()])
   return {
     consumers,
     jobs: jobs.flatMap((job) => job.stats().map(({ partition, stats }) => ({ job: job.name, partition, stats }))),
+    deadLetters,
+    lateEvents,
+    ...(sources?.sink ? { sink: sources.sink() } : {}),
+    ...(ingestEventsPerSecond !== undefined ? { ingestEventsPerSecond } : {}),
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frame } from '../../core/codec/wire-format.ts'
 import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
 import type { BusRecord } from '../../core/bus/port.ts'
-import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 let eddy: TestPipeline
 beforeAll(async () => {
@@ -55,5 +55,13 @@ describe('poison message in the middle of a partition', () => {
     ])
     expect(letters.every((letter) => letter.headers['eddy.dlq.topic'] === 'eddy.clicks')).toBe(true)
     expect(letters.some((letter) => letter.value.equals(poison[0]!))).toBe(true)
+
+    // The pipeline's health counts them, beside the sink's inserts and the ingest rate.
+    const readHealth = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as Record<string, any>
+    const health = await eventually(readHealth, (h) => h.lag === 0) // offsets are committed with each checkpoint
+    expect(health).toMatchObject({ lag: 0, deadLetters: 3, lateEvents: 0, sink: { failures: 0 } })
+    expect(health.sink.inserts).toBeGreaterThan(0)
+    expect(health.sink.p99Ms).toBeGreaterThanOrEqual(health.sink.p50Ms)
+    expect(health.ingestEventsPerSecond).toBeGreaterThan(0) // 4 clicks within the last 10 s
   })
 })
