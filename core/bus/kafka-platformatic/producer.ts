@@ -4,13 +4,12 @@
  * every queued call with the partition of each record chosen here (see partitions.ts). The broker
  * answers one base offset per partition; a record's offset is that plus its place in the run.
  */
-import { validateRecord } from '../validate-record.ts'
 import { BusError, type ProduceRecord, type RecordMetadata } from '../port.ts'
-import { Accumulator, type PendingSend } from '../kafka/accumulator.ts'
+import type { PendingSend } from '../kafka/accumulator.ts'
 import { isUnreachable } from '../kafka/errors.ts'
 import type { Health } from '../kafka/health.ts'
 import type { ResolvedOptions } from '../kafka/options.ts'
-import type { KafkaProducer } from '../kafka/producer.ts'
+import { batchingProducer, type KafkaProducer } from '../kafka/producer.ts'
 import { PlatformaticClient, type PlatformaticProducer } from './client.ts'
 import { toBusError } from './errors.ts'
 import { PartitionChooser } from './partitions.ts'
@@ -73,24 +72,7 @@ export function createPlatformaticProducer({ health, options, isClosed }: Platfo
     }
   }
 
-  const accumulator = new Accumulator({
-    lingerMs: options.lingerMs,
-    maxRecords: options.batchMaxRecords,
-    maxBytes: options.batchMaxBytes,
-    flush,
-  })
-
-  return {
-    async send(topic, records) {
-      if (isClosed()) throw new BusError('the Kafka bus is closed', false, 'CLOSED')
-      if (typeof topic !== 'string' || topic === '') throw new BusError('topic must be a non-empty string', false, 'INVALID')
-      if (records.length === 0) return []
-      for (const record of records) validateRecord(record)
-      return accumulator.add(topic, records)
-    },
-    drain: () => accumulator.drain(),
-    close: () => client.close(),
-  }
+  return batchingProducer(options, flush, isClosed, () => client.close())
 }
 
 /** Partition counts come from the client's metadata cache (refreshed every 5 s, and on stale-metadata errors). */

@@ -69,24 +69,7 @@ export function createProducer({ client, health, options, isClosed }: ProducerDe
     sends.forEach((send, i) => send.resolve(results[i]!))
   }
 
-  const accumulator = new Accumulator({
-    lingerMs: options.lingerMs,
-    maxRecords: options.batchMaxRecords,
-    maxBytes: options.batchMaxBytes,
-    flush,
-  })
-
-  return {
-    async send(topic, records) {
-      if (isClosed()) throw new BusError('the Kafka bus is closed', false, 'CLOSED')
-      if (typeof topic !== 'string' || topic === '') throw new BusError('topic must be a non-empty string', false, 'INVALID')
-      if (records.length === 0) return []
-      for (const record of records) validateRecord(record)
-      return accumulator.add(topic, records)
-    },
-    drain: () => accumulator.drain(),
-    close: () => client.close(),
-  }
+  return batchingProducer(options, flush, isClosed, () => client.close())
 }
 
 function toMessage(record: ProduceRecord): Message {
@@ -98,3 +81,21 @@ function toMessage(record: ProduceRecord): Message {
   }
 }
 
+/**
+ * The Producer both Kafka clients present: a send is checked, then waits in the accumulator
+ * until `flush` produces it with every other send queued by then.
+ */
+export function batchingProducer(options: Pick<ResolvedOptions, 'lingerMs' | 'batchMaxRecords' | 'batchMaxBytes'>, flush: (sends: readonly PendingSend[]) => Promise<void>, isClosed: () => boolean, close: () => Promise<void>): KafkaProducer {
+  const accumulator = new Accumulator({ lingerMs: options.lingerMs, maxRecords: options.batchMaxRecords, maxBytes: options.batchMaxBytes, flush })
+  return {
+    async send(topic, records) {
+      if (isClosed()) throw new BusError('the Kafka bus is closed', false, 'CLOSED')
+      if (typeof topic !== 'string' || topic === '') throw new BusError('topic must be a non-empty string', false, 'INVALID')
+      if (records.length === 0) return []
+      for (const record of records) validateRecord(record)
+      return accumulator.add(topic, records)
+    },
+    drain: () => accumulator.drain(),
+    close,
+  }
+}
