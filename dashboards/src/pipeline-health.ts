@@ -67,7 +67,7 @@ export function pipelineHealth() {
       ],
     }))
     .withPanel(prometheusTimeseries({
-      title: 'Window state', description: 'Bytes of window state per job (last checkpoint).', size: { w: 12, h: 8 }, unit: 'bytes',
+      title: 'Window state', description: 'Bytes of window state per job, as the jobs report it at each scrape.', size: { w: 12, h: 8 }, unit: 'bytes',
       series: [['sum by (job) (eddy_window_state_bytes)', '{{job}}']],
     }))
     .withRow(new RowBuilder('Sink'))
