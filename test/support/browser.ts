@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { chromium, type Browser } from 'playwright-core'
-import { describe, it } from 'vitest'
+import { describe } from 'vitest'
 import { installProblemHandler } from '../../core/http/error-handler.ts'
 import { createHttpServer } from '../../core/http/server.ts'
 import type { IngestDependencies } from '../../ingest/app.ts'
@@ -18,7 +18,7 @@ import { UserAgentParser } from '../../ingest/normalise/user-agent.ts'
 import { EventPublisher } from '../../ingest/publisher.ts'
 import { snippetPlugin } from '../../ingest/snippet/plugin.ts'
 import type { TestPipeline } from './pipeline.ts'
-import { servicesRequired } from './services.ts'
+import { describeUnavailable } from './services.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
@@ -32,14 +32,7 @@ export function describeWithChromium(title: string, body: () => void): void {
     describe(title, body)
     return
   }
-  const reason = `${CHROMIUM} is missing (apt-get install chromium)`
-  if (servicesRequired()) {
-    describe(title, () => it('requires Chromium', () => {
-      throw new Error(`${reason}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
-    }))
-  } else {
-    describe.skip(`${title}: skipped, ${reason}`, () => it('needs Chromium', () => undefined))
-  }
+  describeUnavailable(title, 'Chromium', `${CHROMIUM} is missing (apt-get install chromium)`)
 }
 
 export interface TestSite {

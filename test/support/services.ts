@@ -24,33 +24,30 @@ export function servicesRequired(): boolean {
 }
 
 /**
- * describe() that runs `body` with the service's address; without one, a single failing test
- * (EDDY_REQUIRE_SERVICES=1) or a skipped suite, each naming what is missing.
+ * The suite `title` when what it needs is missing: a single failing test when
+ * EDDY_REQUIRE_SERVICES=1 (CI must never go green by not testing), else a skipped suite that says
+ * why. The one place that decision is made, for services, browsers and binaries alike.
  */
-export function describeWithService(name: ServiceName, envVar: string, title: string, body: (url: string) => void): void {
-  const url = serviceUrl(name, envVar)
-  if (url !== undefined) {
-    describe(title, () => body(url))
-    return
-  }
-  const reason = `${envVar} is not set (no ${name} to test against; see infra/${name}/)`
+export function describeUnavailable(title: string, what: string, reason: string): void {
   if (servicesRequired()) {
     describe(title, () => {
-      it(`requires ${envVar}`, () => {
+      it(`requires ${what}`, () => {
         throw new Error(`${reason}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
       })
     })
   } else {
     describe.skip(`${title}: skipped, ${reason}`, () => {
-      it(`needs ${envVar}`, () => undefined)
+      it(`needs ${what}`, () => undefined)
     })
   }
 }
 
-/**
- * describeWithService for a suite that needs several services at once: `body` gets every address,
- * or the suite fails (EDDY_REQUIRE_SERVICES=1) or is skipped naming each one missing.
- */
+/** describe() that runs `body` with the service's address, or describeUnavailable. */
+export function describeWithService(name: ServiceName, envVar: string, title: string, body: (url: string) => void): void {
+  describeWithServices([{ name, envVar }], title, (urls) => body(urls[envVar]!))
+}
+
+/** describeWithService for a suite that needs several services at once: `body` gets every address. */
 export function describeWithServices(needs: ReadonlyArray<{ name: ServiceName; envVar: string }>, title: string, body: (urls: Record<string, string>) => void): void {
   const urls: Record<string, string> = {}
   const missing: string[] = []
@@ -59,20 +56,6 @@ export function describeWithServices(needs: ReadonlyArray<{ name: ServiceName; e
     if (url === undefined) missing.push(`${envVar} is not set (no ${name} to test against; see infra/${name}/)`)
     else urls[envVar] = url
   }
-  if (missing.length === 0) {
-    describe(title, () => body(urls))
-    return
-  }
-  const reason = missing.join('; ')
-  if (servicesRequired()) {
-    describe(title, () => {
-      it(`requires ${needs.map((need) => need.envVar).join(' and ')}`, () => {
-        throw new Error(`${reason}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
-      })
-    })
-  } else {
-    describe.skip(`${title}: skipped, ${reason}`, () => {
-      it('needs its services', () => undefined)
-    })
-  }
+  if (missing.length === 0) describe(title, () => body(urls))
+  else describeUnavailable(title, needs.map((need) => need.envVar).join(' and '), missing.join('; '))
 }

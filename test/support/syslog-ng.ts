@@ -6,8 +6,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, it } from 'vitest'
-import { servicesRequired } from './services.ts'
+import { describe } from 'vitest'
+import { describeUnavailable } from './services.ts'
 
 const CANDIDATES = ['/usr/sbin/syslog-ng', '/usr/bin/syslog-ng', '/usr/local/sbin/syslog-ng']
 
@@ -27,17 +27,7 @@ export function describeWithSyslogNg(title: string, body: (binary: string) => vo
     describe(title, () => body(found.path))
     return
   }
-  if (servicesRequired()) {
-    describe(title, () => {
-      it('requires syslog-ng', () => {
-        throw new Error(`${found.missing}, and EDDY_REQUIRE_SERVICES=1 makes that a failure`)
-      })
-    })
-  } else {
-    describe.skip(`${title}: skipped, ${found.missing}`, () => {
-      it('needs syslog-ng', () => undefined)
-    })
-  }
+  describeUnavailable(title, 'syslog-ng', found.missing)
 }
 
 export interface RunningSyslogNg {
