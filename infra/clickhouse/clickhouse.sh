@@ -11,6 +11,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/stop-pid.sh"
 say() { echo "clickhouse.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -39,16 +40,8 @@ start() {
 stop() {
   local dir=$1
   [ -f "$dir/pid" ] || return 0
-  local pid
-  pid=$(cat "$dir/pid")
-  kill "$pid" 2>/dev/null || { rm -f "$dir/pid"; return 0; }
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then kill -9 "$pid" 2>/dev/null || true; fi
-    sleep 0.1
-  done
-  rm -f "$dir/pid"
-  say "stopped (PID $pid)"
+  eddy_stop_pid "$dir/pid" 20
+  say "stopped"
 }
 
 case "${1:-}" in

@@ -9,6 +9,7 @@
 # clients expect it.
 set -euo pipefail
 
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/stop-pid.sh"
 say() { echo "redis.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -38,15 +39,7 @@ start() {
 stop() {
   local dir=$1
   [ -f "$dir/redis.pid" ] || return 0
-  local pid
-  pid=$(cat "$dir/redis.pid")
-  kill "$pid" 2>/dev/null || { rm -f "$dir/redis.pid"; return 0; }
-  local deadline=$((SECONDS + 10))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then kill -9 "$pid" 2>/dev/null || true; fi
-    sleep 0.1
-  done
-  rm -f "$dir/redis.pid"
+  eddy_stop_pid "$dir/redis.pid" 10
 }
 
 case "${1:-}" in
