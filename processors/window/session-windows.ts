@@ -12,6 +12,10 @@ import { compareStates, revisionOf, type StateContext, type WindowState } from '
  *
  * When an event extends a session or bridges several, the session's (start, end) changes; every
  * superseded shape that was already emitted gets a `retract` with a revision above anything it had.
+ * So does every start that disappears (an earlier event, a merge), emitted or not: which shapes a
+ * run emitted depends on processing time, so a replay after a restart cannot know which rows the
+ * run before it left at those starts. Downstream keys sessions by (key, start); a retraction of a
+ * start nobody wrote is a harmless tombstone.
  *
  * Timers: one heap entry per session at its due time (end, or end + lateness once fired). Ends only
  * grow, so entries are rescheduled lazily when popped; an earlier due time pushes a fresh entry and
@@ -98,14 +102,14 @@ export class SessionWindows<In, Values> {
       this.schedule(state)
       return
     }
-    if (first === last && !first.emitted && !first.fired) {
+    if (first === last && !first.emitted && !first.fired && time >= first.start) {
       // The hot path: an event extending an open session nobody has seen yet. Unfired means its end
       // is past the watermark, so it stays open and its timer (due no later) can stay as it is.
+      // An event before the start takes the slow path: the old start must be retracted.
       if (context.hasVariableSize && context.admitUpdate() !== null) {
         out.push({ kind: 'overflow', event, reason: 'state-bytes', key, windowStart: first.start, windowEnd: first.end })
         return
       }
-      if (time < first.start) first.start = time
       if (end > first.end) first.end = end
       context.apply(first, event)
       return
@@ -130,14 +134,17 @@ export class SessionWindows<In, Values> {
     const context = this.context
     const survivor = first
     const superseded: { start: number; end: number }[] = []
-    if (survivor.emitted) superseded.push({ start: survivor.start, end: survivor.end })
+    // A start that disappears is retracted whether or not this run emitted it: a run before a
+    // restart may have (early firings and idle ticks follow processing time, which a replay does
+    // not repeat), and its row would otherwise stay behind. The event order alone decides.
+    if (survivor.emitted || time < survivor.start) superseded.push({ start: survivor.start, end: survivor.end })
     let start = Math.min(survivor.start, time)
     let newEnd = Math.max(survivor.end, end)
     if (first !== last) {
       let node = first.next
       for (;;) {
         const absorbed = node as WindowState
-        if (absorbed.emitted) superseded.push({ start: absorbed.start, end: absorbed.end })
+        superseded.push({ start: absorbed.start, end: absorbed.end })
         start = Math.min(start, absorbed.start)
         newEnd = Math.max(newEnd, absorbed.end)
         node = absorbed.next

@@ -77,16 +77,58 @@ describe('session windows', () => {
     operator.process(0, [at(0)], 0)
     expect(describeAll(operator.process(0, [at(40)], 1))).toEqual(['final ann [0,30) views=1 rev=3'])
     // Watermark is 40; an event at 25 stretches the session to [0,55), which is not complete yet.
-    // It also reaches the unfired session at 40 (25 + 30 > 40), which merges in without a retraction.
-    expect(describeAll(operator.process(0, [at(25)], 2))).toEqual(['retract ann [0,30) rev=7'])
+    // It also reaches the unfired session at 40 (25 + 30 > 40), which merges in: its start goes too.
+    expect(describeAll(operator.process(0, [at(25)], 2))).toEqual(['retract ann [0,30) rev=7', 'retract ann [40,70) rev=7'])
     expect(describeAll(operator.process(0, [at(90)], 3))).toEqual(['final ann [0,70) views=3 rev=7'])
   })
 
-  it('merges unfired sessions without retractions when nothing was emitted', () => {
+  it('retracts every start a merge removes, even where this run emitted nothing there', () => {
     const operator = sessions({ outOfOrdernessMs: 60 * MINUTE })
     expect(operator.process(0, [at(0), at(40)], 0)).toEqual([]) // watermark -20: nothing complete
-    expect(operator.process(0, [at(20)], 1)).toEqual([]) // bridges [0,30) and [40,70)
+    // Bridges [0,30) and [40,70). Nothing was emitted at 40 in this run, but a run before a restart
+    // may have fired it early; only the event order may decide what is retracted.
+    expect(describeAll(operator.process(0, [at(20)], 1))).toEqual(['retract ann [40,70) rev=7'])
     expect(describeAll(operator.process(0, [at(200)], 2))).toEqual(['final ann [0,70) views=3 rev=7'])
+  })
+
+  it('an event before the start retracts the old start, emitted or not', () => {
+    const operator = sessions({ outOfOrdernessMs: 60 * MINUTE })
+    expect(operator.process(0, [at(10)], 0)).toEqual([])
+    expect(describeAll(operator.process(0, [at(5)], 1))).toEqual(['retract ann [10,40) rev=5'])
+    expect(operator.process(0, [at(7)], 2)).toEqual([]) // inside: the start stays, nothing to retract
+    expect(describeAll(operator.endOfInput(3))).toEqual(['final ann [5,40) views=3 rev=7'])
+  })
+
+  it('a replay that fires early at other moments leaves nothing behind from the run before it', () => {
+    // Tables key sessions by (key, start): highest revision wins, a retraction deletes.
+    const table = (emissions: Out[]) => {
+      const rows = new Map<string, { revision: number; row: string | null }>()
+      for (const emission of emissions) {
+        if (emission.kind !== 'result' && emission.kind !== 'retract') continue
+        const [key, start, revision] =
+          emission.kind === 'result'
+            ? [emission.row.key, emission.row.windowStart, emission.row.revision]
+            : [emission.key, emission.windowStart, emission.revision]
+        const id = `${key}|${start}`
+        if ((rows.get(id)?.revision ?? -1) > revision) continue
+        rows.set(id, { revision, row: emission.kind === 'result' ? describeAll([emission])[0]! : null })
+      }
+      return [...rows].filter(([, entry]) => entry.row !== null).map(([id, entry]) => `${id} ${entry.row}`)
+    }
+    const events = [at(10), at(50), at(5), at(30)]
+    // The run before the crash fires after each of its first two events, so [10,40) and [50,80)
+    // reach the table early, and dies before the other two arrive; nothing was checkpointed.
+    const crashed = sessions({ earlyFiringMs: 1000, outOfOrdernessMs: 60 * MINUTE })
+    const written: Out[] = []
+    events.slice(0, 2).forEach((event, index) => {
+      written.push(...crashed.process(0, [event], index * 1000), ...crashed.onProcessingTime(index * 1000 + 999))
+    })
+    expect(describeAll(written)).toEqual(['early ann [10,40) views=1 rev=2', 'early ann [50,80) views=1 rev=2'])
+    // The replay reads the same events in one batch and never fires early.
+    const replay = sessions({ earlyFiringMs: 1000, outOfOrdernessMs: 60 * MINUTE })
+    const replayed = [...replay.process(0, events, 10_000), ...replay.endOfInput(10_001)]
+    expect(table([...written, ...replayed])).toEqual(table(replayed))
+    expect(table(replayed)).toEqual(['ann|300000 final ann [5,80) views=4 rev=9'])
   })
 
   it('keeps different keys apart and orders simultaneous firings by end, then key', () => {
