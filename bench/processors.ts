@@ -9,6 +9,7 @@ import { normaliseSegmentCall } from '../ingest/normalise/segment.ts'
 import { UserAgentParser } from '../ingest/normalise/user-agent.ts'
 import { pipelineStatus } from '../processors/status.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import { startCpuProfile } from './cpu-profile.ts'
 import { generateTraffic } from './traffic/generator.ts'
 
 export interface ProcessorFigure {
@@ -31,7 +32,9 @@ export interface ProcessorFigure {
  * then the processors (raw rows + every job) start and drain it into ClickHouse (chDB). The
  * figure is events drained per second, wall clock, until every consumer group has no lag.
  */
-export async function benchProcessors(options: { events?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<ProcessorFigure> {
+export async function benchProcessors(
+  options: { events?: number; onProgress?: (done: number, total: number) => void; profilePath?: string } = {},
+): Promise<ProcessorFigure> {
   const total = options.events ?? 200_000
   const directory = temporaryDirectory('bench-processors')
   const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error' })
@@ -48,6 +51,7 @@ export async function benchProcessors(options: { events?: number; onProgress?: (
     }
     // Timed from here: start-up (migrations, module loading) is not processing. Lag counts every
     // consumer group, so the events left are the lag's share of every group's reads.
+    const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
     const started = performance.now()
     const loopBefore = performance.eventLoopUtilization()
     const { lag: backlog, reads } = await lags()
@@ -62,6 +66,7 @@ export async function benchProcessors(options: { events?: number; onProgress?: (
     }
     const seconds = (performance.now() - started) / 1_000
     const busyShare = performance.eventLoopUtilization(loopBefore).utilization
+    if (profiler) await profiler.stop(options.profilePath!)
     await pipeline.stop()
     const processed = (events * backlog) / reads
     return {

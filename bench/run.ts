@@ -6,6 +6,7 @@
  *   npm run bench                       all sections
  *   npm run bench -- --only ingest,bus  some sections
  *   npm run bench -- --quick            one short run each (a smoke test, not a figure)
+ *   npm run bench -- --profile DIR      CPU profiles of the timed stretch (processors) into DIR
  */
 import { cpus, totalmem } from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -22,9 +23,10 @@ import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } } })
+const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'string' } } })
 const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness,api').split(','))
 const quick = values.quick === true
+if (values.profile !== undefined) mkdirSync(values.profile, { recursive: true })
 const runs = quick ? 1 : 3
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 
@@ -103,7 +105,8 @@ if (sections.has('processors')) {
   const heaps: number[] = []
   for (let run = 1; run <= runs; run++) {
     log(`processors (raw rows + all jobs → ClickHouse): run ${run}/${runs}`)
-    const result = await benchProcessors({ events: quick ? 30_000 : 150_000 })
+    const profilePath = values.profile === undefined ? undefined : join(values.profile, `processors-${run}.cpuprofile`)
+    const result = await benchProcessors({ events: quick ? 30_000 : 150_000, profilePath })
     rates.push(result.eventsPerSec)
     perBusySecond.push(result.eventsPerBusySecond)
     busy.push(result.busyShare)
