@@ -1,0 +1,10 @@
+/** The search query language: parse once, then translate (Elasticsearch, ClickHouse) or evaluate. */
+export type { And, AttributeEquals, AttributePrefix, KeywordEquals, KeywordPrefix, MatchAll, Not, Or, ParseError, ParseResult, SearchNode, TextPhrase, TextTerm } from './ast.ts'
+export { toClickHouseCondition, type ClickHouseCondition } from './clickhouse.ts'
+export { EDDY_TEXT_ANALYZER, toElasticsearchQuery, type ElasticsearchQuery } from './elasticsearch.ts'
+export { matchesDocument, type SearchDocument } from './evaluate.ts'
+export { highlightTokens } from './highlight.ts'
+export { parseSearchQuery, QUERY_LIMITS } from './parse.ts'
+export { containsPhrase, phrasePattern } from './phrase.ts'
+export { LOG_SEARCH_SCHEMA, NOTIFICATION_SEARCH_SCHEMA, SEARCH_SCHEMAS, type SearchField, type SearchSchema } from './schema.ts'
+export { foldCase, tokenize, tokenSpans } from './tokens.ts'
