@@ -359,8 +359,8 @@ describe('OpenAPI', () => {
     const document = await response.json() as any
     expect(document.openapi).toBe('3.1.0')
     expect(Object.keys(document.paths).sort()).toEqual([
-      '/api/v1/events/count', '/api/v1/logs/anomalies', '/api/v1/logs/errors/top', '/api/v1/logs/stats',
-      '/api/v1/notifications/failures', '/api/v1/notifications/funnel', '/api/v1/notifications/latency', '/api/v1/pipeline/health',
+      '/api/v1/events/count', '/api/v1/logs/anomalies', '/api/v1/logs/context', '/api/v1/logs/errors/top', '/api/v1/logs/search', '/api/v1/logs/stats',
+      '/api/v1/notifications/failures', '/api/v1/notifications/funnel', '/api/v1/notifications/latency', '/api/v1/notifications/search', '/api/v1/pipeline/health',
       '/api/v1/stats/aggregate', '/api/v1/stats/breakdown', '/api/v1/stats/funnel', '/api/v1/stats/realtime', '/api/v1/stats/timeseries',
       '/healthz', '/readyz',
     ])
@@ -369,7 +369,9 @@ describe('OpenAPI', () => {
       for (const [method, operation] of Object.entries<any>(operations)) {
         expect(operation.responses?.['200'], `${method} ${path}`).toBeDefined()
         if (!path.startsWith('/api/v1/stats') && !path.startsWith('/api/v1/logs') && !path.startsWith('/api/v1/notifications')) continue
-        expect(Object.keys(operation.responses).sort(), path).toEqual(['200', '400', '401', '422', '503'])
+        // The context of a line answers 404 when there is no such line.
+        const notFound = path === '/api/v1/logs/context' ? ['404'] : []
+        expect(Object.keys(operation.responses).sort(), path).toEqual(['200', '400', '401', ...notFound, '422', '503'])
         expect(operation.security, path).toEqual([{ readKey: [] }])
         for (const parameter of operation.parameters ?? []) {
           expect(parameter, path).toMatchObject({ in: 'query', name: expect.any(String), schema: expect.any(Object) })

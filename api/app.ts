@@ -1,4 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseSearchStore } from '../core/search/clickhouse/store.ts'
+import type { SearchStore } from '../core/search/port.ts'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { KeyRing } from '../core/auth/keys.ts'
 import type { QueryCache } from '../core/cache/port.ts'
@@ -24,6 +26,7 @@ import { logsRoutes } from './routes/logs.ts'
 import { notificationsRoutes } from './routes/notifications.ts'
 import { pipelineHealthRoute } from './routes/pipeline-health.ts'
 import { realtimeRoute } from './routes/realtime.ts'
+import { searchRoutes } from './routes/search.ts'
 import { statsRoutes } from './routes/stats.ts'
 import { refuseUnknownQueryParameters } from './strict-query.ts'
 import { DEFAULT_QUERY_LIMITS, QueryRunner, type QueryLimits } from './store.ts'
@@ -48,6 +51,8 @@ export interface ApiOptions {
   readonly live?: Omit<LiveServiceOptions, 'activeVisitors' | 'logger'>
   /** Serve the built-in dashboard at / (default true when live is given). */
   readonly dashboard?: boolean
+  /** Log and notification search: Elasticsearch when configured; by default ClickHouse's raw tables. */
+  readonly search?: SearchStore
   /** Request durations by route, and WebSocket clients read at each scrape; absent in tests that do not look. */
   readonly metrics?: Pick<ProcessMetrics, 'metrics' | 'onScrape'>
 }
@@ -89,6 +94,8 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
   await app.register(funnelRoute, routes)
   await app.register(logsRoutes, routes)
   await app.register(notificationsRoutes, routes)
+  const search = options.search ?? new ClickHouseSearchStore((built) => routes.runner.rows(built, app.log), options.database)
+  await app.register(searchRoutes, { ...routes, search })
   if (options.live) {
     const service = new LiveService({ ...options.live, activeVisitors: liveVisitors(routes, activeWindowMs, cache?.cache, app.log), logger: app.log })
     app.addHook('onClose', () => service.close())

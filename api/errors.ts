@@ -11,7 +11,8 @@ export const API_PROBLEMS = defineProblems({
   API_QUERY_TOO_EXPENSIVE: { status: 422, title: 'Query too expensive', meaning: 'The query ran past its time limit or its result past the row limit; narrow the period, the filters or the interval.' },
   API_RATE_LIMITED: { status: 429, title: 'Too many requests', meaning: 'The read key sent more requests than its rate limit (EDDY_RATE_LIMIT_API_*). Retry after Retry-After seconds; the `RateLimit-*` headers show the budget.' },
   API_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits unavailable', meaning: 'Reserved: the api falls back to per-instance limits when the rate limit store (Redis) is down, so it never answers this today.' },
-  API_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', meaning: 'ClickHouse did not answer; retry after Retry-After seconds.' },
+  API_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', meaning: 'ClickHouse (or, for search, Elasticsearch) did not answer; retry after Retry-After seconds.' },
+  API_LINE_NOT_FOUND: { status: 404, title: 'Line not found', meaning: 'The project has no log line with this id in the period searched (widen `period` if the line is older).' },
   API_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; please report it with the log line.' },
 })
 

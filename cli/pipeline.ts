@@ -12,7 +12,12 @@ import type { CheckpointStore } from '../processors/checkpoints/port.ts'
 import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
-import { RAW_OUTPUT, RAW_TABLE } from '../processors/sinks/raw-rows.ts'
+import { RAW_OUTPUT, RAW_TABLE, SEARCH_OUTPUT } from '../processors/sinks/raw-rows.ts'
+import type { ElasticsearchClient } from '../core/search/elasticsearch/client.ts'
+import { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
+import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
+import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
+import type { SearchStream } from '../core/search/port.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
 import { pipelineStatus, type ConsumerGroup, type PipelineStatus } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
@@ -44,6 +49,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   // Ingest alone writes only to the bus: it neither needs ClickHouse nor migrates it.
   const clickhouse = roles.process || roles.api ? await runtime.clickhouse() : undefined
   if (clickhouse) await runMigrations(runtime)
+  const elasticsearch = runtime.elasticsearch()
   const needsBus = roles.ingest || roles.process
   const bus = needsBus ? await runtime.bus() : undefined
   const codec = needsBus ? await runtime.codec() : undefined
@@ -51,6 +57,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const jobs: RunningJob[] = []
   const groups: ConsumerGroup[] = []
   let writer: ClickHouseBatchWriter | undefined
+  let indexer: BulkIndexer | undefined
+  let stopRetention: (() => void) | undefined
   const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
@@ -70,6 +78,21 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
       ? new ClickHouseCheckpointStore(clickhouse, database)
       : new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    if (elasticsearch) {
+      indexer = new BulkIndexer({
+        client: elasticsearch,
+        prefix: config.topics.prefix,
+        maxBatchDocs: config.sink.maxBatchRows,
+        flushIntervalMs: config.sink.flushIntervalMs,
+        logger: logger.child({ component: 'elasticsearch-indexer' }),
+        onBulk: (documents, durationMs, error) => {
+          if (error !== undefined) return metrics.sinkFailures.inc({ table: 'elasticsearch' })
+          metrics.sinkBatchRows.observe({ table: 'elasticsearch' }, documents)
+          metrics.sinkInsertDuration.observe({ table: 'elasticsearch' }, durationMs / 1_000)
+        },
+      })
+      stopRetention = keepRetention(elasticsearch, config, logger)
+    }
     // The first job of each stream also stores its raw rows: one read and one decode per event.
     const rawStored = new Set<string>()
     for (const job of defaultJobs()) {
@@ -77,6 +100,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       const storeRawRows = !rawStored.has(job.stream)
       rawStored.add(job.stream)
       if (storeRawRows) bindings[RAW_OUTPUT] = { kind: 'table', table: `${database}.${RAW_TABLE[job.stream]}` }
+      const indexForSearch = storeRawRows && indexer !== undefined && job.stream !== 'click'
+      if (indexForSearch) bindings[SEARCH_OUTPUT] = { kind: 'search-index', stream: job.stream as SearchStream, dlqTopic: config.topics.dlq }
       for (const output of job.outputs) {
         const table = OUTPUT_TABLES[output]
         if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
@@ -90,9 +115,10 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         dlqTopic: config.topics.dlq,
         bus,
         codec,
-        outputs: new OutputWriter(bindings, writer, bus.producer(), codec),
+        outputs: new OutputWriter(bindings, writer, bus.producer(), codec, indexer),
         checkpoints,
         storeRawRows,
+        indexForSearch,
         logger: logger.child({ component: 'processor' }),
         metrics,
       }))
@@ -168,6 +194,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
           rateLimiter,
           cache: cache ? { cache, ...config.cache } : undefined,
           live: { hub, pipelineHealth: status ? async () => healthSummary(await status()) : undefined },
+          ...(elasticsearch ? { search: new ElasticsearchSearchStore(elasticsearch, config.topics.prefix) } : {}),
           metrics: runtime.metrics,
         }
       : undefined,
@@ -186,10 +213,23 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       stopCollecting?.()
       await liveFeed?.close()
       await Promise.allSettled(jobs.map((job) => job.stop()))
-      await writer?.close()
+      stopRetention?.()
+      await Promise.all([writer?.close(), indexer?.close()])
       await runtime.close()
     },
   }
+}
+
+/** Drops Elasticsearch indices past retention at start and every hour after (ClickHouse has its TTL). */
+function keepRetention(client: ElasticsearchClient, config: Readonly<Config>, logger: Runtime['logger']): () => void {
+  const sweep = () => {
+    dropExpiredIndices(client, config.topics.prefix, config.retentionDays, Date.now(), logger)
+      .catch((error: unknown) => logger.warn({ err: error }, 'Elasticsearch retention sweep failed; it runs again in an hour'))
+  }
+  sweep()
+  const timer = setInterval(sweep, 3_600_000)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 /** Provider secrets from each project's `webhooks`, and the URL Twilio signs. */

@@ -8,6 +8,8 @@ import { createClickHouseClient, type ClickHouseClient } from '../core/clickhous
 import { migrate } from '../core/clickhouse/migrate.ts'
 import { AvroCodec } from '../core/codec/avro-codec.ts'
 import type { Config } from '../core/config/index.ts'
+import { createElasticsearchClient, type ElasticsearchClient } from '../core/search/elasticsearch/client.ts'
+import { installIndexTemplates } from '../core/search/elasticsearch/indices.ts'
 import { createLiveHub, type LiveHub } from '../core/live/index.ts'
 import type { Logger } from '../core/logging/logger.ts'
 import { createProcessMetrics, type ProcessMetrics } from '../core/metrics/index.ts'
@@ -30,6 +32,8 @@ export interface Runtime {
   bus(): Promise<Bus>
   codec(): Promise<AvroCodec>
   clickhouse(): Promise<ClickHouseClient>
+  /** Undefined without ELASTICSEARCH_URL: search then runs on ClickHouse. */
+  elasticsearch(): ElasticsearchClient | undefined
   /** Token buckets for the configured tiers (Redis when REDIS_URL is set); undefined when every tier is off. */
   rateLimiter(): Promise<RateLimiter | undefined>
   queryCache(): Promise<QueryCache>
@@ -58,6 +62,7 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
   let rateLimiter: Promise<RateLimiter | undefined> | undefined
   let queryCache: Promise<QueryCache> | undefined
   let liveHub: Promise<LiveHub> | undefined
+  let elasticsearch: ElasticsearchClient | undefined
   const closers: Array<() => Promise<void>> = []
 
   const runtime: Runtime = {
@@ -97,6 +102,15 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
         return client
       })()
       return clickhouse
+    },
+    elasticsearch() {
+      if (!config.elasticsearchUrl) return undefined
+      if (!elasticsearch) {
+        const client = createElasticsearchClient(config.elasticsearchUrl)
+        closers.push(() => client.close())
+        elasticsearch = client
+      }
+      return elasticsearch
     },
     rateLimiter() {
       rateLimiter ??= (async () => {
@@ -140,4 +154,6 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
 export async function runMigrations(runtime: Runtime): Promise<void> {
   const result = await migrate(await runtime.clickhouse(), { database: runtime.config.clickhouse.database, retentionDays: runtime.config.retentionDays, logger: runtime.logger })
   runtime.logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'ClickHouse schema is up to date')
+  const elasticsearch = runtime.elasticsearch()
+  if (elasticsearch) await installIndexTemplates(elasticsearch, runtime.config.topics.prefix, runtime.logger)
 }

@@ -2,6 +2,8 @@ import type { Producer } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { OutputRows, Row } from './job.ts'
+import type { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
+import type { SearchStream } from '../core/search/port.ts'
 import type { ClickHouseBatchWriter } from './sinks/clickhouse-batch-writer.ts'
 
 /** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
@@ -9,6 +11,8 @@ export type OutputBinding =
   | { readonly kind: 'table'; readonly table: string }
   /** Late events: re-encoded onto a topic with why and how late in headers. */
   | { readonly kind: 'late-topic'; readonly topic: string; readonly stream: Stream }
+  /** Events indexed for search; those Elasticsearch refuses go to the DLQ topic with the reason. */
+  | { readonly kind: 'search-index'; readonly stream: SearchStream; readonly dlqTopic: string }
 
 export interface LateRow {
   readonly event: EventByStream[Stream]
@@ -28,6 +32,7 @@ export class OutputWriter {
     private readonly tables: ClickHouseBatchWriter,
     private readonly producer: Producer,
     private readonly codec: AvroCodec,
+    private readonly search?: BulkIndexer,
   ) {}
 
   async write(rows: OutputRows): Promise<void> {
@@ -37,9 +42,23 @@ export class OutputWriter {
       const binding = this.bindings[name]
       if (!binding) throw new Error(`output "${name}" has no binding`)
       if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list))
+      else if (binding.kind === 'search-index') writes.push(this.index(binding, list))
       else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))
     }
     await Promise.all(writes)
+  }
+
+  private async index(binding: Extract<OutputBinding, { kind: 'search-index' }>, rows: Row[]): Promise<void> {
+    if (!this.search) throw new Error('events are bound to search indexing, but there is no indexer')
+    const events = rows as unknown as Array<EventByStream[SearchStream]>
+    const rejections = await this.search.index(binding.stream, events)
+    if (rejections.length === 0) return
+    await this.producer.send(binding.dlqTopic, rejections.map(({ event, reason }) => ({
+      key: event.event_id,
+      value: this.codec.encode(binding.stream, event as never),
+      timestamp: event.ts,
+      headers: { 'eddy.dlq.reason': `elasticsearch: ${reason}`.slice(0, 1_000), 'eddy.dlq.job': 'search-index' },
+    })))
   }
 
   private lateRecord(stream: Stream, row: Row) {

@@ -5,9 +5,9 @@ import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { CheckpointStore } from './checkpoints/port.ts'
 import { DeadLetterQueue } from './dead-letters.ts'
-import type { Job, JobTask, OutputRows } from './job.ts'
+import type { Job, JobTask, OutputRows, Row } from './job.ts'
 import type { OutputWriter } from './outputs.ts'
-import { RAW_OUTPUT, RAW_ROW } from './sinks/raw-rows.ts'
+import { RAW_OUTPUT, RAW_ROW, SEARCH_OUTPUT } from './sinks/raw-rows.ts'
 import { decodeRecords } from './steps/decode.ts'
 
 export interface JobRunnerOptions<S extends Stream> {
@@ -34,6 +34,11 @@ export interface JobRunnerOptions<S extends Stream> {
    * are durable.
    */
   readonly storeRawRows?: boolean
+  /**
+   * Also hand every decoded event to search indexing, on the output SEARCH_OUTPUT (with
+   * ELASTICSEARCH_URL). Like raw rows: one job per stream, the same checkpoint.
+   */
+  readonly indexForSearch?: boolean
   readonly onStats?: (partition: number, stats: Record<string, number>) => void
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
   readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents'>
@@ -95,7 +100,9 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const deadLetters = new DeadLetterQueue(bus.producer(), options.dlqTopic, job.name)
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
   const toRawRow = RAW_ROW[job.stream] as (event: EventByStream[S]) => Record<string, unknown>
-  if (options.storeRawRows && job.outputs.includes(RAW_OUTPUT)) throw new Error(`job "${job.name}" has an output named "${RAW_OUTPUT}", which is reserved for raw rows`)
+  for (const reserved of [RAW_OUTPUT, SEARCH_OUTPUT]) {
+    if (job.outputs.includes(reserved)) throw new Error(`job "${job.name}" has an output named "${reserved}", which is reserved for the runner`)
+  }
   let consumer: Consumer
 
   const maxWritesInFlight = 8
@@ -217,6 +224,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         }
         const rows = owned.task.process(events, clock())
         if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = events.map(toRawRow)
+        if (options.indexForSearch && events.length > 0) rows[SEARCH_OUTPUT] = events as unknown as Row[]
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)

@@ -4,6 +4,9 @@ import type { Stream } from '../../schemas/avro/catalog.ts'
 /** The output a job runner stores raw rows on (see JobRunnerOptions.storeRawRows). */
 export const RAW_OUTPUT = 'raw'
 
+/** The output a job runner hands decoded events to for search indexing (JobRunnerOptions.indexForSearch). */
+export const SEARCH_OUTPUT = 'search'
+
 export const RAW_TABLE: Record<Stream, string> = {
   click: 'events_click',
   log: 'events_log',
