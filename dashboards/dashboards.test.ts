@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { parse } from 'yaml'
@@ -9,20 +9,25 @@ import { JSON_DIR, staleDashboards } from './generate.ts'
 import { expandQuery, referencedVariables, type QueryContext } from './interpolate.ts'
 import { metricNames } from './promql.ts'
 import { DASHBOARDS } from './src/index.ts'
-import { CLICKHOUSE_PLUGIN, PROVISIONED } from './src/datasources.ts'
+import { CLICKHOUSE_PLUGIN, ELASTICSEARCH_REF, ELASTICSEARCH_VARIABLE, PROVISIONED } from './src/datasources.ts'
 
 /**
  * The committed dashboards, checked as Grafana and the datasources would use them: structure,
  * datasources against the provisioning files, every ClickHouse query run against the real engine
  * (chDB) with data that went through the whole pipeline, every PromQL name against the metric
- * catalogue.
+ * catalogue, every Elasticsearch field against the index templates.
  */
 interface Ref { type?: string; uid?: string }
-interface Target { refId: string; datasource?: Ref; rawSql?: string; format?: number; expr?: string }
+interface Aggregation { type: string; id: string; field?: string; settings?: Record<string, unknown> }
+interface Target {
+  refId: string; datasource?: Ref; rawSql?: string; format?: number; expr?: string
+  query?: string; timeField?: string; alias?: string; metrics?: Aggregation[]; bucketAggs?: Aggregation[]
+}
 interface Panel {
   id: number; type: string; title: string; gridPos?: { x: number; y: number; w: number; h: number }; datasource?: Ref; targets?: Target[]
-  transformations?: { id: string; options: { indexByName?: Record<string, number> } }[]
+  transformations?: { id: string; options: { indexByName?: Record<string, number>; include?: { names?: string[] } } }[]
   fieldConfig?: { overrides?: { matcher: { id: string; options: string } }[] }
+  panels?: Panel[]
 }
 interface Variable { type: string; name: string; query?: string | { rawSql?: string; query?: string }; datasource?: Ref; current?: { value: string | string[] }; multi?: boolean; includeAll?: boolean }
 interface Dashboard { uid: string; title: string; panels: Panel[]; templating: { list: Variable[] }; time: { from: string; to: string }; refresh: string; schemaVersion: number }
@@ -33,7 +38,9 @@ const provisioning = parse(readFileSync(join(ROOT, 'infra/grafana/provisioning/d
 const provider = parse(readFileSync(join(ROOT, 'infra/grafana/provisioning/dashboards/eddy.yaml'), 'utf8')) as { providers: { type: string; options: { path: string } }[] }
 const provisioned = new Map(provisioning.datasources.map((datasource) => [datasource.uid, datasource]))
 
-const queryPanels = (dashboard: Dashboard) => dashboard.panels.filter((panel) => panel.type !== 'row')
+/** Every panel, those of collapsed rows (nested in the row) included. */
+const allPanels = (dashboard: Dashboard) => dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])])
+const queryPanels = (dashboard: Dashboard) => allPanels(dashboard).filter((panel) => panel.type !== 'row')
 const variableSql = (variable: Variable) => (typeof variable.query === 'string' ? variable.query : variable.query?.rawSql ?? variable.query?.query ?? '')
 const isClickHouse = (ref: Ref | undefined) => ref?.type === CLICKHOUSE_PLUGIN
 
@@ -56,9 +63,9 @@ describe('generated dashboards', () => {
   for (const dashboard of dashboards) {
     describe(dashboard.title, () => {
       it('lays panels out on the 24-column grid without overlaps, with unique ids', () => {
-        const ids = dashboard.panels.map((panel) => panel.id)
+        const ids = allPanels(dashboard).map((panel) => panel.id)
         expect(new Set(ids).size).toBe(ids.length)
-        const boxes = dashboard.panels.map((panel) => ({ title: panel.title, ...panel.gridPos! }))
+        const boxes = allPanels(dashboard).map((panel) => ({ title: panel.title, ...panel.gridPos! }))
         for (const box of boxes) {
           expect(box.w, box.title).toBeGreaterThan(0)
           expect(box.h, box.title).toBeGreaterThan(0)
@@ -94,7 +101,7 @@ describe('generated dashboards', () => {
       it('defines every template variable it uses, before the variables that use it', () => {
         const defined = dashboard.templating.list.map((variable) => variable.name)
         const texts = [
-          ...queryPanels(dashboard).flatMap((panel) => [panel.title, panel.datasource?.uid ?? '', ...(panel.targets ?? []).flatMap((t) => [t.rawSql ?? '', t.expr ?? '', t.datasource?.uid ?? ''])]),
+          ...queryPanels(dashboard).flatMap((panel) => [panel.title, panel.datasource?.uid ?? '', ...(panel.targets ?? []).flatMap((t) => [t.rawSql ?? '', t.expr ?? '', t.query ?? '', t.datasource?.uid ?? ''])]),
         ]
         for (const name of texts.flatMap(referencedVariables)) expect(defined, name).toContain(name)
         dashboard.templating.list.forEach((variable, index) => {
@@ -149,6 +156,181 @@ describe('Prometheus panels', () => {
         expect(used.length, `${where}: ${expression}`).toBeGreaterThan(0)
         for (const name of used) expect(names.has(name), `${where}: ${name} is not in the catalogue`).toBe(true)
       }
+    })
+  }
+})
+
+/**
+ * The Elasticsearch index templates (schemas/elasticsearch/*.json) as the panels see them: index
+ * patterns with {prefix} = eddy (EDDY_TOPIC_PREFIX's default, the provisioned datasources' too), and
+ * every field path with its type: `properties` (nested objects as `a.b`), multi-fields (`message.keyword`),
+ * and any key under a `flattened` field (`attributes.region`, a keyword). Fields left out of
+ * `_source` (the internal `*_tokens`) count as absent: no panel may use them.
+ */
+interface IndexTemplate { file: string; patterns: string[]; fields: Map<string, string>; flattened: string[] }
+interface Mapping { type?: string; properties?: Record<string, Mapping>; fields?: Record<string, Mapping> }
+const TEMPLATE_DIR = join(ROOT, 'schemas/elasticsearch')
+const escapeRegex = (text: string) => text.replace(/[.+?^$|()[\]{}\\-]/g, '\\$&')
+const globRegex = (glob: string) => new RegExp('^' + glob.split('*').map(escapeRegex).join('.*') + '$')
+
+function readTemplate(file: string): IndexTemplate {
+  const template = JSON.parse(readFileSync(join(TEMPLATE_DIR, file), 'utf8')) as {
+    index_patterns: string[]; template: { mappings: { properties: Record<string, Mapping>; _source?: { excludes?: string[] } } }
+  }
+  const { properties, _source } = template.template.mappings
+  const excluded = (_source?.excludes ?? []).map(globRegex)
+  const fields = new Map<string, string>()
+  const flattened: string[] = []
+  const walk = (mappings: Record<string, Mapping>, prefix: string) => {
+    for (const [name, mapping] of Object.entries(mappings)) {
+      const path = `${prefix}${name}`
+      if (excluded.some((pattern) => pattern.test(path))) continue
+      if (mapping.properties) walk(mapping.properties, `${path}.`)
+      fields.set(path, mapping.type ?? 'object')
+      for (const [sub, subMapping] of Object.entries(mapping.fields ?? {})) fields.set(`${path}.${sub}`, subMapping.type ?? 'object')
+      if (mapping.type === 'flattened') flattened.push(path)
+    }
+  }
+  walk(properties, '')
+  return { file, patterns: template.index_patterns.map((pattern) => pattern.replaceAll('{prefix}', 'eddy')), fields, flattened }
+}
+
+/** A field's type in a template; a key under a flattened field is a keyword. */
+function fieldType(template: IndexTemplate, field: string): string | undefined {
+  if (field.includes('*')) {
+    const pattern = globRegex(field)
+    return [...template.fields.keys()].some((name) => pattern.test(name)) ? 'wildcard' : undefined
+  }
+  return template.fields.get(field) ?? (template.flattened.some((parent) => field.startsWith(`${parent}.`)) ? 'keyword' : undefined)
+}
+const KEYWORD = ['keyword', 'constant_keyword']
+const DATE = ['date', 'date_nanos']
+
+/**
+ * The fields a Lucene query names: `field:…` and `_exists_:field`, outside quoted phrases and
+ * escapes, template variables taken as values first (`${search:raw}` is the user's text, not a field).
+ */
+function luceneFields(query: string): string[] {
+  const text = query
+    .replace(/\$\{[^}]*\}|\[\[[^\]]*\]\]|\$\w+/g, 'VALUE')
+    .replace(/\\./g, ' ')
+    .replace(/"[^"]*"/g, '""')
+  const fields = new Set<string>()
+  for (const [, name] of text.matchAll(/(?<![\w.@*])([A-Za-z_@*][\w.@*]*):/g)) if (name !== '_exists_') fields.add(name!)
+  for (const [, name] of text.matchAll(/(?<![\w.@*])_exists_:([\w.@*]+)/g)) fields.add(name!)
+  return [...fields]
+}
+
+/** Aggregations this Elasticsearch (no painless, no pipeline aggregations but cumulative_sum) can run. */
+const METRICS = new Set(['count', 'logs', 'raw_data', 'raw_document', 'avg', 'sum', 'min', 'max', 'cardinality', 'percentiles', 'extended_stats', 'cumulative_sum'])
+const BUCKETS = new Set(['date_histogram', 'terms', 'histogram', 'filters'])
+
+describe('Elasticsearch panels against the index templates', () => {
+  const templates = readdirSync(TEMPLATE_DIR).filter((file) => file.endsWith('.json')).map(readTemplate)
+  const elasticsearchDatasources = provisioning.datasources.filter((datasource) => datasource.type === 'elasticsearch')
+  const templateFor = (index: string) => {
+    const matching = templates.filter((template) => template.patterns.some((pattern) => globRegex(pattern).test(index)))
+    expect(matching.map((template) => template.file), `index ${index}: exactly one template's index_patterns (${templates.map((t) => t.patterns).join(', ')})`).toHaveLength(1)
+    return matching[0]!
+  }
+
+  it('finds the templates and reads their fields (properties, multi-fields, flattened, minus _source excludes)', () => {
+    expect(templates.length).toBeGreaterThan(0)
+    for (const template of templates) {
+      expect([...template.fields.values()].some((type) => DATE.includes(type)), template.file).toBe(true)
+      for (const [field] of template.fields) expect(field, template.file).not.toMatch(/_tokens$/)
+    }
+    expect(luceneFields('project_id:"$project" AND service:${service:lucene} AND (${search:raw}) AND -_exists_:trace_id AND message:"a:b" AND x\\:y')).toEqual(['project_id', 'service', 'message', 'trace_id'])
+  })
+
+  it('provisions each Elasticsearch datasource on one template: index, time, message and level fields', () => {
+    expect(elasticsearchDatasources.length).toBeGreaterThan(0)
+    for (const datasource of elasticsearchDatasources) {
+      const { index, timeField, logMessageField, logLevelField } = datasource.jsonData as Record<string, string>
+      const template = templateFor(index!)
+      expect(DATE, `${datasource.uid} timeField ${timeField}`).toContain(fieldType(template, timeField!))
+      expect(['text', ...KEYWORD], `${datasource.uid} logMessageField ${logMessageField}`).toContain(fieldType(template, logMessageField!))
+      expect(KEYWORD, `${datasource.uid} logLevelField ${logLevelField}`).toContain(fieldType(template, logLevelField!))
+    }
+    for (const datasource of Object.values(PROVISIONED).filter((d) => d.type === 'elasticsearch')) {
+      expect(provisioned.get(datasource.uid)?.jsonData?.index, datasource.uid).toBe(datasource.index)
+    }
+  })
+
+  for (const dashboard of dashboards) {
+    const panels = queryPanels(dashboard).filter((panel) => panel.datasource?.type === 'elasticsearch' || panel.targets?.some((t) => t.datasource?.type === 'elasticsearch'))
+    const esVariables = dashboard.templating.list.filter((v) => v.datasource?.type === 'elasticsearch')
+    if (panels.length === 0 && esVariables.length === 0) continue
+
+    describe(dashboard.title, () => {
+      const variables = new Map(dashboard.templating.list.map((variable) => [variable.name, variable]))
+      /** The template of the index the datasource variable defaults to. */
+      const template = () => {
+        const variable = variables.get(ELASTICSEARCH_VARIABLE)
+        expect(variable, `datasource variable ${ELASTICSEARCH_VARIABLE}`).toMatchObject({ type: 'datasource', query: 'elasticsearch' })
+        const datasource = provisioned.get(variable!.current!.value as string)
+        expect(datasource?.type, `${ELASTICSEARCH_VARIABLE} defaults to a provisioned Elasticsearch datasource`).toBe('elasticsearch')
+        return templateFor(datasource!.jsonData!.index as string)
+      }
+      const expectField = (where: string, field: string | undefined, types?: readonly string[]) => {
+        const type = fieldType(template(), field ?? '')
+        expect(type, `${where}: field ${field} is not in ${template().file}`).toBeDefined()
+        if (types) expect(types, `${where}: field ${field} is ${type}`).toContain(type)
+      }
+      const expectQuery = (where: string, query: string) => {
+        for (const field of luceneFields(query)) expectField(`${where} query`, field)
+        if (variables.has('project')) expect(query, `${where}: filtered by project`).toContain('project_id:"$project"')
+      }
+
+      it('reaches Elasticsearch only through the Elasticsearch datasource variable', () => {
+        for (const panel of panels) {
+          expect(panel.datasource, panel.title).toEqual(ELASTICSEARCH_REF)
+          for (const target of panel.targets ?? []) expect(target.datasource, `${panel.title}/${target.refId}`).toEqual(ELASTICSEARCH_REF)
+        }
+        for (const variable of esVariables) expect(variable.datasource, variable.name).toEqual(ELASTICSEARCH_REF)
+        template()
+      })
+
+      it('queries only fields of the index template, each of a type its aggregation accepts (panels and variables)', () => {
+        for (const panel of panels) {
+          for (const target of panel.targets ?? []) {
+            const where = `${panel.title}/${target.refId}`
+            expectQuery(where, target.query ?? '')
+            if (target.timeField !== undefined) expectField(`${where} timeField`, target.timeField, DATE)
+            const metrics = target.metrics ?? []
+            expect(metrics.length, where).toBeGreaterThan(0)
+            for (const metric of metrics) {
+              expect(METRICS, `${where}: metric ${metric.type}`).toContain(metric.type)
+              expect(JSON.stringify(metric.settings ?? {}), `${where}: metric ${metric.type} uses a script`).not.toMatch(/script/i)
+              if (metric.field !== undefined) expectField(`${where} ${metric.type}`, metric.field)
+            }
+            const buckets = target.bucketAggs ?? []
+            for (const bucket of buckets) {
+              expect(BUCKETS, `${where}: bucket aggregation ${bucket.type}`).toContain(bucket.type)
+              if (bucket.type === 'date_histogram') expectField(`${where} date_histogram`, bucket.field, DATE)
+              if (bucket.type === 'terms') expectField(`${where} terms`, bucket.field, KEYWORD)
+              if (bucket.type === 'histogram') expectField(`${where} histogram`, bucket.field)
+              for (const filter of (bucket.settings?.filters ?? []) as { query: string }[]) for (const field of luceneFields(filter.query)) expectField(`${where} filters`, field)
+            }
+            // A time series needs time buckets last (Grafana nests in order); logs and documents have no buckets.
+            if (panel.type === 'timeseries') expect(buckets.at(-1)?.type, where).toBe('date_histogram')
+            if (metrics.some((m) => ['logs', 'raw_data', 'raw_document'].includes(m.type))) expect(buckets, where).toEqual([])
+            for (const [, field] of (target.alias ?? '').matchAll(/\{\{term ([^}]+)\}\}/g)) expect(buckets.map((b) => b.field), `${where} alias`).toContain(field)
+          }
+          // Tables of documents keep and order _source fields by name.
+          for (const transformation of panel.transformations ?? []) {
+            const names = [...(transformation.options.include?.names ?? []), ...Object.keys(transformation.options.indexByName ?? {})]
+            for (const name of names) expectField(`${panel.title} ${transformation.id}`, name)
+          }
+        }
+        // Query variables on Elasticsearch (`{"find": "terms", "field": …, "query": …}`), if any.
+        for (const variable of esVariables) {
+          const raw = variable.query as unknown
+          const query = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { find?: string; field?: string; query?: string }
+          if (query.field !== undefined) expectField(`variable ${variable.name}`, query.field, query.find === 'terms' ? KEYWORD : undefined)
+          expectQuery(`variable ${variable.name}`, query.query ?? '')
+        }
+      })
     })
   }
 })

@@ -9,7 +9,9 @@ export const CLICKHOUSE_PLUGIN = 'grafana-clickhouse-datasource'
 export const PROVISIONED = {
   clickhouse: { type: CLICKHOUSE_PLUGIN, uid: 'eddy-clickhouse', name: 'Eddy ClickHouse' },
   prometheus: { type: 'prometheus', uid: 'eddy-prometheus', name: 'Eddy Prometheus' },
-  elasticsearch: { type: 'elasticsearch', uid: 'eddy-elasticsearch', name: 'Eddy Elasticsearch' },
+  // The index is the Elasticsearch datasource's, not the query's: one datasource per index pattern.
+  elasticsearch: { type: 'elasticsearch', uid: 'eddy-elasticsearch', name: 'Eddy Elasticsearch', index: 'eddy-logs-*' },
+  elasticsearchNotifications: { type: 'elasticsearch', uid: 'eddy-elasticsearch-notifications', name: 'Eddy Elasticsearch notifications', index: 'eddy-notifications-*' },
 } as const
 
 /** Names of the datasource variables, and the refs panels use. */
@@ -17,3 +19,5 @@ export const CLICKHOUSE_VARIABLE = 'datasource'
 export const PROMETHEUS_VARIABLE = 'prometheus'
 export const CLICKHOUSE_REF = { type: CLICKHOUSE_PLUGIN, uid: `\${${CLICKHOUSE_VARIABLE}}` }
 export const PROMETHEUS_REF = { type: 'prometheus', uid: `\${${PROMETHEUS_VARIABLE}}` }
+export const ELASTICSEARCH_VARIABLE = 'elasticsearch'
+export const ELASTICSEARCH_REF = { type: 'elasticsearch', uid: `\${${ELASTICSEARCH_VARIABLE}}` }

@@ -1,14 +1,19 @@
 import { DashboardBuilder, DashboardCursorSync, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard'
 import { from, PROJECT } from './clickhouse.ts'
-import { clickhouseLogs, clickhouseStat, clickhouseTable, clickhouseTimeseries } from './panels.ts'
-import { clickhouseDatasource, database, project, service } from './variables.ts'
+import { PROVISIONED } from './datasources.ts'
+import { countsBy, logLines } from './elasticsearch.ts'
+import { clickhouseLogs, clickhouseStat, clickhouseTable, clickhouseTimeseries, elasticsearchLogs, elasticsearchTimeseries } from './panels.ts'
+import { clickhouseDatasource, database, elasticsearchDatasource, project, search, service } from './variables.ts'
 
 /**
  * Logs: volumes from logs_1m, error fingerprints from error_fingerprints_1h and anomalies from
- * log_anomalies (what /api/v1/logs/* reads), and the raw lines of events_log. ClickHouse only: log
- * search in Elasticsearch gets its panels once the index templates exist.
+ * log_anomalies (what /api/v1/logs/* reads), and the raw lines of events_log; and, in a collapsed
+ * row, Lucene search over the Elasticsearch indices eddy-logs-* (the project and service variables
+ * come from ClickHouse and filter both).
  */
 const SERVICES = 'service IN (${service:singlequote})'
+/** The Search row's Lucene query: project, services, then the search box. */
+const LOG_SEARCH = 'project_id:"$project" AND service:${service:lucene} AND (${search:raw})'
 const scope = (column: string) => `${PROJECT} AND ${SERVICES} AND $__timeFilter(${column})`
 const ERRORS = `level IN ('error', 'fatal')`
 
@@ -21,7 +26,10 @@ export function logs() {
     .refresh('30s')
     .timezone('browser')
     .tooltip(DashboardCursorSync.Crosshair)
-    .variables([clickhouseDatasource(), database(), project('logs_1m'), service()])
+    .variables([
+      clickhouseDatasource(), database(), project('logs_1m'), service(),
+      elasticsearchDatasource(PROVISIONED.elasticsearch), search('level:error AND message:timeout'),
+    ])
     .withRow(new RowBuilder('Volume'))
     .withPanel(clickhouseStat({
       title: 'Lines', description: 'Log lines in the range.', size: { w: 6, h: 4 },
@@ -97,4 +105,14 @@ export function logs() {
         ORDER BY ts DESC
         LIMIT 500`,
     }))
+    .withRow(new RowBuilder('Search (Elasticsearch)')
+      .collapsed(true)
+      .withPanel(elasticsearchTimeseries({
+        title: 'Matching lines by level', description: 'Lines matching the search box, per interval and level (Elasticsearch, eddy-logs-*).', size: { w: 24, h: 8 }, stacked: true, bars: true,
+        query: countsBy('level', LOG_SEARCH),
+      }))
+      .withPanel(elasticsearchLogs({
+        title: 'Matching lines', description: 'The newest 500 lines matching the search box (Lucene: e.g. level:error AND message:timeout, attributes.region:eu, "exact phrase").', size: { w: 24, h: 14 },
+        query: logLines(LOG_SEARCH, 500),
+      })))
 }

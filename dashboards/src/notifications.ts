@@ -1,14 +1,19 @@
 import { DashboardBuilder, DashboardCursorSync, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard'
 import { from, PROJECT } from './clickhouse.ts'
-import { clickhouseBars, clickhouseStat, clickhouseTable, clickhouseTimeseries } from './panels.ts'
-import { channel, clickhouseDatasource, database, project } from './variables.ts'
+import { PROVISIONED } from './datasources.ts'
+import { countsBy, documents } from './elasticsearch.ts'
+import { clickhouseBars, clickhouseStat, clickhouseTable, clickhouseTimeseries, elasticsearchTable, elasticsearchTimeseries } from './panels.ts'
+import { channel, clickhouseDatasource, database, elasticsearchDatasource, project, search } from './variables.ts'
 
 /**
  * Notifications: funnels, latencies and failures from notification_lifecycle (one row per
  * notification, counted in the period of its first event, as /api/v1/notifications/* does) and
- * status volumes from notifications_1m.
+ * status volumes from notifications_1m; and, in a collapsed row, Lucene search over the
+ * Elasticsearch indices eddy-notifications-* (one document per lifecycle event).
  */
 const CHANNELS = 'channel IN (${channel:singlequote})'
+/** The Search row's Lucene query: project, channels, then the search box. */
+const NOTIFICATION_SEARCH = 'project_id:"$project" AND channel:${channel:lucene} AND (${search:raw})'
 const lifecycle = `${from('notification_lifecycle')}\n  WHERE ${PROJECT} AND ${CHANNELS} AND $__timeFilter_ms(first_seen)`
 /** A stage counts notifications that reached it or a later one: an open implies delivery. */
 const REACHED = {
@@ -29,7 +34,10 @@ export function notifications() {
     .refresh('1m')
     .timezone('browser')
     .tooltip(DashboardCursorSync.Crosshair)
-    .variables([clickhouseDatasource(), database(), project('notifications_1m'), channel()])
+    .variables([
+      clickhouseDatasource(), database(), project('notifications_1m'), channel(),
+      elasticsearchDatasource(PROVISIONED.elasticsearchNotifications), search('provider:twilio AND error_message:unreachable'),
+    ])
     .withRow(new RowBuilder('Funnel'))
     .withPanel(clickhouseBars({
       title: 'Funnel', description: 'Notifications first seen in the range, by the furthest stage they reached.', size: { w: 8, h: 9 },
@@ -117,4 +125,18 @@ export function notifications() {
       columns: { reason: 'Error code', failure_status: 'Status', notification_channel: 'Channel', notification_provider: 'Provider', failures: 'Failures', share: 'Share' },
       units: { share: 'percentunit' },
     }))
+    .withRow(new RowBuilder('Search (Elasticsearch)')
+      .collapsed(true)
+      .withPanel(elasticsearchTimeseries({
+        title: 'Matching events by status', description: 'Lifecycle events matching the search box, per interval and status (Elasticsearch, eddy-notifications-*).', size: { w: 24, h: 8 }, stacked: true, bars: true,
+        query: countsBy('status', NOTIFICATION_SEARCH),
+      }))
+      .withPanel(elasticsearchTable({
+        title: 'Failed and bounced events', description: 'The newest 500 failed or bounced events matching the search box, with the provider\'s error.', size: { w: 24, h: 10 },
+        query: documents(`${NOTIFICATION_SEARCH} AND status:(failed OR bounced)`, 500),
+        columns: {
+          ts: 'Time', status: 'Status', channel: 'Channel', provider: 'Provider', error_code: 'Error code', error_message: 'Error message',
+          notification_id: 'Notification', template: 'Template',
+        },
+      })))
 }

@@ -12,7 +12,7 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
 import { ClickHouseQueryBuilder } from './clickhouse.ts'
-import { CLICKHOUSE_REF, PROMETHEUS_REF } from './datasources.ts'
+import { CLICKHOUSE_REF, ELASTICSEARCH_REF, PROMETHEUS_REF } from './datasources.ts'
 
 /**
  * Panel factories shared by the dashboards. Each takes a title, the query and a size, and returns
@@ -26,6 +26,10 @@ import { CLICKHOUSE_REF, PROMETHEUS_REF } from './datasources.ts'
  * - table: the columns named in its `organize` transformation, which orders and renames them;
  * - pie chart and bar gauge: a label column and numbers;
  * - logs: a time column and `body`.
+ *
+ * Elasticsearch panels (query builders in elasticsearch.ts) bind to what Grafana makes of the hits
+ * and buckets: series per term, log lines from the datasource's message and level fields, and for
+ * tables one column per _source field, of which `filterFieldsByName` keeps the ones named.
  */
 
 export interface Size {
@@ -162,4 +166,41 @@ export function prometheusStat(options: Common & { expr: string }) {
     .colorMode(BigValueColorMode.None)
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .withTarget(new PrometheusQuery().datasource(PROMETHEUS_REF).expr(options.expr).instant().refId('A'))
+}
+
+export function elasticsearchTimeseries(options: Common & { query: Builder<Dataquery>; stacked?: boolean; bars?: boolean }) {
+  return timeseries(options).datasource(ELASTICSEARCH_REF).withTarget(options.query)
+}
+
+export function elasticsearchLogs(options: Omit<Common, 'unit'> & { query: Builder<Dataquery> }) {
+  return new LogsPanel()
+    .title(options.title)
+    .description(options.description)
+    .gridPos(at(options.size))
+    .datasource(ELASTICSEARCH_REF)
+    .showTime(true)
+    .wrapLogMessage(true)
+    .enableLogDetails(true)
+    .sortOrder(LogsSortOrder.Descending)
+    .withTarget(options.query)
+}
+
+/** Documents (a raw_data query) as a table of `columns` (field → header): the other fields are dropped. */
+export function elasticsearchTable(options: Omit<Common, 'unit'> & { query: Builder<Dataquery>; columns: Record<string, string> }) {
+  const names = Object.keys(options.columns)
+  return new TablePanel()
+    .title(options.title)
+    .description(options.description)
+    .gridPos(at(options.size))
+    .datasource(ELASTICSEARCH_REF)
+    .withTarget(options.query)
+    .withTransformation({ id: 'filterFieldsByName', options: { include: { names } } })
+    .withTransformation({
+      id: 'organize',
+      options: {
+        excludeByName: {},
+        indexByName: Object.fromEntries(names.map((name, index) => [name, index])),
+        renameByName: options.columns,
+      },
+    })
 }

@@ -1,7 +1,7 @@
 import {
-  ConstantVariableBuilder, DatasourceVariableBuilder, QueryVariableBuilder, VariableRefresh, VariableSort,
+  ConstantVariableBuilder, DatasourceVariableBuilder, QueryVariableBuilder, TextBoxVariableBuilder, VariableRefresh, VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard'
-import { CLICKHOUSE_REF, CLICKHOUSE_VARIABLE, PROMETHEUS_REF, PROMETHEUS_VARIABLE, PROVISIONED } from './datasources.ts'
+import { CLICKHOUSE_REF, CLICKHOUSE_VARIABLE, ELASTICSEARCH_VARIABLE, PROMETHEUS_REF, PROMETHEUS_VARIABLE, PROVISIONED } from './datasources.ts'
 import { dedent } from './clickhouse.ts'
 
 /** The ClickHouse datasource, defaulting to the provisioned one. */
@@ -16,6 +16,30 @@ export const prometheusDatasource = () =>
     .label('Prometheus')
     .type(PROVISIONED.prometheus.type)
     .current({ text: PROVISIONED.prometheus.name, value: PROVISIONED.prometheus.uid })
+
+/**
+ * The Elasticsearch datasource of a dashboard's Search row. The index comes with the datasource
+ * (Grafana's Elasticsearch queries name none), so the logs and notifications dashboards default to
+ * different provisioned ones.
+ */
+export const elasticsearchDatasource = (provisioned: typeof PROVISIONED.elasticsearch | typeof PROVISIONED.elasticsearchNotifications) =>
+  new DatasourceVariableBuilder(ELASTICSEARCH_VARIABLE)
+    .label('Elasticsearch')
+    .type(provisioned.type)
+    .current({ text: provisioned.name, value: provisioned.uid })
+    .description(`Elasticsearch datasource of the Search row; its index must be ${provisioned.index}.`)
+
+/**
+ * Lucene query text for the Search row, inserted as is (`${search:raw}`) in parentheses after the
+ * project and service/channel filters. `*`, the default, matches everything; an empty box is a
+ * Lucene syntax error (`()`), which Grafana's variables cannot avoid.
+ */
+export const search = (example: string) =>
+  new TextBoxVariableBuilder('search')
+    .label('Search')
+    .description(`Lucene query for the Elasticsearch panels of the Search row, e.g. ${example}; * matches everything (empty is a syntax error).`)
+    .defaultValue('*')
+    .current({ text: '*', value: '*' })
 
 /** Eddy's database (CLICKHOUSE_DATABASE, default eddy); change it here and regenerate for another. */
 export const DATABASE = 'eddy'
