@@ -18,13 +18,14 @@ import { benchEmbeddedBus } from './bus.ts'
 import { benchFreshness } from './freshness.ts'
 import { benchKafka, type KafkaFigure } from './kafka.ts'
 import { benchProcessors } from './processors.ts'
+import { benchSearch, type SearchFigures } from './search.ts'
 import { benchScaling, type ScalingFigure } from './scaling.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness,api').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,freshness,api,search').split(','))
 const quick = values.quick === true
 if (values.profile !== undefined) mkdirSync(values.profile, { recursive: true })
 const runs = quick ? 1 : 3
@@ -134,6 +135,14 @@ if (sections.has('api')) {
   target('live WebSocket: 1,000 clients at 1 msg/s, delivery lag p99', '≤ 100 ms', api.fanOut.lagP99Ms!, 'ms', api.fanOut.lagP99Ms! <= 100 && api.fanOut.connected === 1_000)
 }
 
+if (sections.has('search')) {
+  // One run: loading a million lines dominates, and each figure is a p99 over many queries.
+  const search = await benchSearch({ lines: quick ? 100_000 : 1_000_000, repeats: quick ? 10 : 50, elasticsearchUrl: process.env.ELASTICSEARCH_URL, onProgress: log })
+  results.search = search
+  const selective = search.clickhouse.queries['errors of one service with a phrase, 24h']!
+  target(`search on ClickHouse: selective query p99 over ${search.lines.toLocaleString('en-US')} lines`, '≤ 200 ms', selective.p99Ms, 'ms', selective.p99Ms <= 200)
+}
+
 // The Kafka section needs a broker: `source infra/kafka/ci-env.sh` first, or point at your own.
 const kafkaBrokers = process.env.KAFKA_BROKERS
 if (sections.has('kafka') || (kafkaBrokers && values.only === undefined)) {
@@ -204,6 +213,13 @@ function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]
     lines.push('## Processor instances on Kafka (separate processes, one consumer group per job, one ClickHouse over HTTP)', '', '| instances | events | seconds | events/s |', '|---|---|---|---|',
       ...(data.scaling as ScalingFigure[]).map((f) => `| ${f.instances} | ${f.events.toLocaleString('en-US')} | ${f.seconds} | ${f.eventsPerSec.toLocaleString('en-US')} |`),
       '', `On ${cpus().length} cores every instance competes with the others, the broker and ClickHouse for the same cores: the table shows the cost of splitting the work. With a core per instance (and ClickHouse on its own machine) the throughput adds up until Kafka partitions (EDDY_PARTITIONS) or ClickHouse inserts limit it.`, '')
+  }
+  if (data.search) {
+    const search = data.search as SearchFigures
+    const backends = [['ClickHouse (chDB)', search.clickhouse.queries], ...(search.elasticsearch ? [['Elasticsearch', search.elasticsearch.queries]] : [])] as const
+    lines.push(`## Log search over ${search.lines.toLocaleString('en-US')} lines (store call, page of 50, project alpha)`, '', '| backend | query | matches | p50 ms | p99 ms |', '|---|---|---|---|---|',
+      ...backends.flatMap(([backend, queries]) => Object.entries(queries).map(([name, f]) => `| ${backend} | ${name} | ${f.hits.toLocaleString('en-US')} | ${f.p50Ms} | ${f.p99Ms} |`)),
+      '', `ClickHouse load: ${search.clickhouse.loadSeconds} s.${search.elasticsearch ? ` Elasticsearch indexing: ${search.elasticsearch.docsPerSec.toLocaleString('en-US')} documents/s (bulk of 5,000, two in flight).` : ' Elasticsearch: not measured (ELASTICSEARCH_URL unset).'}`, '')
   }
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')
