@@ -66,15 +66,15 @@ export const METRICS = {
   },
   sinkBatchRows: {
     name: 'eddy_sink_batch_rows', type: 'histogram', owner: 'processors', labels: ['table'], buckets: ROW_BUCKETS,
-    help: 'Rows per ClickHouse insert made by the batch writer, by table.',
+    help: 'Rows per ClickHouse insert made by the batch writer, by table; documents per Elasticsearch _bulk under table="elasticsearch".',
   },
   sinkInsertDuration: {
     name: 'eddy_sink_insert_duration_seconds', type: 'histogram', owner: 'processors', labels: ['table'], buckets: LATENCY_BUCKETS,
-    help: 'Duration of one successful ClickHouse insert, by table.',
+    help: 'Duration of one successful ClickHouse insert, by table (an Elasticsearch _bulk under table="elasticsearch").',
   },
   sinkFailures: {
     name: 'eddy_sink_failures_total', type: 'counter', owner: 'processors', labels: ['table'],
-    help: 'Failed ClickHouse insert attempts (each is retried with backoff), by table.',
+    help: 'Failed ClickHouse insert attempts (each is retried with backoff), by table; failed Elasticsearch _bulk requests under table="elasticsearch".',
   },
   apiRequestDuration: {
     name: 'eddy_api_request_duration_seconds', type: 'histogram', owner: 'api', labels: ['route', 'status'], buckets: LATENCY_BUCKETS,
