@@ -6,7 +6,7 @@ import { searchStoreContract } from '../contract.ts'
 import { logCorpus } from '../test-corpus.ts'
 import { createElasticsearchClient } from './client.ts'
 import { BulkIndexer } from './indexer.ts'
-import { indexPattern, installIndexTemplates, templateName } from './indices.ts'
+import { dropExpiredIndices, indexPattern, installIndexTemplates, templateName } from './indices.ts'
 import { ElasticsearchSearchStore } from './store.ts'
 
 const logger = pino({ level: 'silent' })
@@ -73,6 +73,23 @@ describeWithService('elasticsearch', 'ELASTICSEARCH_URL', 'Elasticsearch search 
     ])
     await refresh(prefix)
     expect(await count(prefix)).toBe(1)
+  })
+
+  it('drops the months past retention and keeps the month the cutoff falls in', async () => {
+    const prefix = newPrefix()
+    await installIndexTemplates(client, prefix, logger)
+    const [base] = logCorpus(1, 13)
+    const at = (iso: string, id: string) => ({ ...base!, ts: Date.parse(iso), event_id: id })
+    await indexer(prefix).index('log', [
+      at('2026-06-30T23:59:59Z', '00000000-0000-4000-8000-000000000001'),
+      at('2026-07-15T00:00:00Z', '00000000-0000-4000-8000-000000000002'),
+      at('2026-08-01T00:00:00Z', '00000000-0000-4000-8000-000000000003'),
+    ])
+    // 30 days before 2026-08-10 is 2026-07-11: June is wholly older, July is not.
+    const dropped = await dropExpiredIndices(client, prefix, 30, Date.parse('2026-08-10T00:00:00Z'), logger)
+    expect(dropped).toEqual([`${prefix}-logs-2026.06`])
+    const left = (await client.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' }) as Array<{ index: string }>).map(({ index }) => index).sort()
+    expect(left).toEqual([`${prefix}-logs-2026.07`, `${prefix}-logs-2026.08`])
   })
 
   it('waits while Elasticsearch cannot be reached and indexes everything once it can', async () => {
