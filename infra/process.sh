@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# Sourced by infra/*/<service>.sh: stops the process whose PID is in <dir>/pid file <name> with
-# TERM, then KILL after <timeout> seconds, waits for it to exit and removes the file.
+# Sourced by infra/*/<service>.sh: the process handling every test service script shares.
+
+# Stops the process whose PID is in <pidfile> with TERM, then KILL after <timeout> seconds, waits
+# for it to exit and removes the file.
 #   eddy_stop_pid <pidfile> <timeout seconds>
 eddy_stop_pid() {
   local file=$1 timeout=$2 pid
@@ -13,4 +15,29 @@ eddy_stop_pid() {
     sleep 0.1
   done
   rm -f "$file"
+}
+
+# Prints the PID in <pidfile> if that process is alive and its command line contains <marker>;
+# the check keeps a recycled PID from being mistaken for (and killed as) the service.
+#   eddy_running_pid <pidfile> <marker>
+eddy_running_pid() {
+  local file=$1 marker=$2 pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$marker" || return 1
+  echo "$pid"
+}
+
+# Prints <count> distinct free TCP ports on 127.0.0.1. The sockets are held open together so the
+# ports differ; the small race until the service binds them is accepted for a test service.
+#   eddy_free_ports <count>
+eddy_free_ports() {
+  node -e '
+    const net = require("node:net")
+    const listen = () => new Promise((resolve) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => resolve(s)) })
+    Promise.all(Array.from({ length: Number(process.argv[1]) }, listen)).then((servers) => {
+      console.log(servers.map((s) => s.address().port).join(" "))
+      servers.forEach((s) => s.close())
+    })' "$1"
 }

@@ -11,7 +11,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/stop-pid.sh"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/process.sh"
 say() { echo "clickhouse.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 

@@ -29,7 +29,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../stop-pid.sh"
+source "$here/../process.sh"
 version=${EDDY_ELASTICSEARCH_VERSION:-8.19.21}
 cache=${EDDY_CACHE_DIR:-$HOME/.cache/eddy}/elasticsearch-$version
 home=$cache/home
@@ -107,17 +107,6 @@ EOF
   say "fetched in $((SECONDS - started)) s ($(du -sh "$home" | cut -f1))"
 }
 
-# Prints two free TCP ports on 127.0.0.1 (HTTP, transport). Both sockets are held open together so
-# the two differ; the small race until the node binds them is accepted for a test node.
-free_ports() {
-  node -e '
-    const net = require("node:net")
-    const listen = () => new Promise((resolve) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => resolve(s)) })
-    Promise.all([listen(), listen()]).then((servers) => {
-      console.log(servers.map((s) => s.address().port).join(" "))
-      servers.forEach((s) => s.close())
-    })'
-}
 
 write_config() {
   local dir=$1 port=$2 transport_port=$3
@@ -153,16 +142,8 @@ EOF
   } >"$config/jvm.options"
 }
 
-# Prints the PID in <dir>/run/elasticsearch.pid if that process is alive and is this dir's node;
-# the command-line check keeps a recycled PID from being mistaken for (and killed as) the node.
-running_pid() {
-  local dir=$1 pid
-  [ -f "$dir/run/elasticsearch.pid" ] || return 1
-  pid=$(cat "$dir/run/elasticsearch.pid")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Djava.io.tmpdir=$dir/tmp " || return 1
-  echo "$pid"
-}
+# This dir's node, if it is running (the command line carries its java.io.tmpdir).
+running_pid() { eddy_running_pid "$1/run/elasticsearch.pid" "-Djava.io.tmpdir=$1/tmp "; }
 
 # Exits 0 once the node on <port> is this dir's cluster and its health is yellow or green;
 # otherwise prints why not.
@@ -210,7 +191,7 @@ start() {
     port=$(setting "$dir" http.port)
     transport_port=$(setting "$dir" transport.port)
   else
-    read -r port transport_port < <(free_ports)
+    read -r port transport_port < <(eddy_free_ports 2)
     write_config "$dir" "$port" "$transport_port"
   fi
   mkdir -p "$dir/data" "$dir/logs" "$dir/tmp" "$dir/run"

@@ -16,6 +16,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../process.sh"
 version=${EDDY_KAFKA_VERSION:-4.3.1}
 cache=${EDDY_CACHE_DIR:-$HOME/.cache/eddy}/kafka-$version
 libs=$cache/libs
@@ -52,17 +53,6 @@ fetch() {
   say "fetched $(ls "$libs" | wc -l) jars in $((SECONDS - started)) s"
 }
 
-# Prints two free TCP ports on 127.0.0.1 (broker, controller). Both sockets are held open together
-# so the two differ; the small race until the broker binds them is accepted for a test broker.
-free_ports() {
-  node -e '
-    const net = require("node:net")
-    const listen = () => new Promise((resolve) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => resolve(s)) })
-    Promise.all([listen(), listen()]).then((servers) => {
-      console.log(servers.map((s) => s.address().port).join(" "))
-      servers.forEach((s) => s.close())
-    })'
-}
 
 # Kafka cluster ids are 16 random bytes in unpadded base64url; Kafka avoids a leading "-" so the
 # id can be passed on a command line, and so do we.
@@ -111,16 +101,8 @@ log.cleaner.dedupe.buffer.size=8388608
 EOF
 }
 
-# Prints the PID in <dir>/kafka.pid if that process is alive and is this dir's broker; the
-# command-line check keeps a recycled PID from being mistaken for (and killed as) the broker.
-running_pid() {
-  local dir=$1 pid
-  [ -f "$dir/kafka.pid" ] || return 1
-  pid=$(cat "$dir/kafka.pid")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $dir/server.properties" || return 1
-  echo "$pid"
-}
+# This dir's broker, if it is running (the command line names its server.properties).
+running_pid() { eddy_running_pid "$1/kafka.pid" "kafka.Kafka $1/server.properties"; }
 
 log_tail() {
   local dir=$1
@@ -147,7 +129,7 @@ start() {
     port=$(sed -n 's#^advertised.listeners=PLAINTEXT://127.0.0.1:##p' "$dir/server.properties")
     controller_port=$(sed -n 's#^controller.quorum.voters=1@127.0.0.1:##p' "$dir/server.properties")
   else
-    read -r port controller_port < <(free_ports)
+    read -r port controller_port < <(eddy_free_ports 2)
     write_config "$dir" "$port" "$controller_port"
   fi
   mkdir -p "$dir/logs"
@@ -204,15 +186,7 @@ stop() {
     say "no broker running from $dir"
     return 0
   fi
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + stop_timeout))
-  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "broker (PID $pid) still running after $stop_timeout s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$dir/kafka.pid"
+  eddy_stop_pid "$dir/kafka.pid" "$stop_timeout"
   say "broker (PID $pid) stopped"
 }
 

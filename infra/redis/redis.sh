@@ -9,7 +9,7 @@
 # clients expect it.
 set -euo pipefail
 
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/stop-pid.sh"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/process.sh"
 say() { echo "redis.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 

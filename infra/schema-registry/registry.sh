@@ -21,6 +21,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../process.sh"
 version=$(sed -n 's#.*<apicurio.version>\(.*\)</apicurio.version>.*#\1#p' "$here/pom.xml")
 cache=${EDDY_CACHE_DIR:-$HOME/.cache/eddy}/apicurio-registry-$version
 app=$cache/app
@@ -72,16 +73,8 @@ free_port() {
     s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'
 }
 
-# Prints the PID in <dir>/registry.pid if that process is alive and is this dir's registry; the
-# command-line check keeps a recycled PID from being mistaken for (and killed as) the registry.
-running_pid() {
-  local dir=$1 pid
-  [ -f "$dir/registry.pid" ] || return 1
-  pid=$(cat "$dir/registry.pid")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Deddy.registry.dir=$dir " || return 1
-  echo "$pid"
-}
+# This dir's registry, if it is running (the command line carries -Deddy.registry.dir).
+running_pid() { eddy_running_pid "$1/registry.pid" "-Deddy.registry.dir=$1 "; }
 
 # Exits 0 once the Confluent API answers the subjects list with a JSON array.
 probe() {
@@ -159,15 +152,7 @@ stop() {
     say "no registry running from $dir"
     return 0
   fi
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + stop_timeout))
-  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "registry (PID $pid) still running after $stop_timeout s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$dir/registry.pid"
+  eddy_stop_pid "$dir/registry.pid" "$stop_timeout"
   say "registry (PID $pid) stopped"
 }
 
