@@ -41,3 +41,19 @@ eddy_free_ports() {
       servers.forEach((s) => s.close())
     })' "$1"
 }
+
+# `<service>.sh stop <dir>`: stops the service running from <dir> (found by its <pidfile>, which is
+# relative to <dir>, and the <marker> in its command line) and says so through the caller's `say`.
+#   eddy_stop_service <label> <dir> <pidfile> <marker> <timeout seconds>
+eddy_stop_service() {
+  local label=$1 dir=$2 file=$3 marker=$4 timeout=$5 pid
+  [ -d "$dir" ] || { say "no such dir: $dir"; return 1; }
+  dir=$(cd "$dir" && pwd)
+  if ! pid=$(eddy_running_pid "$dir/$file" "${marker//\{dir\}/$dir}"); then
+    rm -f "$dir/$file"
+    say "no $label running from $dir"
+    return 0
+  fi
+  eddy_stop_pid "$dir/$file" "$timeout"
+  say "$label (PID $pid) stopped"
+}

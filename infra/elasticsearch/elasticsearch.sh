@@ -256,18 +256,8 @@ start() {
 }
 
 stop() {
-  local dir=${1:?usage: elasticsearch.sh stop <dir>}
-  [ -d "$dir" ] || die "no such dir: $dir"
-  dir=$(cd "$dir" && pwd)
-  local pid
-  if ! pid=$(running_pid "$dir"); then
-    rm -f "$dir/run/elasticsearch.pid"
-    say "no node running from $dir"
-    return 0
-  fi
   # The node removes its PID file itself on a clean exit; eddy_stop_pid has read it by then.
-  eddy_stop_pid "$dir/run/elasticsearch.pid" "$stop_timeout"
-  say "node (PID $pid) stopped"
+  eddy_stop_service node "${1:?usage: elasticsearch.sh stop <dir>}" run/elasticsearch.pid "-Djava.io.tmpdir={dir}/tmp " "$stop_timeout"
 }
 
 status() {

@@ -177,17 +177,7 @@ start() {
 }
 
 stop() {
-  local dir=${1:?usage: kafka.sh stop <dir>}
-  [ -d "$dir" ] || die "no such dir: $dir"
-  dir=$(cd "$dir" && pwd)
-  local pid
-  if ! pid=$(running_pid "$dir"); then
-    rm -f "$dir/kafka.pid"
-    say "no broker running from $dir"
-    return 0
-  fi
-  eddy_stop_pid "$dir/kafka.pid" "$stop_timeout"
-  say "broker (PID $pid) stopped"
+  eddy_stop_service broker "${1:?usage: kafka.sh stop <dir>}" kafka.pid "kafka.Kafka {dir}/server.properties" "$stop_timeout"
 }
 
 case "${1:-}" in

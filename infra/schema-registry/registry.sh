@@ -143,17 +143,7 @@ start() {
 }
 
 stop() {
-  local dir=${1:?usage: registry.sh stop <dir>}
-  [ -d "$dir" ] || die "no such dir: $dir"
-  dir=$(cd "$dir" && pwd)
-  local pid
-  if ! pid=$(running_pid "$dir"); then
-    rm -f "$dir/registry.pid"
-    say "no registry running from $dir"
-    return 0
-  fi
-  eddy_stop_pid "$dir/registry.pid" "$stop_timeout"
-  say "registry (PID $pid) stopped"
+  eddy_stop_service registry "${1:?usage: registry.sh stop <dir>}" registry.pid "-Deddy.registry.dir={dir} " "$stop_timeout"
 }
 
 case "${1:-}" in
