@@ -33,7 +33,7 @@ it('sends the events Elasticsearch refused to the DLQ, re-encoded, with the reas
 
   expect(indexed).toEqual([good.event_id, refused.event_id])
   expect(producer.sent).toHaveLength(1)
-  const [{ topic, record }] = producer.sent
+  const { topic, record } = producer.sent[0]!
   expect(topic).toBe('eddy.dlq')
   expect(record.key).toBe(refused.event_id)
   expect(record.headers).toEqual({ 'eddy.dlq.reason': 'elasticsearch: document_parsing_exception: failed to parse field [message]', 'eddy.dlq.job': 'search-index' })
