@@ -148,6 +148,18 @@ describe('POST /v1/batch', () => {
     expect(timedOut.statusCode).toBe(503)
     expect(timedOut.json().detail).toContain('did not acknowledge within 200 ms')
   })
+
+  it('answers 507 with Retry-After when the disk under the log is full, and 202 once it is not', async () => {
+    producer.mode = 'disk-full'
+    const full = await post('/v1/batch', { batch: [pageview()] })
+    expect(full.statusCode).toBe(507)
+    expect(full.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(full.json()).toMatchObject({ code: 'INGEST_STORAGE_FULL' })
+    expect(full.headers['retry-after']).toBe('30')
+    expect(producer.sent).toHaveLength(0)
+    producer.mode = 'ok'
+    expect((await post('/v1/batch', { batch: [pageview()] })).statusCode).toBe(202)
+  })
 })
 
 describe('single calls', () => {

@@ -1,4 +1,4 @@
-import type { Producer, ProduceRecord } from '../core/bus/port.ts'
+import { BusError, type Producer, type ProduceRecord } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import { ProblemError } from '../core/http/problem.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
@@ -34,12 +34,15 @@ const PARTITION_KEY: { [S in Stream]: (event: EventByStream[S]) => string } = {
  * it retries, and event ids make the retry idempotent downstream.
  */
 export class EventPublisher {
+  /** Why the last send failed; while the log stays unhealthy, refusals keep saying it. */
+  private lastFailure: BusError['code'] | undefined
+
   constructor(private readonly options: PublisherOptions) {}
 
   async publish<S extends Stream>(stream: S, events: readonly EventByStream[S][]): Promise<void> {
     if (events.length === 0) return
     const { producer, codec, topics, timeoutMs, busHealthy } = this.options
-    if (!busHealthy()) throw unavailable('the event log is not accepting writes right now')
+    if (!busHealthy()) throw this.lastFailure === 'DISK_FULL' ? storageFull() : unavailable('the event log is not accepting writes right now')
     const key = PARTITION_KEY[stream] as (event: EventByStream[S]) => string
     const values = codec.encodeMany(stream, events)
     const records: ProduceRecord[] = new Array(events.length)
@@ -56,10 +59,13 @@ export class EventPublisher {
       await Promise.race([producer.send(topics[stream], records), timeout])
     } catch (error) {
       if (error instanceof ProblemError) throw error
+      this.lastFailure = error instanceof BusError ? error.code : undefined
+      if (this.lastFailure === 'DISK_FULL') throw storageFull()
       throw unavailable(`the event log refused the write: ${(error as Error).message}`)
     } finally {
       clearTimeout(timer)
     }
+    this.lastFailure = undefined
     // Only acknowledged sends are timed and counted: a timeout says nothing of the log's latency
     // (it is the 503 counted among the rejections), and its events were not accepted.
     const { metrics } = this.options
@@ -69,6 +75,11 @@ export class EventPublisher {
     }
     this.options.onPublished?.(stream, events)
   }
+}
+
+/** A full disk says more than "try again": whoever runs Eddy has to free space (507). */
+function storageFull(): ProblemError {
+  return new ProblemError(INGEST_PROBLEMS.INGEST_STORAGE_FULL, 'the disk under the event log is full', undefined, { 'retry-after': '30' })
 }
 
 function unavailable(detail: string): ProblemError {
