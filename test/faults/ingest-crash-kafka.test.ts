@@ -1,0 +1,123 @@
+import { afterAll, expect, it } from 'vitest'
+import { createClickHouseClient } from '../../core/clickhouse/client.ts'
+import { EddyProcess, freePort } from '../support/eddy-process.ts'
+import { eventually } from '../support/pipeline.ts'
+import { describeWithServices } from '../support/services.ts'
+import { temporaryDirectory } from '../support/temp-dir.ts'
+
+const BATCHES = 40
+const PER_BATCH = 250
+const KILLS = 3
+const READ_KEY = 'ingest-crash-read-key'
+const WRITE_KEY = 'ingest-crash-write-key'
+
+// `eddy ingest` is SIGKILLed while clients send, and restarted. Clients do what the snippet and
+// the SDKs do: retry a request that got no answer, with the same message ids. Whatever happened
+// to the killed requests (produced or not, answered or not), every event that got a 202 must be
+// stored exactly once.
+describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'clickhouse', envVar: 'CLICKHOUSE_URL' }], 'crash on Kafka: ingest SIGKILLed while clients send', (urls) => {
+  const directory = temporaryDirectory('ingest-crash')
+  const suffix = String(Date.now())
+  const database = `ingest_crash_${suffix}`
+  const shared = {
+    KAFKA_BROKERS: urls.KAFKA_BROKERS!,
+    CLICKHOUSE_URL: urls.CLICKHOUSE_URL!,
+    CLICKHOUSE_DATABASE: database,
+    EDDY_TOPIC_PREFIX: `ingest-crash-${suffix}`,
+    EDDY_PARTITIONS: '2',
+    EDDY_PROJECTS: JSON.stringify([{ id: 'alpha', writeKeys: [WRITE_KEY], readKeys: [READ_KEY] }]),
+  }
+  const processes: EddyProcess[] = []
+  afterAll(async () => {
+    for (const process of processes) await process.kill()
+    directory.remove()
+  }, 60_000)
+
+  it(`stores every acknowledged event once across ${KILLS} kill -9s of ingest (${(BATCHES * PER_BATCH).toLocaleString('en-US')} events)`, async () => {
+    const start = async (command: string, name: string) => {
+      const process = new EddyProcess(await freePort(), { ...shared, EDDY_DATA_DIR: `${directory.path}/${name}` }, command)
+      processes.push(process)
+      await process.start(120_000)
+      return process
+    }
+    const processor = await start('process', 'processor')
+    const ingest = await start('ingest', 'ingest')
+
+    const now = Date.now()
+    const batches = Array.from({ length: BATCHES }, (_, batch) => Array.from({ length: PER_BATCH }, (_, index) => {
+      const n = batch * PER_BATCH + index
+      return { type: 'track', event: 'Ingest Crash', messageId: `ingest-crash-${n}`, anonymousId: `visitor-${n % 97}`, timestamp: new Date(now - 60_000 + n).toISOString() }
+    }))
+    const authorization = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
+    const counts = { sent: 0, acknowledged: 0, attempts: 0, failedAttempts: 0 }
+    const send = async (batch: Record<string, unknown>[]) => {
+      counts.sent += batch.length
+      for (;;) {
+        counts.attempts++
+        try {
+          const response = await fetch(`${ingest.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) })
+          if (response.status === 202) {
+            counts.acknowledged += batch.length
+            return
+          }
+          expect(response.status, await response.text()).toBeGreaterThanOrEqual(500)
+        } catch (error) {
+          if ((error as Error).name === 'AssertionError') throw error
+        }
+        counts.failedAttempts++
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
+
+    let kills = 0
+    let sending = true
+    const killer = (async () => {
+      while (sending && kills < KILLS) {
+        await new Promise((resolve) => setTimeout(resolve, 1_500))
+        if (!sending) break
+        await ingest.kill()
+        kills++
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        await ingest.start(120_000)
+      }
+    })()
+    let next = 0
+    const client = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!
+        await send(batch)
+        // Spread the batches over the kills rather than sending all before the first.
+        if (kills < KILLS) await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+    }
+    await Promise.all([client(), client()])
+    sending = false
+    await killer
+    expect(kills).toBe(KILLS)
+    expect(counts.failedAttempts, 'the kills hit requests in flight').toBeGreaterThan(0)
+
+    const lag = await eventually(async () => {
+      const response = await fetch(`${processor.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } }).catch(() => undefined)
+      return response?.ok ? ((await response.json()) as { lag: number }).lag : -1
+    }, (value) => value === 0, 120_000)
+    expect(lag).toBe(0)
+
+    const clickhouse = await createClickHouseClient({ dataDir: directory.path, clickhouse: { url: urls.CLICKHOUSE_URL, database } })
+    try {
+      const stored = async () => {
+        const result = await clickhouse.query({
+          query: `SELECT count() AS rows, uniqExact(event_id) AS ids FROM ${database}.events_click FINAL WHERE project_id = 'alpha' AND name = 'Ingest Crash'`,
+          format: 'JSONEachRow',
+        })
+        const [row] = await result.json<{ rows: string; ids: string }>()
+        return { rows: Number(row!.rows), ids: Number(row!.ids) }
+      }
+      const { rows, ids } = await eventually(stored, (value) => value.rows >= counts.acknowledged, 60_000)
+      const report = { ...counts, kills, stored: ids, duplicates: rows - ids, lost: counts.acknowledged - ids }
+      console.log(`ingest crash: ${JSON.stringify(report)}`)
+      expect(report).toMatchObject({ acknowledged: BATCHES * PER_BATCH, stored: BATCHES * PER_BATCH, duplicates: 0, lost: 0 })
+    } finally {
+      await clickhouse.close()
+    }
+  }, 600_000)
+})
