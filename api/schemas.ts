@@ -25,7 +25,8 @@ export const PeriodProperties = {
 }
 
 export const FiltersProperty = Type.Optional(Type.String({
-  maxLength: 20_000,
+  // Well under the 16 KB Node allows for the request line and headers together.
+  maxLength: 8_000,
   description: 'JSON array of [operator, dimension, values]; operator is, is_not or contains; e.g. [["is","browser",["Firefox"]],["contains","path",["/blog"]]].',
 }))
 
@@ -47,12 +48,17 @@ const ProblemSchema = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ event: Type.Optional(Type.Integer()), field: Type.String(), reason: Type.String() }))),
 }, { description: 'RFC 9457 problem details (application/problem+json); see docs/errors.md.' })
 
+/** A problem response: documented with the content type the api really sends. */
+export const PROBLEM_RESPONSE = { description: 'A problem (docs/errors.md)', content: { 'application/problem+json': { schema: ProblemSchema } } }
+
 /** Responses every read endpoint can give besides 200. */
 export const ERROR_RESPONSES = {
-  400: ProblemSchema,
-  401: ProblemSchema,
-  422: ProblemSchema,
-  503: ProblemSchema,
+  400: PROBLEM_RESPONSE,
+  401: PROBLEM_RESPONSE,
+  422: PROBLEM_RESPONSE,
+  /** Node's parser refuses a request line and headers over 16 KB (core/http/client-errors.ts). */
+  431: PROBLEM_RESPONSE,
+  503: PROBLEM_RESPONSE,
 }
 
 export const READ_KEY_SECURITY = [{ readKey: [] }]

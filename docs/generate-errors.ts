@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { API_PROBLEMS } from '../api/errors.ts'
 import type { ProblemDefinition } from '../core/http/problem.ts'
+import { HTTP_PROBLEMS } from '../core/http/client-errors.ts'
 import { INGEST_PROBLEMS } from '../ingest/errors.ts'
 
 const OUTPUT = join(dirname(fileURLToPath(import.meta.url)), 'errors.md')
@@ -34,10 +35,11 @@ export function renderErrorsDoc(): string {
     '`code` is stable and never reused. `errors[].event` is the index of the event in the request (for NDJSON',
     'bodies, the 1-based line number); `errors[].field` is a JSON pointer into it.',
     '',
-    'Generated from `ingest/errors.ts` and `api/errors.ts` by `npm run docs:errors`.',
+    'Generated from `ingest/errors.ts`, `api/errors.ts` and `core/http/client-errors.ts` by `npm run docs:errors`.',
     '',
     ...section('Ingest', INGEST_PROBLEMS),
     ...section('API', API_PROBLEMS),
+    ...section('HTTP (before any route: ingest and the api alike)', HTTP_PROBLEMS),
   ].join('\n')
 }
 

@@ -5,6 +5,7 @@ import type { KeyRing } from '../../core/auth/keys.ts'
 import { ProblemError } from '../../core/http/problem.ts'
 import { RAW_TABLE } from '../../processors/sinks/raw-rows.ts'
 import { STREAMS, type Stream } from '../../schemas/avro/catalog.ts'
+import { ERROR_RESPONSES, READ_KEY_SECURITY } from '../schemas.ts'
 import { authenticateReadKey } from '../auth.ts'
 import { API_PROBLEMS } from '../errors.ts'
 
@@ -18,8 +19,8 @@ const Query = Type.Object({
 export async function eventsCountRoute(app: FastifyInstance, options: { keys: KeyRing; clickhouse: ClickHouseClient; database: string }): Promise<void> {
   app.get<{ Querystring: Static<typeof Query> }>('/api/v1/events/count', {
     schema: {
-      querystring: Query,
-      response: { 200: Type.Object({ stream: Type.String(), from: Type.String(), to: Type.String(), count: Type.Integer() }) },
+      summary: 'Distinct events of a stream in a time range', tags: ['health'], security: READ_KEY_SECURITY, querystring: Query,
+      response: { 200: Type.Object({ stream: Type.String(), from: Type.String(), to: Type.String(), count: Type.Integer() }), ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const projectId = authenticateReadKey(request, options.keys)

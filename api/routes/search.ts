@@ -8,7 +8,7 @@ import { authenticateReadKey } from '../auth.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { API_PROBLEMS, invalidInput } from '../errors.ts'
 import { resolvePeriod, type Period } from '../period.ts'
-import { ERROR_RESPONSES, Nullable, PeriodOut, PeriodProperties, READ_KEY_SECURITY, StringEnum } from '../schemas.ts'
+import { ERROR_RESPONSES, Nullable, PeriodOut, PeriodProperties, PROBLEM_RESPONSE, READ_KEY_SECURITY, StringEnum } from '../schemas.ts'
 import { describePeriod, type ReadRouteOptions } from './context.ts'
 
 export interface SearchRouteOptions extends ReadRouteOptions {
@@ -33,7 +33,7 @@ const ContextQuery = Type.Object({
   ...PeriodProperties,
 }, { additionalProperties: false })
 
-const Spans = Type.Array(Type.Tuple([Type.Integer(), Type.Integer()]), { description: 'Matched [start, end) UTF-16 offsets in the text field.' })
+const Spans = Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 2, maxItems: 2 }), { description: 'Matched [start, end) UTF-16 offsets in the text field.' })
 
 function hitSchema(stream: SearchStream) {
   return Type.Object({
@@ -92,7 +92,7 @@ export async function searchRoutes(app: FastifyInstance, options: SearchRouteOpt
   app.get<{ Querystring: Static<typeof ContextQuery> }>('/api/v1/logs/context', {
     schema: {
       summary: 'Log lines around one line, from the same service and host', tags: ['logs'], security: READ_KEY_SECURITY, querystring: ContextQuery,
-      response: { 200: Type.Object({ backend: StringEnum(['elasticsearch', 'clickhouse']), line: hitSchema('log'), before: LinesOut, after: LinesOut }), 404: ERROR_RESPONSES[400], ...ERROR_RESPONSES },
+      response: { 200: Type.Object({ backend: StringEnum(['elasticsearch', 'clickhouse']), line: hitSchema('log'), before: LinesOut, after: LinesOut }), 404: PROBLEM_RESPONSE, ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const projectId = authenticateReadKey(request, options.keys)

@@ -1,3 +1,4 @@
+import { answerClientError } from './client-errors.ts'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logging/logger.ts'
 
@@ -17,5 +18,6 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit,
     trustProxy: false,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance
 }
