@@ -18,15 +18,18 @@ export interface FreshnessFigure {
 }
 
 /**
- * End-to-end freshness on the embedded defaults: the time from ingest's 202 to the event being
+ * End-to-end freshness on the embedded defaults (or with `env`, e.g. on Kafka): the time from ingest's 202 to the event being
  * visible in an aggregate table (clicks_1m, through early firings), at a fixed offered load.
  * Markers are polled every 50 ms, so figures carry up to 50 ms of polling delay.
  */
-export async function benchFreshness(options: { rate?: number; seconds?: number; onProgress?: (line: string) => void } = {}): Promise<FreshnessFigure> {
+export async function benchFreshness(
+  options: { rate?: number; seconds?: number; onProgress?: (line: string) => void; env?: Record<string, string> } = {},
+): Promise<FreshnessFigure> {
   const rate = options.rate ?? 10_000
   const seconds = options.seconds ?? 20
   const directory = temporaryDirectory('bench-freshness')
-  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key' })
+  // options.env switches parts to real servers (KAFKA_BROKERS: freshness through Kafka).
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', ...options.env })
   const runtime = createRuntime(config, pino({ level: 'error' }))
   const pipeline = await startPipeline(runtime, { ingest: true, process: true, api: true })
   const clickhouse = await runtime.clickhouse()
