@@ -57,3 +57,18 @@ eddy_stop_service() {
   eddy_stop_pid "$dir/$file" "$timeout"
   say "$label (PID $pid) stopped"
 }
+
+# Says why a service did not come up, through the caller's `say`: the ERROR lines of its log (the
+# cause is usually far above the last lines), then the last lines of the log and of any other
+# files given (its stdout).
+#   eddy_log_tail <log file> <extended regex of an error line> [more files…]
+eddy_log_tail() {
+  local log=$1 pattern=$2 file
+  shift 2
+  say "errors in $log:"
+  grep -E "$pattern" "$log" 2>/dev/null | head -n 10 >&2 || true
+  for file in "$log" "$@"; do
+    say "last lines of $file:"
+    tail -n 20 "$file" >&2 2>/dev/null || true
+  done
+}

@@ -134,17 +134,22 @@ export function clickhouseBars(options: Common & { sql: string }) {
     .withTarget(new ClickHouseQueryBuilder(options.sql, 'table'))
 }
 
-export function clickhouseLogs(options: Omit<Common, 'unit'> & { sql: string }) {
+/** A logs panel, newest first, over one query of either datasource. */
+function logs(options: Omit<Common, 'unit'>, datasource: { type: string; uid: string }, query: Builder<Dataquery>) {
   return new LogsPanel()
     .title(options.title)
     .description(options.description)
     .gridPos(at(options.size))
-    .datasource(CLICKHOUSE_REF)
+    .datasource(datasource)
     .showTime(true)
     .wrapLogMessage(true)
     .enableLogDetails(true)
     .sortOrder(LogsSortOrder.Descending)
-    .withTarget(new ClickHouseQueryBuilder(options.sql, 'logs'))
+    .withTarget(query)
+}
+
+export function clickhouseLogs(options: Omit<Common, 'unit'> & { sql: string }) {
+  return logs(options, CLICKHOUSE_REF, new ClickHouseQueryBuilder(options.sql, 'logs'))
 }
 
 /** PromQL series: `[expr, legend]` pairs (refIds A, B, …). Names must be in core/metrics/catalog.ts. */
@@ -173,16 +178,7 @@ export function elasticsearchTimeseries(options: Common & { query: Builder<Dataq
 }
 
 export function elasticsearchLogs(options: Omit<Common, 'unit'> & { query: Builder<Dataquery> }) {
-  return new LogsPanel()
-    .title(options.title)
-    .description(options.description)
-    .gridPos(at(options.size))
-    .datasource(ELASTICSEARCH_REF)
-    .showTime(true)
-    .wrapLogMessage(true)
-    .enableLogDetails(true)
-    .sortOrder(LogsSortOrder.Descending)
-    .withTarget(options.query)
+  return logs(options, ELASTICSEARCH_REF, options.query)
 }
 
 /** Documents (a raw_data query) as a table of `columns` (field → header): the other fields are dropped. */

@@ -164,14 +164,7 @@ probe() {
 setting() { sed -n "s/^$2: //p" "$1/config/elasticsearch.yml"; }
 
 log_tail() {
-  local dir=$1 log
-  log=$dir/logs/$(setting "$dir" cluster.name).log
-  say "errors in $log:"
-  grep -E '\]\[(ERROR|FATAL)' "$log" 2>/dev/null | head -n 10 >&2 || true
-  say "last lines of $log:"
-  tail -n 20 "$log" >&2 2>/dev/null || true
-  say "last lines of $dir/elasticsearch.out:"
-  tail -n 20 "$dir/elasticsearch.out" >&2 2>/dev/null || true
+  eddy_log_tail "$1/logs/$(setting "$1" cluster.name).log" '\]\[(ERROR|FATAL)' "$1/elasticsearch.out"
 }
 
 start() {

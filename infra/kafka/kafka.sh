@@ -105,14 +105,7 @@ EOF
 running_pid() { eddy_running_pid "$1/kafka.pid" "kafka.Kafka $1/server.properties"; }
 
 log_tail() {
-  local dir=$1
-  # The cause is usually an ERROR far above the last lines (which are the config dump).
-  say "errors in $dir/logs/server.log:"
-  grep -E '^\[[^]]*\] (ERROR|FATAL)' "$dir/logs/server.log" 2>/dev/null | head -n 10 >&2 || true
-  say "last lines of $dir/logs/server.log:"
-  tail -n 20 "$dir/logs/server.log" >&2 2>/dev/null || true
-  say "last lines of $dir/kafka.out:"
-  tail -n 20 "$dir/kafka.out" >&2 2>/dev/null || true
+  eddy_log_tail "$1/logs/server.log" '^\[[^]]*\] (ERROR|FATAL)' "$1/kafka.out"
 }
 
 start() {

@@ -88,11 +88,7 @@ probe() {
 }
 
 log_tail() {
-  local dir=$1
-  say "errors in $dir/registry.log:"
-  grep -E ' (ERROR|FATAL) ' "$dir/registry.log" 2>/dev/null | head -n 10 >&2 || true
-  say "last lines of $dir/registry.log:"
-  tail -n 20 "$dir/registry.log" >&2 2>/dev/null || true
+  eddy_log_tail "$1/registry.log" ' (ERROR|FATAL) '
 }
 
 start() {
