@@ -48,7 +48,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const metrics = runtime.metrics.metrics
   // Ingest alone writes only to the bus: it neither needs ClickHouse nor migrates it.
   const clickhouse = roles.process || roles.api ? await runtime.clickhouse() : undefined
-  if (clickhouse) await runMigrations(runtime)
+  if (clickhouse) await runMigrations(runtime, { searchTemplates: roles.process })
   const elasticsearch = runtime.elasticsearch()
   const needsBus = roles.ingest || roles.process
   const bus = needsBus ? await runtime.bus() : undefined
@@ -212,13 +212,24 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       await server.close()
       stopCollecting?.()
       await liveFeed?.close()
+      // Writes waiting on an unreachable store would hold the shutdown forever: after a grace
+      // period they are given up. Their offsets were never committed; the next owner rewrites them.
+      const giveUp = setTimeout(() => {
+        logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'stores still unreachable at shutdown; giving up the uncommitted writes')
+        writer?.abort()
+        indexer?.abort()
+      }, SHUTDOWN_GRACE_MS)
       await Promise.allSettled(jobs.map((job) => job.stop()))
       stopRetention?.()
       await Promise.all([writer?.close(), indexer?.close()])
+      clearTimeout(giveUp)
       await runtime.close()
     },
   }
 }
+
+/** How long a shutdown waits for writes to an unreachable ClickHouse or Elasticsearch. */
+const SHUTDOWN_GRACE_MS = 15_000
 
 /** Drops Elasticsearch indices past retention at start and every hour after (ClickHouse has its TTL). */
 function keepRetention(client: ElasticsearchClient, config: Readonly<Config>, logger: Runtime['logger']): () => void {

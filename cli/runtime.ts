@@ -18,6 +18,7 @@ import { ConfluentSchemaRegistry } from '../core/registry/confluent.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import type { SchemaRegistry } from '../core/registry/port.ts'
 import { loadSchemaCatalog } from '../schemas/avro/catalog.ts'
+import { retry } from '../core/retry.ts'
 
 /**
  * The composition root: the one place that turns configuration into adapters. Services receive
@@ -151,9 +152,21 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
   return runtime
 }
 
-export async function runMigrations(runtime: Runtime): Promise<void> {
+/**
+ * ClickHouse migrations, and the Elasticsearch index templates where `searchTemplates` (processors
+ * and `eddy migrate`: they must exist before the first document, or Elasticsearch would guess the
+ * mappings; an api only reads). Elasticsearch being unreachable is waited out for a few minutes,
+ * the way a processor waits for Kafka, rather than failing the start at once.
+ */
+export async function runMigrations(runtime: Runtime, options: { searchTemplates?: boolean } = {}): Promise<void> {
   const result = await migrate(await runtime.clickhouse(), { database: runtime.config.clickhouse.database, retentionDays: runtime.config.retentionDays, logger: runtime.logger })
   runtime.logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'ClickHouse schema is up to date')
   const elasticsearch = runtime.elasticsearch()
-  if (elasticsearch) await installIndexTemplates(elasticsearch, runtime.config.topics.prefix, runtime.logger)
+  if (!elasticsearch || options.searchTemplates === false) return
+  await retry(() => installIndexTemplates(elasticsearch, runtime.config.topics.prefix, runtime.logger), {
+    attempts: 30,
+    minDelayMs: 500,
+    maxDelayMs: 10_000,
+    onRetry: (error, attempt, delayMs) => runtime.logger.warn({ err: error, attempt, delayMs }, 'Elasticsearch did not take the index templates; retrying'),
+  })
 }

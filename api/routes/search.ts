@@ -72,6 +72,7 @@ export async function searchRoutes(app: FastifyInstance, options: SearchRouteOpt
       const order = query.order ?? 'desc'
       const list = `${tag}/search:${order}`
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, list, ['number', 'string'])
+      if (after && !Number.isSafeInteger(after[0])) throw invalidInput('querystring/cursor', 'is not a cursor this api handed out')
       const size = query.size ?? 50
       const result = await answer(request.log, () => options.search.search({
         stream, projectId, query: parsed.query, fromMs: period.fromMs, toMs: period.toMs, order, size,
@@ -99,7 +100,7 @@ export async function searchRoutes(app: FastifyInstance, options: SearchRouteOpt
     const { query } = request
     const period = searchPeriod(query, options.now())
     const result = await answer(request.log, () => options.search.context({
-      projectId, eventId: query.id, fromMs: period.fromMs, toMs: period.toMs, before: query.before ?? 20, after: query.after ?? 20,
+      projectId, eventId: query.id.toLowerCase(), fromMs: period.fromMs, toMs: period.toMs, before: query.before ?? 20, after: query.after ?? 20,
     }))
     if (!result) throw new ProblemError(API_PROBLEMS.API_LINE_NOT_FOUND, `no log line ${query.id} in this project between ${describePeriod(period).from} and ${describePeriod(period).to}`)
     return { backend: options.search.backend, line: hitOut(result.anchor), before: result.before.map(hitOut), after: result.after.map(hitOut) }
@@ -114,14 +115,23 @@ function searchPeriod(query: { period?: string; from?: string; to?: string; time
   return period
 }
 
-/** Problems pass through; anything else from a store (Elasticsearch unreachable, timing out) is a 503. */
+/**
+ * Problems pass through (the ClickHouse runner already made its failures problems). From
+ * Elasticsearch: unreachable or overloaded is a 503 to retry, a search past its time limit is too
+ * expensive (as on ClickHouse); anything else is a bug, a 500 logged in full.
+ */
 async function answer<T>(log: FastifyBaseLogger, search: () => Promise<T>): Promise<T> {
   try {
     return await search()
   } catch (error) {
     if (error instanceof ProblemError) throw error
-    log.error({ err: error }, 'search failed')
-    throw new ProblemError(API_PROBLEMS.API_STORE_UNAVAILABLE, 'the search store did not answer', undefined, { 'retry-after': '5' })
+    const { name, statusCode } = error as { name?: string; statusCode?: number }
+    if (name === 'TimeoutError') throw new ProblemError(API_PROBLEMS.API_QUERY_TOO_EXPENSIVE, 'the search ran past its time limit; narrow the period or the query')
+    if (name === 'ConnectionError' || name === 'NoLivingConnectionsError' || (name === 'ResponseError' && (statusCode === 429 || (statusCode ?? 0) >= 500))) {
+      log.warn({ err: error }, 'search store unavailable')
+      throw new ProblemError(API_PROBLEMS.API_STORE_UNAVAILABLE, 'the search store did not answer', undefined, { 'retry-after': '5' })
+    }
+    throw error
   }
 }
 

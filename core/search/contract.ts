@@ -20,7 +20,10 @@ export interface SearchStoreUnderTest {
 
 type AnyEvent = LogEvent | NotificationEvent
 
-const LOGS = logCorpus(2_500)
+const CORPUS = logCorpus(2_500)
+// Event ids are unique per project only (clients may send their own UUIDs, the same ones to two
+// projects): these lines exist in both, and each project must find its own.
+const LOGS = [...CORPUS, ...CORPUS.slice(0, 40).map((event) => ({ ...event, project_id: event.project_id === 'alpha' ? 'beta' : 'alpha' }))]
 const NOTIFICATIONS = notificationCorpus(800)
 
 export const LOG_QUERIES = [
@@ -69,7 +72,7 @@ export function searchStoreContract(name: string, make: () => Promise<SearchStor
     let subject: SearchStoreUnderTest
     // Cuts lines off both ends, and spans the change of month (two Elasticsearch indices).
     const fromMs = CORPUS_START_MS + 60_000
-    const toMs = LOGS.at(-1)!.ts - 60_000
+    const toMs = CORPUS.at(-1)!.ts - 60_000
 
     beforeAll(async () => {
       subject = await make()

@@ -27,15 +27,15 @@ interface Pending {
  */
 export class ClickHouseBatchWriter {
   private readonly pending = new Map<string, Pending>()
-  private readonly abort = new AbortController()
+  private readonly aborted = new AbortController()
 
   constructor(private readonly options: BatchWriterOptions) {
     // Every retrying insert (one per table and batch) waits on this signal during an outage.
-    setMaxListeners(0, this.abort.signal)
+    setMaxListeners(0, this.aborted.signal)
   }
 
   write(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
-    if (this.abort.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
+    if (this.aborted.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
     if (rows.length === 0) return Promise.resolve()
     let batch = this.pending.get(table)
     if (!batch) {
@@ -70,7 +70,7 @@ export class ClickHouseBatchWriter {
         attempts: Number.POSITIVE_INFINITY,
         minDelayMs: 100,
         maxDelayMs: 5_000,
-        signal: this.abort.signal,
+        signal: this.aborted.signal,
         onRetry: (error, attempt, delayMs) => logger.warn({ err: error, table, rows: batch.rows.length, attempt, delayMs }, 'ClickHouse insert failed; retrying'),
       })
       for (const waiter of batch.waiters) waiter.resolve()
@@ -79,10 +79,18 @@ export class ClickHouseBatchWriter {
     }
   }
 
-  /** Flushes what is pending, then refuses new rows; in-flight retries stop. */
+  /**
+   * Stops retrying: every caller still waiting is rejected, so a shutdown during an outage ends.
+   * Nothing is lost: their offsets were not committed, and the replay rewrites the same rows.
+   */
+  abort(): void {
+    this.aborted.abort()
+  }
+
+  /** Flushes what is pending, then refuses new rows. Call abort() first to stop waiting for an outage. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.pending.keys()].map((table) => this.flush(table)))
-    this.abort.abort()
+    this.aborted.abort()
   }
 }
 

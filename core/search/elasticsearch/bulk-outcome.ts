@@ -1,9 +1,19 @@
 /**
- * What to do with each item of a `_bulk` response. Only a rejection of the document itself
- * (mapping, parsing, validation: a 4xx) goes to the dead-letter queue: sending it again cannot
- * help. Back-pressure (429), node trouble (5xx) and a blocked index (403, e.g. read-only after the
- * disk filled up) heal by themselves, so those items are retried and nothing is dropped.
+ * What to do with each item of a `_bulk` response. Only a refusal of the document itself (its
+ * shape does not fit the mapping, a value does not parse, its time makes no valid index name) goes
+ * to the dead-letter queue: sending it again cannot help. Everything else is about the cluster, not
+ * the document: back-pressure (429), node trouble (5xx), a blocked index, an index that could not
+ * be created (shard limit, permissions). Those items are retried, the partition waits, and the log
+ * says why, so an operator can fix the cluster; nothing is dropped.
  */
+const DOCUMENT_ERRORS = new Set([
+  'document_parsing_exception',
+  'mapper_parsing_exception',
+  'strict_dynamic_mapping_exception',
+  'illegal_argument_exception',
+  'invalid_index_name_exception',
+])
+
 export type ItemOutcome =
   | { readonly kind: 'indexed' }
   | { readonly kind: 'retry'; readonly reason: string }
@@ -31,6 +41,6 @@ export function itemOutcome(item: BulkResponseItem): ItemOutcome {
   const { status, error } = result
   if (status >= 200 && status < 300) return { kind: 'indexed' }
   const reason = describeItemError(status, error)
-  if (status === 429 || status >= 500 || error?.type === 'cluster_block_exception') return { kind: 'retry', reason }
-  return { kind: 'reject', reason }
+  if (status >= 400 && status < 500 && status !== 429 && error?.type !== undefined && DOCUMENT_ERRORS.has(error.type)) return { kind: 'reject', reason }
+  return { kind: 'retry', reason }
 }

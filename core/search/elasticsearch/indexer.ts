@@ -4,6 +4,7 @@ import type { Logger } from '../../logging/logger.ts'
 import { retry } from '../../retry.ts'
 import type { SearchStream } from '../port.ts'
 import { itemOutcome, type BulkResponseItem } from './bulk-outcome.ts'
+import type { SearchEvent } from '../fields.ts'
 import { searchDocument } from './documents.ts'
 import { indexFor } from './indices.ts'
 
@@ -30,7 +31,7 @@ interface Waiting {
 
 interface Item {
   readonly stream: SearchStream
-  readonly event: { readonly event_id: string; readonly ts: number }
+  readonly event: { readonly event_id: string; readonly project_id: string; readonly ts: number }
   /** Set when Elasticsearch refused the document itself: it goes to the dead-letter queue. */
   rejection?: string
   /** Why the last attempt did not index it (for the log). */
@@ -55,14 +56,14 @@ export class BulkIndexer {
   private pending: Waiting[] = []
   private pendingDocs = 0
   private timer: NodeJS.Timeout | undefined
-  private readonly abort = new AbortController()
+  private readonly aborted = new AbortController()
 
   constructor(private readonly options: BulkIndexerOptions) {
-    setMaxListeners(0, this.abort.signal)
+    setMaxListeners(0, this.aborted.signal)
   }
 
-  index<Event extends { readonly event_id: string; readonly ts: number }>(stream: SearchStream, events: readonly Event[]): Promise<Rejection<Event>[]> {
-    if (this.abort.signal.aborted) return Promise.reject(new Error('the Elasticsearch indexer is closed'))
+  index<Event extends { readonly event_id: string; readonly project_id: string; readonly ts: number }>(stream: SearchStream, events: readonly Event[]): Promise<Rejection<Event>[]> {
+    if (this.aborted.signal.aborted) return Promise.reject(new Error('the Elasticsearch indexer is closed'))
     if (events.length === 0) return Promise.resolve([])
     const items = events.map((event) => ({ stream, event }))
     const done = new Promise<Rejection<unknown>[]>((resolve, reject) => this.pending.push({ items, resolve, reject }))
@@ -89,7 +90,7 @@ export class BulkIndexer {
         attempts: Number.POSITIVE_INFINITY,
         minDelayMs: 200,
         maxDelayMs: 10_000,
-        signal: this.abort.signal,
+        signal: this.aborted.signal,
         onRetry: (error, attempt, delayMs) => logger.warn({ err: error, attempt, delayMs, documents: open.length }, 'Elasticsearch bulk indexing incomplete; retrying'),
       })
       for (const waiting of batch) {
@@ -100,18 +101,41 @@ export class BulkIndexer {
     }
   }
 
-  /** One `_bulk` call; returns the items to send again. Rejected items are marked and done. */
+  /**
+   * `_bulk` calls of at most `MAX_BULK_BYTES` each (Elasticsearch refuses a request over
+   * http.max_content_length, 100 MB by default, and large bulks only add latency); returns the
+   * items to send again. Rejected items are marked and done.
+   */
   private async send(items: Item[]): Promise<Item[]> {
-    const { client, prefix, onBulk } = this.options
-    const operations: unknown[] = []
+    const again: Item[] = []
+    let operations: string[] = []
+    let chunk: Item[] = []
+    let bytes = 0
     for (const item of items) {
       item.rejection = undefined
-      operations.push({ index: { _index: indexFor(prefix, item.stream, item.event.ts), _id: item.event.event_id } }, searchDocument(item.stream, item.event as never))
+      const action = JSON.stringify({ index: { _index: indexFor(this.options.prefix, item.stream, item.event.ts), _id: documentId(item.event) } })
+      const document = JSON.stringify(searchDocument(item.stream, item.event as SearchEvent<typeof item.stream>))
+      if (chunk.length > 0 && bytes + action.length + document.length > MAX_BULK_BYTES) {
+        again.push(...await this.bulk(chunk, operations))
+        operations = []
+        chunk = []
+        bytes = 0
+      }
+      operations.push(action, document)
+      chunk.push(item)
+      bytes += action.length + document.length + 2
     }
+    if (chunk.length > 0) again.push(...await this.bulk(chunk, operations))
+    return again
+  }
+
+  private async bulk(items: Item[], operations: string[]): Promise<Item[]> {
+    const { client, onBulk } = this.options
     const started = performance.now()
     let response
     try {
-      response = await client.bulk({ operations })
+      // The body is already NDJSON lines: the client joins them without serialising again.
+      response = await client.bulk({ operations: operations as never }, { requestTimeout: 60_000 })
     } catch (error) {
       onBulk?.(items.length, performance.now() - started, error)
       throw error
@@ -131,9 +155,29 @@ export class BulkIndexer {
     return again
   }
 
-  /** Flushes what is pending, then refuses new events; in-flight retries stop. */
+  /**
+   * Stops retrying: every caller still waiting is rejected, so a shutdown during an outage ends.
+   * Nothing is lost: their offsets were not committed, and the replay overwrites the same documents.
+   */
+  abort(): void {
+    this.aborted.abort()
+  }
+
+  /** Flushes what is pending, then refuses new events. Call abort() first to stop waiting for an outage. */
   async close(): Promise<void> {
     await this.flush()
-    this.abort.abort()
+    this.aborted.abort()
   }
 }
+
+/**
+ * The document id: the event id within its project. Event ids are unique per project only (a
+ * client may send its own UUIDs, and the same ones to two projects), and one index holds every
+ * project, so the id alone would let one project overwrite another's document.
+ */
+export function documentId(event: { readonly project_id: string; readonly event_id: string }): string {
+  return `${event.project_id}/${event.event_id}`
+}
+
+/** Bulk requests stay under this many bytes of NDJSON. */
+const MAX_BULK_BYTES = 10 * 1024 * 1024

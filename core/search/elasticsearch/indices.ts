@@ -15,24 +15,27 @@ const KIND: Record<SearchStream, string> = { log: 'logs', notification: 'notific
 
 const TEMPLATE_DIR = join(import.meta.dirname, '../../../schemas/elasticsearch')
 
+/** Elasticsearch names must be lower case; EDDY_TOPIC_PREFIX may not be. */
+const base = (prefix: string, stream: SearchStream) => `${prefix.toLowerCase()}-${KIND[stream]}`
+
 export function indexPattern(prefix: string, stream: SearchStream): string {
-  return `${prefix}-${KIND[stream]}-*`
+  return `${base(prefix, stream)}-*`
 }
 
 export function indexFor(prefix: string, stream: SearchStream, tsMs: number): string {
   const date = new Date(tsMs)
-  return `${prefix}-${KIND[stream]}-${date.getUTCFullYear()}.${String(date.getUTCMonth() + 1).padStart(2, '0')}`
+  return `${base(prefix, stream)}-${date.getUTCFullYear()}.${String(date.getUTCMonth() + 1).padStart(2, '0')}`
 }
 
 /** The committed template of a stream with the prefix filled in (also read by dashboard checks). */
 export function indexTemplate(prefix: string, stream: SearchStream): Record<string, unknown> {
-  const text = readFileSync(join(TEMPLATE_DIR, `${KIND[stream]}.json`), 'utf8').replaceAll('{prefix}', prefix)
+  const text = readFileSync(join(TEMPLATE_DIR, `${KIND[stream]}.json`), 'utf8').replaceAll('{prefix}', prefix.toLowerCase())
   const { _comment: _, ...template } = JSON.parse(text) as Record<string, unknown>
   return template
 }
 
 export function templateName(prefix: string, stream: SearchStream): string {
-  return `${prefix}-${KIND[stream]}`
+  return base(prefix, stream)
 }
 
 /** `eddy migrate` for Elasticsearch: puts both index templates (idempotent). */
@@ -53,11 +56,13 @@ export async function dropExpiredIndices(client: Client, prefix: string, retenti
   for (const stream of ['log', 'notification'] as const) {
     const indices = await client.cat.indices({ index: indexPattern(prefix, stream), format: 'json', h: 'index' }) as Array<{ index?: string }>
     for (const { index } of indices) {
-      const month = /-(\d{4})\.(\d{2})$/.exec(index ?? '')
+      // Only this stream's own monthly names: `<prefix>-logs-YYYY.MM`, nothing another prefix made.
+      const month = index?.startsWith(`${base(prefix, stream)}-`) ? /^-(\d{4})\.(\d{2})$/.exec(index.slice(base(prefix, stream).length)) : null
       if (!index || !month) continue
       const monthEnd = Date.UTC(Number(month[1]), Number(month[2]), 1)
       if (monthEnd > cutoff) continue
-      await client.indices.delete({ index })
+      // Several processors sweep: another may have dropped it a moment ago.
+      await client.indices.delete({ index, ignore_unavailable: true })
       dropped.push(index)
       logger.info({ index }, 'dropped an Elasticsearch index past retention')
     }

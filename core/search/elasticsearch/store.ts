@@ -15,6 +15,12 @@ interface RawHit {
  * no scoring, hits are ordered by time) over the stream's monthly indices, paged with
  * `search_after` on (ts, event_id).
  */
+/**
+ * Like the ClickHouse queries' max_execution_time: a search that takes longer is too expensive.
+ * Enforced by the client: Elasticsearch's own `timeout` would return partial hits instead.
+ */
+const SEARCH_OPTIONS = { requestTimeout: 10_000 }
+
 export class ElasticsearchSearchStore implements SearchStore {
   readonly backend = 'elasticsearch' as const
 
@@ -30,7 +36,7 @@ export class ElasticsearchSearchStore implements SearchStore {
       ...(request.after ? { search_after: [request.after.ts, request.after.eventId] } : {}),
       size: request.size + 1,
       track_total_hits: TOTAL_LIMIT,
-    })
+    }, SEARCH_OPTIONS)
     const hits = (response.hits.hits as RawHit[]).map((hit) => hitFromSource(request.stream, hit._source ?? {}))
     const total = response.hits.total
     const value = typeof total === 'number' ? total : (total?.value ?? 0)
@@ -53,7 +59,7 @@ export class ElasticsearchSearchStore implements SearchStore {
         },
       },
       size: 1,
-    })
+    }, SEARCH_OPTIONS)
     const source = (found.hits.hits as RawHit[])[0]?._source
     if (!source) return undefined
     const anchor = hitFromSource('log', source)
@@ -75,7 +81,7 @@ export class ElasticsearchSearchStore implements SearchStore {
         sort: sortBy(order),
         search_after: [anchor.ts, anchor.eventId],
         size,
-      })
+      }, SEARCH_OPTIONS)
       return (response.hits.hits as RawHit[]).map((hit) => hitFromSource('log', hit._source ?? {}))
     }
     const [before, after] = await Promise.all([near('desc', request.before), near('asc', request.after)])
