@@ -12,6 +12,7 @@ import { FRAMEWORK_PROBLEMS } from './errors.ts'
 import type { TimeBounds } from './normalise/time.ts'
 import { UserAgentParser } from './normalise/user-agent.ts'
 import type { EventPublisher } from './publisher.ts'
+import { ingestOpenApiRoute } from './openapi.ts'
 import { logRoutes } from './routes/logs.ts'
 import { notificationRoutes } from './routes/notifications.ts'
 import { segmentRoutes } from './routes/segment.ts'
@@ -81,6 +82,8 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
   }
   installBodyParsers(app)
   installProblemHandler(app, FRAMEWORK_PROBLEMS, { notFound: false })
+  // The OpenAPI document of the routes below (ingest/openapi.ts): no write key needed.
+  ingestOpenApiRoute(app, { config: options.config, now: dependencies.clock() })
   await app.register(segmentRoutes, dependencies)
   await app.register(snippetPlugin, dependencies)
   await app.register(logRoutes, dependencies)

@@ -22,6 +22,7 @@ export class BinaryBody {
   constructor(readonly bytes: Buffer, readonly contentType: string) {}
 }
 
+export const NDJSON_CONTENT_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq']
 export const PROTOBUF_CONTENT_TYPES = ['application/x-protobuf', 'application/protobuf', 'application/vnd.google.protobuf']
 
 /**
@@ -71,7 +72,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   // risk here because bodies are only read field by field into new objects, never merged.
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson)
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json-seq'], { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(NDJSON_CONTENT_TYPES, { parseAs: 'string' }, (_request, body, done) => {
     done(null, parseNdjson(body as string))
   })
   app.addContentTypeParser(PROTOBUF_CONTENT_TYPES, { parseAs: 'buffer' }, (request, body, done) => {

@@ -100,6 +100,17 @@ describe('POST /v1/batch', () => {
     expect(producer.sent).toHaveLength(0)
   })
 
+  it('answers 400, not 500, for epoch times beyond what a Date holds (found by fuzzing the OpenAPI document)', async () => {
+    // 1e300 ms as is, and a skew correction that adds up past ±8.64e15 ms.
+    const response = await post('/v1/batch', { batch: [pageview({ timestamp: 1e300 }), pageview({ timestamp: 8e15, sentAt: -8e15 })] })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().errors).toEqual([
+      { event: 0, field: '/batch/0/timestamp', reason: expect.stringContaining('1e+300 ms since the epoch is more than 24 h in the future') },
+      { event: 1, field: '/batch/1/timestamp', reason: expect.stringContaining('more than 24 h in the future') },
+    ])
+    expect(producer.sent).toHaveLength(0)
+  })
+
   it('answers 413 for an oversized event, naming it, and writes nothing', async () => {
     const response = await post('/v1/batch', { batch: [pageview(), pageview({ properties: { blob: 'x'.repeat(3_000) } })] })
     expect(response.statusCode).toBe(413)

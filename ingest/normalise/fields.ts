@@ -2,6 +2,11 @@ import type { FieldError } from '../../core/http/problem.ts'
 
 export type Json = Record<string, unknown>
 
+/** Longest string field an event may carry (UTF-16 code units), unless a field says less. */
+export const MAX_STRING_LENGTH = 8_192
+/** Longest identifier (user and anonymous ids, notification ids, error codes). */
+export const MAX_IDENTIFIER_LENGTH = 256
+
 export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Collects field errors for one event while its fields are read. */
@@ -15,7 +20,7 @@ export class FieldReader {
   }
 
   /** A string field, or '' when absent; anything else is an error. */
-  string(source: Json, field: string, path: string = field, maxLength = 8_192): string {
+  string(source: Json, field: string, path: string = field, maxLength = MAX_STRING_LENGTH): string {
     const value = source[field]
     if (value === undefined || value === null) return ''
     if (typeof value !== 'string') {
@@ -30,7 +35,7 @@ export class FieldReader {
   identifier(source: Json, field: string, path: string = field): string {
     const value = source[field]
     if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-    return this.string(source, field, path, 256)
+    return this.string(source, field, path, MAX_IDENTIFIER_LENGTH)
   }
 
   object(source: Json, field: string, path: string = field): Json {

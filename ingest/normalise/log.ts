@@ -10,16 +10,20 @@ export interface LogContext {
   readonly bounds: TimeBounds
 }
 
-const LEVELS: Record<string, LogLevel> = {
+/** The level words `/v1/logs` accepts (in any letter case) and the level each is stored as. */
+export const LEVELS: Readonly<Record<string, LogLevel>> = {
   trace: 'trace', debug: 'debug', info: 'info', information: 'info', notice: 'info', warn: 'warn', warning: 'warn',
   error: 'error', err: 'error', fatal: 'fatal', critical: 'fatal', crit: 'fatal', alert: 'fatal', emerg: 'fatal', emergency: 'fatal', panic: 'fatal',
 }
-/** pino/bunyan numeric levels. */
-const NUMERIC_LEVELS: Array<[number, LogLevel]> = [[60, 'fatal'], [50, 'error'], [40, 'warn'], [30, 'info'], [20, 'debug'], [0, 'trace']]
+/** pino/bunyan numeric levels: the first threshold a number reaches. */
+export const NUMERIC_LEVELS: ReadonlyArray<readonly [number, LogLevel]> = [[60, 'fatal'], [50, 'error'], [40, 'warn'], [30, 'info'], [20, 'debug'], [0, 'trace']]
+
+export const MAX_SERVICE_LENGTH = 200
 
 /** Fields with a meaning of their own; every other field of a line becomes an attribute. */
 const KNOWN = new Set(['event_id', 'id', 'timestamp', 'ts', 'time', '@timestamp', 'date', 'service', 'host', 'hostname', 'level', 'severity', 'message', 'msg', 'logger', 'trace_id', 'span_id', 'attributes'])
-const TIME_FIELDS = ['timestamp', 'ts', 'time', '@timestamp', 'date'] as const
+/** Where a line's time is read from: the first of these that is present. */
+export const TIME_FIELDS = ['timestamp', 'ts', 'time', '@timestamp', 'date'] as const
 
 /**
  * Epoch numbers in the unit the shipper chose: Fluent Bit's `date` is seconds with a fraction,
@@ -51,7 +55,7 @@ export function normaliseLogLine(line: unknown, index: number, context: LogConte
     read.fail('', 'must be a JSON object')
     return { ok: false, errors: read.errors }
   }
-  const service = read.string(line, 'service', 'service', 200)
+  const service = read.string(line, 'service', 'service', MAX_SERVICE_LENGTH)
   if (!service) read.fail('service', 'is required')
   // `log` is where Fluent Bit's tail and Docker's json-file put the line.
   const messageField = typeof line.message === 'string' ? 'message' : typeof line.msg === 'string' ? 'msg' : typeof line.log === 'string' ? 'log' : undefined

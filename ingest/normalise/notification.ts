@@ -8,6 +8,9 @@ import { readEventTime, type TimeBounds } from './time.ts'
 export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push', 'in_app', 'webhook']
 export const STATUSES: readonly NotificationStatus[] = ['queued', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'failed', 'dropped', 'complained', 'unsubscribed']
 
+export const MAX_PROVIDER_LENGTH = 100
+export const MAX_TEMPLATE_LENGTH = 200
+
 export interface NotificationContext {
   readonly projectId: string
   readonly receivedAt: number
@@ -34,8 +37,8 @@ export function normaliseNotification(input: unknown, index: number, context: No
   const ts = readEventTime(typeof time === 'number' ? epochToMillis(time) : time, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(input, 'attributes')
   const fields = {
-    provider: read.string(input, 'provider', 'provider', 100),
-    template: read.string(input, 'template', 'template', 200),
+    provider: read.string(input, 'provider', 'provider', MAX_PROVIDER_LENGTH),
+    template: read.string(input, 'template', 'template', MAX_TEMPLATE_LENGTH),
     userId: read.identifier(input, 'user_id'),
     errorCode: read.identifier(input, 'error_code'),
     errorMessage: read.string(input, 'error_message'),

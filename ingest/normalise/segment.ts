@@ -26,6 +26,8 @@ export interface RequestContext {
 export type Normalised<T> = { ok: true; event: T } | { ok: false; errors: FieldError[] }
 
 const CALL_TYPES = ['track', 'page', 'screen', 'identify'] as const
+/** Longest track event name and page or screen name. */
+export const MAX_NAME_LENGTH = 200
 type CallType = (typeof CALL_TYPES)[number]
 
 const EVENT_TYPE: Record<CallType, ClickType> = { track: 'custom', page: 'pageview', screen: 'pageview', identify: 'identify' }
@@ -59,10 +61,10 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
 
   let name = ''
   if (type === 'track') {
-    name = read.string(message, 'event', 'event', 200)
+    name = read.string(message, 'event', 'event', MAX_NAME_LENGTH)
     if (!name) read.fail('event', 'is required for track calls')
   } else if (type === 'page' || type === 'screen') {
-    name = read.string(message, 'name', 'name', 200)
+    name = read.string(message, 'name', 'name', MAX_NAME_LENGTH)
   }
 
   const timestamp = readTime(message.timestamp ?? message.originalTimestamp)

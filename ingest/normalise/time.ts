@@ -26,13 +26,18 @@ export interface TimeBounds {
   readonly retentionMs: number
 }
 
+/** ISO 8601 where a Date can hold the time (±8.64e15 ms); epoch numbers beyond that (1e300, or skew-corrected sums) as they are. */
+function formatTime(ts: number): string {
+  return Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `${ts} ms since the epoch`
+}
+
 /** Why an event time cannot be accepted, or undefined when it can. */
 export function timeProblem(ts: number, receivedAt: number, bounds: TimeBounds): string | undefined {
   if (ts > receivedAt + bounds.maxFutureMs) {
-    return `event time ${new Date(ts).toISOString()} is more than ${bounds.maxFutureMs / 3_600_000} h in the future`
+    return `event time ${formatTime(ts)} is more than ${bounds.maxFutureMs / 3_600_000} h in the future`
   }
   if (ts < receivedAt - bounds.retentionMs) {
-    return `event time ${new Date(ts).toISOString()} is older than the retention of ${Math.round(bounds.retentionMs / 86_400_000)} days`
+    return `event time ${formatTime(ts)} is older than the retention of ${Math.round(bounds.retentionMs / 86_400_000)} days`
   }
   return undefined
 }

@@ -11,7 +11,8 @@ import { authenticateWriteKey, bodyBytes, clientAddress, oversizedEvents, truste
 import { visitorHasher, type VisitorHasher } from '../snippet/visitor-hash.ts'
 import type { IngestDependencies } from '../app.ts'
 
-const SINGLE_CALLS = ['track', 'page', 'screen', 'identify'] as const
+/** The single-call endpoints, `/v1/<call>`, beside `/v1/batch`. */
+export const SINGLE_CALLS = ['track', 'page', 'screen', 'identify'] as const
 
 /**
  * Ingest settings for browsers (config.ingest; EDDY_TRUSTED_PROXIES, EDDY_VISITOR_SECRET).

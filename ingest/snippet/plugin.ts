@@ -24,19 +24,25 @@ export type SnippetPluginOptions = IngestDependencies & SnippetSettings
  * /v1/batch. Register it inside ingest's scope (it relies on ingest's body parsers).
  */
 export async function snippetPlugin(app: FastifyInstance, options: SnippetPluginOptions): Promise<void> {
-  const settings = options.config.ingest as typeof options.config.ingest & SnippetSettings
-  const scriptPath = options.scriptPath ?? settings.scriptPath ?? DEFAULT_SCRIPT_PATH
-  const collectPath = options.collectPath ?? settings.collectPath ?? DEFAULT_COLLECT_PATH
+  const { scriptPath, modulePath, collectPath } = snippetPaths(options)
   for (const path of [scriptPath, collectPath]) {
     if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(path)) throw new Error(`snippet path ${JSON.stringify(path)} must be an absolute URL path`)
   }
   const [script, module] = await Promise.all([cachedBuild('iife', collectPath), cachedBuild('esm', collectPath)])
   app.get(scriptPath, async (request, reply) => serve(request, reply, script))
-  app.get(`${scriptPath.replace(/\.m?js$/, '')}.mjs`, async (request, reply) => serve(request, reply, module))
+  app.get(modulePath, async (request, reply) => serve(request, reply, module))
   if (collectPath !== DEFAULT_COLLECT_PATH) {
     allowCrossOrigin(app)
     collectRoute(app, collectPath, segmentHandlers(options).batch)
   }
+}
+
+/** The paths the snippet plugin serves: the script, the ESM build beside it, and where the script posts. */
+export function snippetPaths(options: Pick<IngestDependencies, 'config'> & SnippetSettings): { scriptPath: string; modulePath: string; collectPath: string } {
+  const settings = options.config.ingest as typeof options.config.ingest & SnippetSettings
+  const scriptPath = options.scriptPath ?? settings.scriptPath ?? DEFAULT_SCRIPT_PATH
+  const collectPath = options.collectPath ?? settings.collectPath ?? DEFAULT_COLLECT_PATH
+  return { scriptPath, modulePath: `${scriptPath.replace(/\.m?js$/, '')}.mjs`, collectPath }
 }
 
 /** Builds once per process and collect path (tests start many apps; a build takes ~20 ms). */

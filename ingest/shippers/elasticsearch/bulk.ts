@@ -5,6 +5,7 @@ import { flattenAttributes, pick, remove, take } from '../attributes.ts'
 import { shipperLevel, type ShippedLine } from '../accept.ts'
 
 export type BulkAction = 'index' | 'create' | 'update' | 'delete'
+export const BULK_ACTIONS: readonly BulkAction[] = ['index', 'create', 'update', 'delete']
 
 /** One action of a `_bulk` body and its document (for index/create/update). */
 export interface BulkItem {
@@ -36,7 +37,7 @@ export function parseBulk(body: string, defaultIndex: string | undefined): BulkI
     }
     const name = isObject(action) ? Object.keys(action)[0] : undefined
     const meta = name && isObject(action) ? action[name] : undefined
-    if (!name || !['index', 'create', 'update', 'delete'].includes(name) || !isObject(meta)) {
+    if (!name || !(BULK_ACTIONS as readonly string[]).includes(name) || !isObject(meta)) {
       throw malformed(number + 1, 'expected an action line such as {"index":{"_index":"logs"}} or {"create":{}}')
     }
     const index = typeof meta._index === 'string' && meta._index !== '' ? meta._index : defaultIndex

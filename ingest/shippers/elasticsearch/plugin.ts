@@ -15,7 +15,10 @@ export const ELASTICSEARCH_PREFIX = '/es'
  */
 export const REPORTED_VERSION = '8.17.0'
 
-const INFO = {
+/** Setup calls answered as done (GET `{}`, PUT and POST `{"acknowledged": true}`), under the prefix. */
+export const SETUP_PATHS = ['_index_template/:name', '_template/:name', '_ilm/policy/:name', '_data_stream/:name', '_component_template/:name', '_ingest/pipeline/:name'] as const
+
+export const INFO = {
   name: 'eddy',
   cluster_name: 'eddy',
   cluster_uuid: uuidv5('eddy-elasticsearch-compat', '6ba7b811-9dad-11d1-80b4-00c04fd430c8'),
@@ -59,7 +62,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, dependencies: In
   app.get(`${ELASTICSEARCH_PREFIX}/_xpack`, async () => ({ features: { ilm: { available: true, enabled: true } } }))
   // Setup calls (index templates, ILM policies, data streams): answered as done, because Eddy's
   // schema is fixed and nothing there needs creating.
-  for (const path of ['_index_template/:name', '_template/:name', '_ilm/policy/:name', '_data_stream/:name', '_component_template/:name', '_ingest/pipeline/:name']) {
+  for (const path of SETUP_PATHS) {
     app.route({ method: ['GET', 'PUT', 'POST'], url: `${ELASTICSEARCH_PREFIX}/${path}`, handler: async (request) => (request.method === 'GET' ? {} : { acknowledged: true }) })
   }
 
