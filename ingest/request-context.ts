@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import { basicAuthUser, type KeyRing } from '../core/auth/keys.ts'
 import { ProblemError, type FieldError } from '../core/http/problem.ts'
+export { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
 import { isObject } from './normalise/fields.ts'
 
@@ -63,27 +64,6 @@ function addJsonSize(item: unknown, size: number, stopAbove: number): number {
 
 export function bodyBytes(request: FastifyRequest): number {
   return Number(request.headers['content-length'] ?? 0) || Number.MAX_SAFE_INTEGER
-}
-
-/**
- * The proxies whose X-Forwarded-For is believed (EDDY_TRUSTED_PROXIES: IPs and CIDRs). Without
- * any, X-Forwarded-For is ignored: anyone can send that header, and a forged address would let a
- * client pick its own cookieless visitor hash.
- */
-export function trustedProxies(entries: readonly string[]): BlockList {
-  const list = new BlockList()
-  for (const entry of entries) {
-    const [address = '', bits] = entry.trim().split('/')
-    const family = isIP(address)
-    const prefix = Number(bits ?? 0)
-    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-      throw new Error(`trusted proxy ${JSON.stringify(entry)} is not an IP address or CIDR`)
-    }
-    const type = family === 4 ? 'ipv4' : 'ipv6'
-    if (bits === undefined) list.addAddress(address, type)
-    else list.addSubnet(address, prefix, type)
-  }
-  return list
 }
 
 /**

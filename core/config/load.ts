@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type Config, type Project } from './schema.ts'
 import type { EnvironmentVariable } from './environment.ts'
+import { trustedProxies } from '../http/trusted-proxies.ts'
 
 export type Environment = Partial<Record<EnvironmentVariable, string>>
 
@@ -69,6 +70,10 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
       maxRequestBytes: integer('EDDY_MAX_REQUEST_BYTES', 500 * 1024),
       maxFutureMs: 24 * 60 * 60 * 1000,
       produceTimeoutMs: 5_000,
+      ...(optional('EDDY_SNIPPET_PATH') ? { scriptPath: optional('EDDY_SNIPPET_PATH') } : {}),
+      ...(optional('EDDY_COLLECT_PATH') ? { collectPath: optional('EDDY_COLLECT_PATH') } : {}),
+      ...(optional('EDDY_TRUSTED_PROXIES') ? { trustedProxies: proxyList(env.EDDY_TRUSTED_PROXIES!, problems) } : {}),
+      ...(optional('EDDY_VISITOR_SECRET') ? { visitorSecret: optional('EDDY_VISITOR_SECRET') } : {}),
     },
     retentionDays: integer('EDDY_RETENTION_DAYS', 400),
     publicUrl: optional('EDDY_PUBLIC_URL'),
@@ -146,4 +151,15 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+/** EDDY_TRUSTED_PROXIES: comma-separated IPs and CIDRs, each checked here rather than at the first request. */
+function proxyList(raw: string, problems: string[]): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean)
+  try {
+    trustedProxies(entries)
+  } catch (error) {
+    problems.push(`EDDY_TRUSTED_PROXIES: ${(error as Error).message}`)
+  }
+  return entries
 }

@@ -59,6 +59,13 @@ export const ConfigSchema = Type.Object({
     maxFutureMs: Type.Integer({ minimum: 0 }),
     /** Produce attempts give up after this long and the client gets 503 + Retry-After. */
     produceTimeoutMs: Type.Integer({ minimum: 100 }),
+    /** Where the snippet is served and where it posts (first-party names past ad blockers). */
+    scriptPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._~/-]{1,200}\\.js$' })),
+    collectPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._~/-]{1,200}$' })),
+    /** IPs and CIDRs whose X-Forwarded-For gives the client address. */
+    trustedProxies: Type.Optional(Type.Array(Type.String())),
+    /** Derives the daily cookieless salt, so that every ingest instance agrees on it. */
+    visitorSecret: Type.Optional(Type.String({ minLength: 16 })),
   }),
   retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
   /** The public base URL providers call (Twilio signs it); unset means the URL of the request. */
