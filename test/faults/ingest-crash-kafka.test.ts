@@ -70,29 +70,36 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     }
 
     let kills = 0
-    let sending = true
+    let killerFailed = false
     const killer = (async () => {
-      while (sending && kills < KILLS) {
+      while (kills < KILLS) {
         await new Promise((resolve) => setTimeout(resolve, 1_500))
-        if (!sending) break
         await ingest.kill()
         kills++
         await new Promise((resolve) => setTimeout(resolve, 300))
         await ingest.start(120_000)
       }
-    })()
+    })().catch((error: unknown) => {
+      killerFailed = true
+      throw error
+    })
+    // The batches are spread over the kills: batch i waits for kill number phase(i), so a fast
+    // machine cannot send everything before the last kill, and every restart meets clients that
+    // are sending (refused connections and requests cut off mid-flight).
+    const phase = (index: number) => Math.floor((index * (KILLS + 1)) / BATCHES)
     let next = 0
     const client = async () => {
       while (next < batches.length) {
-        const batch = batches[next++]!
-        await send(batch)
-        // Spread the batches over the kills rather than sending all before the first.
-        if (kills < KILLS) await new Promise((resolve) => setTimeout(resolve, 150))
+        const index = next++
+        while (kills < phase(index)) {
+          if (killerFailed) return
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        await send(batches[index]!)
+        await new Promise((resolve) => setTimeout(resolve, 150))
       }
     }
-    await Promise.all([client(), client()])
-    sending = false
-    await killer
+    await Promise.all([client(), client(), killer])
     expect(kills).toBe(KILLS)
     expect(counts.failedAttempts, 'the kills hit requests in flight').toBeGreaterThan(0)
 
