@@ -60,6 +60,22 @@ describe('POST /v1/batch', () => {
     expect(ids[2]).toBe('0b6f3c7e-1d2a-4b5c-8d9e-0f1a2b3c4d5e')
   })
 
+  it('deduplicates numeric message ids like their text: 42 and "42" are one message', async () => {
+    await post('/v1/batch', { batch: [pageview({ messageId: 42 })] })
+    await post('/v1/batch', { batch: [pageview({ messageId: '42' })] })
+    await post('/v1/batch', { batch: [pageview({ messageId: 43 })] })
+    const [first, second, third] = decodedClicks().map((event) => event.event_id)
+    expect(first).toBe(second)
+    expect(third).not.toBe(first)
+  })
+
+  it('takes the body writeKey when the Basic user is not a key (a stray proxy or default user)', async () => {
+    const response = await post('/v1/batch', { writeKey: WRITE_KEY, batch: [pageview()] }, { authorization: basic('proxy-user') })
+    expect(response.statusCode).toBe(202)
+    const unknownBoth = await post('/v1/batch', { writeKey: 'nope-nope', batch: [pageview()] }, { authorization: basic('proxy-user') })
+    expect(unknownBoth.statusCode).toBe(401)
+  })
+
   it('corrects client clock skew from sentAt as Segment does', async () => {
     // The client clock is 1 hour behind: it stamped the event 5 s before it sent the batch.
     await post('/v1/batch', { sentAt: '2026-11-22T11:00:05.000Z', batch: [pageview({ timestamp: '2026-11-22T11:00:00.000Z' })] })
@@ -208,6 +224,35 @@ describe('POST /v1/logs', () => {
     const logs = producer.sent.map((s) => codec.decode('log', s.record.value)).map((d) => d.ok && d.value)
     expect(logs[0]).toMatchObject({ service: 'checkout', level: 'error', host: 'web-1', trace_id: 'abc', attributes: { request_id: 'r-1' } })
     expect(logs[1]).toMatchObject({ level: 'info', message: 'ok' })
+  })
+
+  it('refuses a line whose host, logger or trace ids are not strings, instead of storing it without them', async () => {
+    const body = [line({ host: 42 }), line({ trace_id: { id: 'x' } }), line({ span_id: 7 }), line({ logger: ['a'] }), line({ host: { name: 'web-9' } })].join('\n')
+    const response = await post('/v1/logs', body, { 'content-type': 'application/x-ndjson' })
+    expect(response.statusCode).toBe(202)
+    expect(response.json().accepted).toBe(1)
+    expect(response.json().rejected.map((error: { event: number; field: string }) => [error.event, error.field])).toEqual([[1, '/host'], [2, '/trace_id'], [3, '/span_id'], [4, '/logger']])
+    const [stored] = producer.sent.map((s) => codec.decode('log', s.record.value)).map((d) => d.ok && d.value)
+    // An ECS-style host object (Filebeat, Elastic Agent) gives its name.
+    expect(stored).toMatchObject({ host: 'web-9' })
+  })
+
+  it('keeps the write key of a single-object body out of the stored attributes', async () => {
+    const response = await post('/v1/logs', { writeKey: WRITE_KEY, service: 'checkout', message: 'one line', region: 'eu' }, { authorization: '' })
+    expect(response.statusCode).toBe(202)
+    const [stored] = producer.sent.map((s) => codec.decode('log', s.record.value)).map((d) => d.ok && d.value)
+    expect(stored).toMatchObject({ message: 'one line', attributes: { region: 'eu' } })
+    expect((stored as { attributes: Record<string, string> }).attributes).not.toHaveProperty('writeKey')
+  })
+
+  it('answers 400 to NDJSON posted to the OTLP path, which takes one ExportLogsServiceRequest', async () => {
+    const response = await post('/otlp/v1/logs', [line(), line()].join('\n'), { 'content-type': 'application/json' })
+    expect(response.statusCode).toBe(400)
+    expect(response.headers['content-type']).toContain('application/problem+json')
+    const notArray = await post('/otlp/v1/logs', { resourceLogs: { scopeLogs: [] } })
+    expect(notArray.statusCode).toBe(400)
+    expect(notArray.json().errors).toEqual([{ field: '/resourceLogs', reason: 'must be an array' }])
+    expect(producer.sent).toHaveLength(0)
   })
 
   it('accepts a JSON array; rejects oversized lines; 400 when no line is valid', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../core/config/index.ts'
+import { HTTP_PROBLEMS } from '../core/http/client-errors.ts'
 import type { ProblemDefinition } from '../core/http/problem.ts'
 import { NDJSON_CONTENT_TYPES, PROTOBUF_CONTENT_TYPES } from './body.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
@@ -168,21 +169,16 @@ export function ingestOpenApiDocument(options: IngestOpenApiOptions): OpenApiDoc
   const ALL_OR_NOTHING = [...EVENTS, P.INGEST_EVENT_TOO_LARGE]
   const NO_BODY = [P.INGEST_RATE_LIMITED]
 
-  /** Path parameters: the router refuses longer ones before ingest sees the request. */
+  /** Path parameters: fastify's router refuses longer ones before ingest sees the request. */
   const PARAM_LIMIT = 100
-  const ROUTER_LIMIT: Record<string, Response> = {
-    414: {
-      description: `A path parameter is longer than ${PARAM_LIMIT} characters: fastify's router answers before any ingest code runs, with fastify's own JSON error, not a problem (a known gap).`,
-      content: { [JSON_TYPE]: { schema: schema('FastifyError') } },
-    },
-  }
+  const ROUTER_LIMIT = problems.for([HTTP_PROBLEMS.HTTP_PATH_PARAMETER_TOO_LONG])
 
   // ── security ────────────────────────────────────────────────────────────────────────────────
   const securitySchemes: Record<string, SecurityScheme> = {
     writeKeyBasic: {
       type: 'http',
       scheme: 'basic',
-      description: 'The write key as the HTTP Basic user name, password empty (`curl -u KEY:`), as Segment libraries send it. Log, shipper and webhook endpoints also take it as the password (`elastic:KEY`, `<tenant>:KEY`). Clickstream and notification endpoints take it instead as `writeKey` in the JSON body (the user name wins when both are given). Write keys are public and can only write.',
+      description: 'The write key as the HTTP Basic user name, password empty (`curl -u KEY:`), as Segment libraries send it. Log, shipper and webhook endpoints also take it as the password (`elastic:KEY`, `<tenant>:KEY`). Clickstream and notification endpoints take it instead as `writeKey` in the JSON body (when both are given, the first that is a write key, user name first). Write keys are public and can only write.',
     },
     writeKeyBearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer KEY` (OTel Collector `headers`, Alloy `bearer_token`, Vector `bearer`). Log, shipper and webhook endpoints only.' },
     writeKeyApiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Authorization: ApiKey base64(id:KEY)` as Filebeat and Logstash send `api_key: "id:KEY"` (either half may be the key), or `ApiKey KEY` (Fluent Bit `HTTP_API_Key`). Log, shipper and webhook endpoints only.' },
@@ -229,11 +225,6 @@ export function ingestOpenApiDocument(options: IngestOpenApiOptions): OpenApiDoc
         reason: { type: 'string' },
       },
       additionalProperties: false,
-    },
-    FastifyError: {
-      type: 'object',
-      description: "fastify's own error body, for requests its router refuses before ingest sees them.",
-      properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } },
     },
     Identifier: {
       description: `A string of at most ${MAX_IDENTIFIER_LENGTH} characters, or a finite number (stored as text). Absent, null or empty means none.`,

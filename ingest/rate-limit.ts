@@ -15,6 +15,10 @@ export const INGEST_TIER = 'ingest'
  */
 export function ingestRateLimitTarget(keys: KeyRing): (request: FastifyRequest) => RateLimitTarget | undefined {
   return (request) => {
+    // Only requests that carry events cost tokens: the snippet, CORS preflights, health checks
+    // and the OpenAPI document are GET/HEAD/OPTIONS, served to anyone, and must not drain a
+    // site's budget (a page load fetches eddy.js with the site's key in the URL).
+    if (request.method !== 'POST') return undefined
     const candidates = writeKeyCandidates(request)
     if (isObject(request.body) && typeof request.body.writeKey === 'string') candidates.push(request.body.writeKey)
     const key = candidates.find((candidate) => keys.projectFor(candidate, 'write') !== undefined)

@@ -6,15 +6,20 @@ export { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
 import { isObject } from './normalise/fields.ts'
 
-/** The project of the request's write key: HTTP Basic user name, or `writeKey` in the body (Segment). */
+/**
+ * The project of the request's write key: the HTTP Basic user name or `writeKey` in the body
+ * (Segment). The first of the two that is a write key wins, so a client that sends a stray Basic
+ * user (a proxy's, a default) next to a valid body key is not refused.
+ */
 export function authenticateWriteKey(request: FastifyRequest, keys: KeyRing): string {
   const fromHeader = basicAuthUser(request.headers.authorization)
   const fromBody = isObject(request.body) && typeof request.body.writeKey === 'string' ? request.body.writeKey : undefined
-  const projectId = keys.projectFor(fromHeader ?? fromBody, 'write')
-  if (!projectId) {
-    throw new ProblemError(INGEST_PROBLEMS.INGEST_UNAUTHORIZED, fromHeader ?? fromBody ? 'the write key belongs to no project' : 'send the write key as the HTTP Basic user name or as writeKey in the body')
+  const candidates = [fromHeader, fromBody].filter((candidate): candidate is string => candidate !== undefined && candidate !== '')
+  for (const candidate of candidates) {
+    const projectId = keys.projectFor(candidate, 'write')
+    if (projectId) return projectId
   }
-  return projectId
+  throw new ProblemError(INGEST_PROBLEMS.INGEST_UNAUTHORIZED, candidates.length > 0 ? 'the write key belongs to no project' : 'send the write key as the HTTP Basic user name or as writeKey in the body')
 }
 
 /**

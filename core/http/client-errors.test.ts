@@ -9,6 +9,7 @@ let port: number
 beforeAll(async () => {
   app = createHttpServer({ logger: pino({ level: 'silent' }), bodyLimit: 1_000 })
   app.get('/x', async () => ({ ok: true }))
+  app.get('/named/:name', async () => ({ ok: true }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   port = (app.server.address() as { port: number }).port
 })
@@ -37,4 +38,16 @@ it('answers bytes that are not HTTP with a 400 problem and closes the connection
   expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
   expect(answer).toMatch(/content-type: application\/problem\+json/i)
   expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, code: 'HTTP_MALFORMED_REQUEST' })
+})
+
+it("answers what fastify's router refuses (a path parameter over 100 characters, a bad percent-encoding) as problems", async () => {
+  expect((await fetch(`http://127.0.0.1:${port}/named/${'a'.repeat(100)}`)).status).toBe(200)
+  const long = await fetch(`http://127.0.0.1:${port}/named/${'a'.repeat(101)}`)
+  expect(long.status).toBe(414)
+  expect(long.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+  expect(await long.json()).toMatchObject({ status: 414, code: 'HTTP_PATH_PARAMETER_TOO_LONG' })
+  const badEncoding = await fetch(`http://127.0.0.1:${port}/named/%E0%A4%A`)
+  expect(badEncoding.status).toBe(400)
+  expect(badEncoding.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+  expect(await badEncoding.json()).toMatchObject({ status: 400, code: 'HTTP_MALFORMED_URL' })
 })

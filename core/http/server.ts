@@ -1,4 +1,4 @@
-import { answerClientError } from './client-errors.ts'
+import { answerClientError, answerFrameworkError } from './client-errors.ts'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logging/logger.ts'
 
@@ -19,5 +19,6 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     trustProxy: false,
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   }) as unknown as FastifyInstance
 }

@@ -14,6 +14,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const isUuid = (value: string) => value.length === 36 && UUID.test(value)
 
 export function eventIdFor(projectId: string, clientId: unknown): string {
+  // Numeric ids (a database sequence, a log offset) identify an event as well as text: 42 and
+  // "42" are the same message, so a retry that changes the JSON type still deduplicates.
+  if (typeof clientId === 'number' && Number.isFinite(clientId)) clientId = String(clientId)
   if (typeof clientId === 'string' && clientId !== '') {
     return isUuid(clientId) ? clientId.toLowerCase() : uuidv5(`${projectId}\u0000${clientId}`, EDDY_NAMESPACE)
   }

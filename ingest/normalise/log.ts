@@ -69,6 +69,11 @@ export function normaliseLogLine(line: unknown, index: number, context: LogConte
   const rawTime = timeField ? line[timeField] : undefined
   const ts = readEventTime(typeof rawTime === 'number' ? epochToMillis(rawTime) : rawTime, context.receivedAt, context.bounds, (reason) => read.fail('timestamp', reason))
   const attributes = read.object(line, 'attributes')
+  // Read before the verdict, so a mistyped field is reported rather than silently left empty.
+  const host = readHost(read, line)
+  const logger = read.string(line, 'logger')
+  const traceId = read.string(line, 'trace_id')
+  const spanId = read.string(line, 'span_id')
   if (read.errors.length > 0 || !level) return { ok: false, errors: read.errors }
 
   const extra: Json = {}
@@ -81,13 +86,25 @@ export function normaliseLogLine(line: unknown, index: number, context: LogConte
       ts,
       received_at: context.receivedAt,
       service,
-      host: read.string(line, 'host') || read.string(line, 'hostname'),
+      host,
       level,
       message,
-      logger: read.string(line, 'logger') || null,
-      trace_id: read.string(line, 'trace_id') || null,
-      span_id: read.string(line, 'span_id') || null,
+      logger: logger || null,
+      trace_id: traceId || null,
+      span_id: spanId || null,
       attributes: { ...stringMap(extra), ...stringMap(attributes) },
     },
   }
+}
+
+/**
+ * `host` or `hostname` as a string; an ECS-style `host` object (Filebeat, Elastic Agent, Vector's
+ * ECS mode) gives its `name` or `hostname`. Anything else is an error of the line.
+ */
+function readHost(read: FieldReader, line: Json): string {
+  if (isObject(line.host)) {
+    const host = line.host
+    return read.string(host, 'name', 'host/name') || read.string(host, 'hostname', 'host/hostname')
+  }
+  return read.string(line, 'host') || read.string(line, 'hostname')
 }

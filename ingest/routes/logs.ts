@@ -77,11 +77,18 @@ function toEntries(body: unknown): Entry[] {
   if (body instanceof NdjsonBody) {
     return body.lines.map((line) => ({ position: line.line, value: line.value, error: line.error, bytes: line.bytes }))
   }
-  const items = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.logs) ? body.logs : [body]
+  const items = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.logs) ? body.logs : [withoutWriteKey(body)]
   return items.map((value: unknown, position: number) => ({
     position,
     value,
     // Sizes of array items are only measured when they could matter (see oversizedEvents).
     bytes: typeof value === 'object' && value !== null ? Buffer.byteLength(JSON.stringify(value)) : 0,
   }))
+}
+
+/** A single-line body may carry the write key beside the line's fields: it is a credential, not an attribute. */
+function withoutWriteKey(body: unknown): unknown {
+  if (!isObject(body) || !('writeKey' in body)) return body
+  const { writeKey: _writeKey, ...line } = body
+  return line
 }

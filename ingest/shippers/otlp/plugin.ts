@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ProblemError } from '../../../core/http/problem.ts'
-import { BinaryBody } from '../../body.ts'
+import { BinaryBody, NdjsonBody } from '../../body.ts'
 import { INGEST_PROBLEMS } from '../../errors.ts'
 import { isObject } from '../../normalise/fields.ts'
 import type { IngestDependencies } from '../../app.ts'
@@ -36,7 +36,10 @@ export async function handleOtlpLogs(request: FastifyRequest, reply: FastifyRepl
       throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not an OTLP ExportLogsServiceRequest: ${(error as Error).message}`)
     }
     lines = otlpToLines(decoded)
-  } else if (isObject(request.body)) {
+  } else if (isObject(request.body) && !(request.body instanceof NdjsonBody)) {
+    if (request.body.resourceLogs !== undefined && !Array.isArray(request.body.resourceLogs)) {
+      throw new ProblemError(INGEST_PROBLEMS.INGEST_INVALID_EVENTS, 'resourceLogs must be an array', [{ field: '/resourceLogs', reason: 'must be an array' }])
+    }
     lines = otlpToLines(request.body)
   } else {
     throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'the body must be one OTLP ExportLogsServiceRequest (JSON object or protobuf)')
