@@ -130,6 +130,20 @@ describe('docker-compose.yml', () => {
     expect(services.migrate!.command).toEqual(['migrate'])
   })
 
+  it('hands every Eddy service each setting, so a new one cannot be forgotten in the stack', () => {
+    // Settings of the single-process, single-project setup, which the stack replaces by
+    // EDDY_PROJECTS and separate services; HOST and PORT are the image's (0.0.0.0:8080).
+    const notInTheStack = ['HOST', 'PORT', 'EDDY_DATA_DIR', 'EDDY_PROJECTS_FILE', 'EDDY_PROJECT_ID', 'EDDY_WRITE_KEY', 'EDDY_READ_KEY']
+    for (const [name, service] of eddyServices) {
+      const given = Object.keys(service.environment ?? {})
+      for (const variable of Object.keys(ENVIRONMENT)) {
+        if (!notInTheStack.includes(variable)) expect(given, `${name}: ${variable}`).toContain(variable)
+      }
+    }
+    // Ingest instances must agree on the cookieless-visitor salt: the secret is required, not defaulted.
+    expect(services.ingest!.environment!.EDDY_VISITOR_SECRET).toMatch(/^\$\{EDDY_VISITOR_SECRET:\?/)
+  })
+
   it('holds no secrets: credentials come from .env, whose example lists every variable the file reads', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
