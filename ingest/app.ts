@@ -34,7 +34,7 @@ export interface IngestDependencies {
   readonly refusedLines?: (count: number) => void
 }
 
-export type IngestMetrics = Pick<EddyMetrics, 'ingestRequests' | 'ingestRejections'>
+export type IngestMetrics = Pick<EddyMetrics, 'ingestRequests' | 'ingestRejections' | 'webhookRejections'>
 
 export interface IngestOptions {
   readonly config: Pick<Config, 'ingest' | 'retentionDays'>
@@ -42,9 +42,9 @@ export interface IngestOptions {
   readonly publisher: EventPublisher
   readonly logger: Logger
   readonly clock?: () => number
-  /** Provider webhook secrets per project and the rejection counter; without it every webhook is refused. */
+  /** Provider webhook secrets per project and the URL Twilio signs; without them every webhook is refused. */
   readonly webhooks?: WebhookOptions
-  /** Requests by route and status, refusals by reason; absent in tests that do not look. */
+  /** Requests by route and status, refusals by reason (webhooks also by provider); absent in tests that do not look. */
   readonly metrics?: IngestMetrics
 }
 
@@ -91,7 +91,7 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
   await app.register(otlpRoutes, dependencies)
   await app.register(lokiRoutes, dependencies)
   await app.register(elasticsearchRoutes, dependencies)
-  await app.register(webhookRoutes, { projects: {}, ...options.webhooks, dependencies })
+  await app.register(webhookRoutes, { projects: {}, ...options.webhooks, rejections: metrics?.webhookRejections, dependencies })
 }
 
 /** A standalone ingest server (the `eddy ingest` command and tests). */

@@ -40,6 +40,10 @@ export const METRICS = {
     name: 'eddy_ingest_rejections_total', type: 'counter', owner: 'ingest', labels: ['reason'],
     help: 'Requests refused, by reason: the problem code without INGEST_, lower case (invalid_events, event_too_large, unauthorized, rate_limited, bus_unavailable, …; docs/errors.md); lines refused inside a log body accepted in part count one each as invalid_line.',
   },
+  webhookRejections: {
+    name: 'eddy_webhook_rejections_total', type: 'counter', owner: 'ingest', labels: ['provider', 'reason'],
+    help: 'Provider webhooks refused with 401, by provider (sendgrid, twilio, sns for the SES route) and reason: unsigned, invalid (the signature does not match), topic (an SNS topic the project does not accept), not_configured (the project has no secret for the provider); docs/webhooks.md. Also counted in eddy_ingest_rejections_total by problem code.',
+  },
   produceDuration: {
     name: 'eddy_produce_duration_seconds', type: 'histogram', owner: 'ingest', labels: ['topic'], buckets: LATENCY_BUCKETS,
     help: 'Time from handing a batch to the log until it acknowledged it (fsync or Kafka acks), by topic.',

@@ -92,6 +92,10 @@ describe('serving the script', () => {
     const script = await app.inject({ method: 'GET', url: '/js/site.js' })
     expect(script.statusCode).toBe(200)
     expect(script.body).toContain('"/e"')
+    // The ESM build beside it defaults to the same collect path.
+    const module = await app.inject({ method: 'GET', url: '/js/site.mjs' })
+    expect(module.statusCode).toBe(200)
+    expect(module.body).toContain('"/e"')
     const response = await beacon(app, '/e', [{ type: 'track', event: 'Signed Up', anonymousId: 'a1', messageId: '0b6f3c7e-1d2a-4b5c-8d9e-0f1a2b3c4d5e' }])
     expect(response.statusCode).toBe(202)
     expect(response.headers['access-control-allow-origin']).toBe('*')

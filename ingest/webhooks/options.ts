@@ -1,7 +1,7 @@
 /**
- * Per-project webhook secrets. They are configuration (proposed: a `webhooks` object on each
- * project in EDDY_PROJECTS), handed to the ingest plugin; a provider without a secret for the
- * project is refused, never accepted unsigned.
+ * Per-project webhook secrets: the `webhooks` object of each project in EDDY_PROJECTS
+ * (core/config), handed to the ingest plugin; a provider without a secret for the project is
+ * refused, never accepted unsigned.
  */
 export interface ProjectWebhooks {
   /** SendGrid Event Webhook verification key: the base64 (DER/SPKI) ECDSA public key SendGrid shows. */
@@ -12,29 +12,21 @@ export interface ProjectWebhooks {
   readonly sns?: { readonly topicArns: readonly string[] }
 }
 
-/** Compatible with a prom-client Counter with labels provider and reason. */
+/** The webhook signature providers; the SES route is verified as SNS. */
+export type WebhookProvider = 'sendgrid' | 'twilio' | 'sns'
+
+/** Why a webhook was refused: no signature, a wrong one, another SNS topic, no secret configured. */
+export type WebhookRejectionReason = 'unsigned' | 'invalid' | 'topic' | 'not_configured'
+
+/** Counts refused webhooks: eddy_webhook_rejections_total (core/metrics/catalog.ts), a prom-client Counter. */
 export interface RejectionCounter {
-  inc(labels: { provider: string; reason: string }): void
+  inc(labels: { provider: WebhookProvider; reason: WebhookRejectionReason }): void
 }
 
-/** The default counter: in memory, readable by tests and a future /metrics. */
-export class CountingRejections implements RejectionCounter {
-  readonly counts = new Map<string, number>()
-  inc(labels: { provider: string; reason: string }): void {
-    const key = `${labels.provider}:${labels.reason}`
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
-  }
-  total(provider?: string): number {
-    let sum = 0
-    for (const [key, count] of this.counts) if (!provider || key.startsWith(`${provider}:`)) sum += count
-    return sum
-  }
-}
-
+/** What the configuration gives the webhook routes (cli/pipeline.ts webhookOptions). */
 export interface WebhookOptions {
   /** Secrets by project id. */
   readonly projects: Readonly<Record<string, ProjectWebhooks>>
-  readonly rejections?: RejectionCounter
   /**
    * The public base URL (scheme, host, port) providers call, when Eddy sits behind a proxy:
    * Twilio signs the URL it requested, which Eddy cannot see behind TLS termination.

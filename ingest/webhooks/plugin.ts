@@ -6,7 +6,7 @@ import { INGEST_PROBLEMS } from '../errors.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseNotification } from '../normalise/notification.ts'
 import { authenticateShipper } from '../shippers/write-key.ts'
-import { CountingRejections, type ProjectWebhooks, type WebhookOptions } from './options.ts'
+import type { ProjectWebhooks, RejectionCounter, WebhookOptions, WebhookProvider, WebhookRejectionReason } from './options.ts'
 import type { ProviderEvent } from './provider-event.ts'
 import { sendgridEvent } from './sendgrid.ts'
 import { sesEvent } from './ses.ts'
@@ -15,26 +15,31 @@ import { isSnsUrl, snsCertificateFetcher, snsSubscriptionConfirmer, SnsUnavailab
 import { verifyTwilioSignature } from './signatures/twilio.ts'
 import { twilioStatusCallback } from './twilio.ts'
 
-type Provider = 'sendgrid' | 'twilio' | 'sns'
+export interface WebhookRouteOptions extends WebhookOptions {
+  readonly dependencies: IngestDependencies
+  /** eddy_webhook_rejections_total; without it refusals are not counted (tests that do not look). */
+  readonly rejections?: RejectionCounter
+}
 
 /**
  * Provider webhooks: `POST /webhooks/sendgrid`, `/webhooks/twilio`, `/webhooks/ses` (SNS). The
  * write key (usually `?key=` in the URL the provider is given) names the project; the provider's
  * signature, checked against that project's secret, is what authenticates the request. Unsigned,
- * badly signed, or for a provider the project has not configured: 401, counted by reason.
- * Valid events are stored and the rest reported in a 200 (a provider resends a batch it got no 2xx
- * for, so one odd event must not make it resend the good ones).
+ * badly signed, or for a provider the project has not configured: 401, counted by provider and
+ * reason in eddy_webhook_rejections_total. Valid events are stored and the rest reported in a 200
+ * (a provider resends a batch it got no 2xx for, so one odd event must not make it resend the
+ * good ones).
  */
-export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions & { dependencies: IngestDependencies }): Promise<void> {
+export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
   const { dependencies } = options
-  const rejections = options.rejections ?? new CountingRejections()
+  const rejections: RejectionCounter = options.rejections ?? { inc() {} }
   const certificate = options.snsCertificate ?? snsCertificateFetcher()
   const confirm = options.confirmSnsSubscription ?? snsSubscriptionConfirmer()
   // Signatures cover the exact bytes sent, so bodies are kept raw here and parsed per provider.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
-  const secretsFor = (request: FastifyRequest, provider: Provider): { projectId: string; secrets: ProjectWebhooks } => {
+  const secretsFor = (request: FastifyRequest, provider: WebhookProvider): { projectId: string; secrets: ProjectWebhooks } => {
     const projectId = authenticateShipper(request, dependencies.keys)
     const secrets = options.projects[projectId] ?? {}
     if (!secrets[provider]) {
@@ -43,7 +48,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     }
     return { projectId, secrets }
   }
-  const refuse = (provider: Provider, reason: string, detail: string): never => {
+  const refuse = (provider: WebhookProvider, reason: Exclude<WebhookRejectionReason, 'not_configured'>, detail: string): never => {
     rejections.inc({ provider, reason })
     throw new ProblemError(INGEST_PROBLEMS.INGEST_WEBHOOK_SIGNATURE_INVALID, detail)
   }

@@ -2,17 +2,18 @@ import { generateKeyPairSync, createSign, sign } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
+import { Registry } from 'prom-client'
 import { generate } from 'selfsigned'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KeyRing } from '../../core/auth/keys.ts'
 import { AvroCodec } from '../../core/codec/avro-codec.ts'
+import { createMetrics } from '../../core/metrics/index.ts'
 import { LocalSchemaRegistry } from '../../core/registry/local.ts'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import { RecordingProducer } from '../../test/support/recording-producer.ts'
 import { temporaryDirectory } from '../../test/support/temp-dir.ts'
 import { buildIngestApp } from '../app.ts'
 import { EventPublisher } from '../publisher.ts'
-import { CountingRejections } from './options.ts'
 import { snsCertificateFetcher, snsStringToSign, type SnsEnvelope } from './signatures/sns.ts'
 import { twilioSignature } from './signatures/twilio.ts'
 
@@ -34,7 +35,7 @@ const directory = temporaryDirectory('webhooks')
 let app: FastifyInstance
 let producer: RecordingProducer
 let codec: AvroCodec
-let rejections: CountingRejections
+let registry: Registry
 let confirmed: string[]
 let certificatesAsked: string[]
 
@@ -46,7 +47,7 @@ beforeAll(async () => {
 })
 beforeEach(async () => {
   producer = new RecordingProducer()
-  rejections = new CountingRejections()
+  registry = new Registry()
   confirmed = []
   certificatesAsked = []
   app = await buildIngestApp({
@@ -55,9 +56,9 @@ beforeEach(async () => {
     publisher: new EventPublisher({ producer, codec, topics: TOPICS, timeoutMs: config.ingest.produceTimeoutMs, busHealthy: () => true }),
     logger: pino({ level: 'silent' }),
     clock: () => NOW,
+    metrics: createMetrics(registry, { defaults: false }),
     webhooks: {
       projects: { shop: { sendgrid: { publicKey: sendgridPublicKey }, twilio: { authToken: TWILIO_TOKEN }, sns: { topicArns: [TOPIC] } } },
-      rejections,
       publicUrl: 'https://eddy.example.com',
       snsCertificate: async (url) => {
         certificatesAsked.push(url)
@@ -70,6 +71,12 @@ beforeEach(async () => {
   })
 })
 afterAll(() => directory.remove())
+
+/** eddy_webhook_rejections_total as Prometheus scrapes it: `provider:reason` → count. */
+async function rejections(): Promise<Record<string, number>> {
+  const series = (await registry.metrics()).matchAll(/^eddy_webhook_rejections_total\{provider="(\w+)",reason="(\w+)"\} (\d+)$/gm)
+  return Object.fromEntries([...series].map(([, provider, reason, count]) => [`${provider}:${reason}`, Number(count)]))
+}
 
 const notifications = (): NotificationEvent[] => producer.sent.map((sent) => {
   const decoded = codec.decode('notification', sent.record.value)
@@ -117,7 +124,7 @@ describe('SendGrid Event Webhook', () => {
     expect(unconfigured.statusCode).toBe(401)
     expect(unconfigured.json().code).toBe('INGEST_WEBHOOK_NOT_CONFIGURED')
     expect((await post(body, headers, 'nobody-at-all')).json().code).toBe('INGEST_UNAUTHORIZED')
-    expect(Object.fromEntries(rejections.counts)).toEqual({ 'sendgrid:unsigned': 1, 'sendgrid:invalid': 2, 'sendgrid:not_configured': 1 })
+    expect(await rejections()).toEqual({ 'sendgrid:unsigned': 1, 'sendgrid:invalid': 2, 'sendgrid:not_configured': 1 })
     expect(producer.sent).toHaveLength(0)
   })
 
@@ -148,12 +155,12 @@ describe('Twilio status callbacks', () => {
     expect(retried!.event_id).toBe(ok!.event_id)
   })
 
-  it('refuses a missing or wrong signature, or one for another URL, with 401', async () => {
+  it('refuses a missing or wrong signature, or one for another URL, with 401 and counts them', async () => {
     const delivered = fixture('twilio-status-delivered.txt')
     expect((await post(delivered, undefined)).statusCode).toBe(401)
     expect((await post(delivered, signatureOf(delivered.replace('delivered', 'failed')))).statusCode).toBe(401)
     expect((await post(delivered, signatureOf(delivered, 'https://evil.example.com/webhooks/twilio'))).statusCode).toBe(401)
-    expect(rejections.total('twilio')).toBe(3)
+    expect(await rejections()).toEqual({ 'twilio:unsigned': 1, 'twilio:invalid': 2 })
   })
 })
 
@@ -200,7 +207,7 @@ describe('Amazon SES events via SNS', () => {
     expect((await post(envelope({ Type: 'Notification', TopicArn: 'arn:aws:sns:us-east-1:999999999999:other', Message: '{}' }))).statusCode).toBe(401)
     expect((await post(envelope({ Type: 'Notification', SigningCertURL: 'https://evil.example.com/cert.pem', Message: '{}' }))).statusCode).toBe(401)
     expect((await post({ hello: 'world' })).statusCode).toBe(401)
-    expect(Object.fromEntries(rejections.counts)).toEqual({ 'sns:invalid': 2, 'sns:topic': 1, 'sns:unsigned': 1 })
+    expect(await rejections()).toEqual({ 'sns:invalid': 2, 'sns:topic': 1, 'sns:unsigned': 1 })
     expect(producer.sent).toHaveLength(0)
   })
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import type { Eddy } from '../../ingest/snippet/src/tracker.ts'
-import { describeWithChromium, launchChromium, startTestSite, type TestSite } from '../support/browser.ts'
+import { describeWithChromium, launchChromium, SITE_COLLECT_PATH, SITE_MODULE_PATH, startTestSite, type TestSite } from '../support/browser.ts'
 import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 interface Row {
@@ -39,6 +39,9 @@ describeWithChromium('the snippet in a real browser', () => {
     await site?.stop()
     await eddy?.stop()
   })
+  afterEach(() => {
+    site.snippet = undefined
+  })
 
   /** Clicks whose page path starts with `prefix`, as stored (no FINAL: duplicates would show). */
   async function clicks(prefix: string): Promise<Row[]> {
@@ -53,10 +56,26 @@ describeWithChromium('the snippet in a real browser', () => {
   }
   const stored = (prefix: string, count: number) => eventually(() => clicks(prefix), (rows) => rows.length >= count)
 
-  /** A fresh browser profile (its own localStorage) that records every collect request. */
-  async function visitor(options: { doNotTrack?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; posts: Post[] }> {
+  /**
+   * A fresh browser profile (its own localStorage) that records every collect request it sees.
+   * `recordBeacons` wraps navigator.sendBeacon to note, in localStorage (`test.beacons`, which
+   * outlives the page), the message ids of every beacon and whether the browser accepted it.
+   */
+  async function visitor(options: { doNotTrack?: boolean; recordBeacons?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; posts: Post[] }> {
     const context = await browser.newContext()
     if (options.doNotTrack) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' }))
+    if (options.recordBeacons) {
+      await context.addInitScript(() => {
+        const send = navigator.sendBeacon.bind(navigator)
+        navigator.sendBeacon = (url, data) => {
+          const accepted = send(url, data)
+          const beacons = JSON.parse(localStorage.getItem('test.beacons') ?? '[]') as unknown[]
+          beacons.push({ ids: (JSON.parse(String(data)) as { batch: Array<{ messageId: string }> }).batch.map((message) => message.messageId), accepted })
+          localStorage.setItem('test.beacons', JSON.stringify(beacons))
+          return accepted
+        }
+      })
+    }
     const posts: Post[] = []
     context.on('response', (response) => {
       const request = response.request()
@@ -70,6 +89,8 @@ describeWithChromium('the snippet in a real browser', () => {
   const call = <M extends keyof Eddy>(page: Page, method: M, ...args: Parameters<Eddy[M]>) =>
     page.evaluate(([name, values]) => (window as unknown as { eddy: Record<string, (...v: unknown[]) => unknown> }).eddy[name]!(...values), [method, args] as const)
   const prefix = () => `/t${randomUUID().slice(0, 8)}`
+  /** Events waiting in the shared localStorage queue. */
+  const queued = (page: Page) => page.evaluate(() => JSON.parse(localStorage.getItem('eddy.q') ?? '[]').length as number)
 
   it('counts single-page navigations: pushState, popstate, and replaceState only when the URL changed', async () => {
     site.attributes = ''
@@ -134,7 +155,48 @@ describeWithChromium('the snippet in a real browser', () => {
     expect(rows.find((row) => row.name === 'File Download')!.properties.url).toBe(`${site.url}/files/report.pdf`)
     expect(rows.find((row) => row.type === 'click')!.properties).toMatchObject({ tag: 'button', text: 'Buy now', id: 'buy' })
     expect(posts.every((post) => post.url === `${eddy.url}/v1/batch` && post.status === 202)).toBe(true)
+    // The snippet sets no cookies, on the site or on ingest's origin.
+    expect(await context.cookies()).toEqual([])
     await context.close()
+  })
+
+  /**
+   * A page that loads the ESM build with a module script, as docs/snippet.md shows, tracks and
+   * identifies; returns what ClickHouse stored and where the browser posted.
+   */
+  async function moduleVisit(module: string, options: string): Promise<{ rows: Row[]; posts: Post[] }> {
+    site.snippet = `<script type="module">
+      import { createEddy } from '${module}'
+      window.eddy = createEddy({ key: '${TEST_WRITE_KEY}'${options} })
+    </script>`
+    const base = prefix()
+    const { context, page, posts } = await visitor()
+    await page.goto(`${site.url}${base}/module`)
+    await call(page, 'track', 'Module Event', { build: 'esm' })
+    await call(page, 'identify', 'user-esm', { tier: 'silver' })
+    await call(page, 'track', 'After Identify')
+    await call(page, 'flush')
+    const rows = await stored(base, 4)
+    const anonymousId = await page.evaluate(() => localStorage.getItem('eddy.a'))
+    expect(rows.map((row) => `${row.type} ${row.name} ${row.user_id}`).sort()).toEqual(['pageview  ', 'custom Module Event ', 'identify  user-esm', 'custom After Identify user-esm'].sort())
+    expect(rows.every((row) => row.anonymous_id === anonymousId && row.path === `${base}/module`)).toBe(true)
+    expect(rows.find((row) => row.name === 'Module Event')!.properties).toEqual({ build: 'esm' })
+    expect(rows.find((row) => row.type === 'identify')!.properties).toEqual({ tier: 'silver' })
+    expect(await context.cookies()).toEqual([])
+    await context.close()
+    return { rows, posts }
+  }
+
+  it('the ESM build served first-party beside the script: only a key, and it posts to the configured collect path', async () => {
+    const { posts } = await moduleVisit(SITE_MODULE_PATH, '')
+    expect(posts.length).toBeGreaterThan(0)
+    expect(posts.every((post) => post.url === `${site.url}${SITE_COLLECT_PATH}` && post.status === 202)).toBe(true)
+  })
+
+  it('the ESM build imported cross-origin from ingest (/eddy.mjs, CORS) posts to the given api', async () => {
+    const { posts } = await moduleVisit(`${eddy.url}/eddy.mjs`, `, api: '${eddy.url}'`)
+    expect(posts.length).toBeGreaterThan(0)
+    expect(posts.every((post) => post.url === `${eddy.url}/v1/batch` && post.status === 202)).toBe(true)
   })
 
   it('keeps events offline, across a reload, and delivers each exactly once when back online', async () => {
@@ -144,16 +206,15 @@ describeWithChromium('the snippet in a real browser', () => {
     await page.goto(`${site.url}${base}/start`)
     await call(page, 'flush')
     await stored(base, 1)
-    const queued = () => page.evaluate(() => JSON.parse(localStorage.getItem('eddy.q') ?? '[]').length as number)
 
     await context.setOffline(true)
     await call(page, 'track', 'Offline 1')
     await call(page, 'track', 'Offline 2')
     await call(page, 'flush') // fails: no network
-    expect(await queued()).toBe(2)
+    expect(await queued(page)).toBe(2)
     // Back online, the 'online' event sends at once.
     await context.setOffline(false)
-    await expect.poll(queued, { timeout: 10_000 }).toBe(0)
+    await expect.poll(() => queued(page), { timeout: 10_000 }).toBe(0)
 
     // Offline again, and the page goes away: the event waits in storage for the next visit.
     await context.setOffline(true)
@@ -183,19 +244,35 @@ describeWithChromium('the snippet in a real browser', () => {
   it('delivers what is queued when the page goes away, by beacon', async () => {
     site.attributes = ''
     const base = prefix()
-    const { context, page } = await visitor()
+    const { context, page } = await visitor({ recordBeacons: true })
+    // Time stands still in the pages, so the 1 s batching timer never fires: a tracked event can
+    // leave only when its page goes away, or with a later page that finds it still queued.
+    await context.clock.install()
+    await context.clock.pauseAt(Date.now() + 1_000)
     await page.goto(`${site.url}${base}/leaving`)
+    await expect.poll(() => queued(page)).toBe(0) // the pageview went at load
     await call(page, 'track', 'Navigated away')
-    await page.goto(`${site.url}/elsewhere`) // well within the 1 s batching delay
+    await page.goto(`${site.url}/elsewhere`)
     const closing = await context.newPage()
     await closing.goto(`${site.url}${base}/closing`)
+    await stored(base, 2) // both pageviews
     await call(closing, 'track', 'Closed tab')
     await closing.close({ runBeforeUnload: true })
     const rows = await eventually(() => clicks(base), (found) => new Set(found.map((row) => row.id)).size >= 4)
-    // A request cut off by the navigation may have reached ingest and is then sent again (the
-    // page never heard back): at-least-once delivery, counted once by event_id.
     const events = new Map(rows.map((row) => [row.id, row.name]))
     expect([...events.values()].sort()).toEqual(['', '', 'Closed tab', 'Navigated away'])
+
+    const navigated = rows.find((row) => row.name === 'Navigated away')!.id
+    const closed = rows.find((row) => row.name === 'Closed tab')!.id
+    // The snippet handed each to navigator.sendBeacon, once, and the browser took it.
+    const beacons = () => page.evaluate(() => JSON.parse(localStorage.getItem('test.beacons') ?? '[]') as unknown[])
+    await expect.poll(beacons).toEqual([{ ids: [navigated], accepted: true }, { ids: [closed], accepted: true }])
+    // And ingest got each in one request, a beacon (no-cors); no fetch carried them, neither the
+    // keepalive one nor the next page's flush, and nothing is left queued for a later visit.
+    const carrying = (id: string) => site.collected.filter((post) => post.ids.includes(id)).map((post) => [post.mode, post.status])
+    expect(carrying(navigated)).toEqual([['no-cors', 202]])
+    expect(carrying(closed)).toEqual([['no-cors', 202]])
+    expect(await queued(page)).toBe(0)
     await context.close()
   })
 

@@ -40,10 +40,28 @@ export interface TestSite {
   readonly server: FastifyInstance
   /** The snippet's script tag attributes for the pages served from now on. */
   attributes: string
+  /** Markup that loads the snippet instead of the script tag (a module script), from now on. */
+  snippet: string | undefined
+  /** Every batch posted to the site's collect path, beacons included (Playwright does not see those). */
+  readonly collected: Collected[]
   stop(): Promise<void>
 }
 
+/** A batch the site's collect path answered. */
+export interface Collected {
+  readonly ids: string[]
+  /**
+   * Sec-Fetch-Mode: `no-cors` for navigator.sendBeacon (a CORS-safelisted text/plain body), `cors`
+   * for the snippet's fetch, keepalive or not. Both send text/plain: the content type cannot tell
+   * them apart, the mode can.
+   */
+  readonly mode: string | undefined
+  readonly status: number
+}
+
 export const SITE_SCRIPT_PATH = '/js/site.js'
+/** The ESM build, which the snippet plugin serves beside the script. */
+export const SITE_MODULE_PATH = '/js/site.mjs'
 export const SITE_COLLECT_PATH = '/e'
 
 /**
@@ -68,21 +86,31 @@ export async function startTestSite(eddy: TestPipeline, writeKey: string): Promi
     url: '',
     server,
     attributes: '',
+    snippet: undefined,
+    collected: [],
     stop: () => server.close(),
   }
   await server.register(async (scope) => {
     installBodyParsers(scope)
+    scope.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'POST' || request.routeOptions.url !== SITE_COLLECT_PATH) return
+      const batch = (request.body as { batch?: Array<{ messageId?: string }> } | undefined)?.batch
+      const mode = request.headers['sec-fetch-mode']
+      site.collected.push({ ids: Array.isArray(batch) ? batch.map((message) => String(message.messageId)) : [], mode: typeof mode === 'string' ? mode : undefined, status: reply.statusCode })
+    })
     await scope.register(snippetPlugin, { ...dependencies, scriptPath: SITE_SCRIPT_PATH, collectPath: SITE_COLLECT_PATH })
-    scope.get('/*', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(writeKey, site.attributes, request.url)))
+    scope.get('/*', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(site.snippet ?? scriptTag(writeKey, site.attributes), request.url)))
   })
   const address = await server.listen({ port: 0, host: '127.0.0.1' })
   return Object.assign(site, { url: address })
 }
 
-function page(writeKey: string, attributes: string, url: string): string {
+const scriptTag = (writeKey: string, attributes: string) => `<script defer src="${SITE_SCRIPT_PATH}" data-key="${writeKey}" ${attributes}></script>`
+
+function page(snippet: string, url: string): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Test page ${url.split('?')[0]}</title>
-<script defer src="${SITE_SCRIPT_PATH}" data-key="${writeKey}" ${attributes}></script></head>
+${snippet}</head>
 <body>
 <button id="buy">Buy now</button>
 <a id="outbound" href="https://partner.example/offer" onclick="event.preventDefault()">Partner</a>
