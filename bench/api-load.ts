@@ -1,6 +1,6 @@
 /**
  * The load side of the api benchmark, a child process so the server keeps its own core. Prints
- * one JSON line with the result.
+ * one JSON line with the result and its own peak RSS (peakRssMb).
  *   http <url> <key> <seconds> <connections> <rate, 0 = as fast as possible>
  *   ws   <url> <key> <clients> <seconds>
  */
@@ -25,6 +25,7 @@ if (mode === 'http') {
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    peakRssMb: peakRssMb(),
   })}\n`)
 } else {
   const [clients, seconds] = rest.map(Number) as [number, number]
@@ -57,5 +58,10 @@ if (mode === 'http') {
     clients, connected, closedEarly: closed, seconds, messages,
     messagesPerClientPerSec: round(messages / clients / seconds),
     lagP50Ms: percentile(lags, 50), lagP99Ms: percentile(lags, 99), lagMaxMs: Math.max(...lags),
+    peakRssMb: peakRssMb(),
   })}\n`)
+}
+
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024)
 }

@@ -2,7 +2,8 @@
  * The api under load on the embedded defaults: /stats/realtime and a 7-day hourly /stats/timeseries
  * with the query cache and without it (a second api server on the same ClickHouse with no cache),
  * then the live WebSocket fanning out one message per second to many clients. Load comes from a
- * child process (autocannon, ws clients) on 127.0.0.1.
+ * child process (autocannon, ws clients) on 127.0.0.1. The data is seeded once; the measured
+ * phases are repeated `runs` times on it and summarised as medians with min/max.
  */
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
@@ -13,7 +14,8 @@ import { createRuntime } from '../cli/runtime.ts'
 import { buildServer } from '../cli/server.ts'
 import { loadConfig } from '../core/config/index.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
-import { round } from './stats.ts'
+import type { ChildMemory } from './memory.ts'
+import { round, summariseFields, type Summary } from './stats.ts'
 import { generateTraffic } from './traffic/generator.ts'
 
 const run = promisify(execFile)
@@ -29,23 +31,32 @@ export interface HttpFigure {
   readonly errors: number
 }
 
+export type HttpSummary = Record<keyof HttpFigure, Summary>
+
 export interface ApiFigures {
   readonly seededClicks: number
-  readonly endpoints: Record<string, { cached: HttpFigure; uncached: HttpFigure }>
+  /** Times the measured phases ran on the one seeded dataset. */
+  readonly runs: number
+  readonly endpoints: Record<string, { cached: HttpSummary; uncached: HttpSummary }>
   /** Cached realtime at a fixed offered rate (the target's 500 req/s). */
-  readonly realtimeCachedAtRate: HttpFigure & { readonly offeredPerSec: number }
-  readonly fanOut: Record<string, number> & { readonly serverCpuPercentOfOneCore: number }
+  readonly realtimeCachedAtRate: HttpSummary & { readonly offeredPerSec: number }
+  readonly fanOut: Record<string, Summary> & { readonly serverCpuPercentOfOneCore: Summary }
 }
 
-async function child(args: string[], timeoutMs: number): Promise<any> {
+/** Runs bench/api-load.ts and returns its figures; its peak RSS goes to `children` under `role`. */
+async function child(args: string[], timeoutMs: number, role: string, children?: ChildMemory): Promise<any> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'api-load.ts'), ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 })
-  return JSON.parse(stdout.trim().split('\n').at(-1)!)
+  const { peakRssMb, ...figures } = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>
+  if (peakRssMb !== undefined) children?.reported(role, peakRssMb)
+  return figures
 }
 
-export async function benchApi(options: { seconds?: number; clicks?: number; clients?: number; onProgress?: (line: string) => void } = {}): Promise<ApiFigures> {
+export async function benchApi(options: { seconds?: number; clicks?: number; clients?: number; runs?: number; onProgress?: (line: string) => void; children?: ChildMemory } = {}): Promise<ApiFigures> {
   const seconds = options.seconds ?? 10
   const clicks = options.clicks ?? 100_000
   const clients = options.clients ?? 1_000
+  const runs = options.runs ?? 1
+  const children = options.children
   const log = options.onProgress ?? (() => undefined)
   const directory = temporaryDirectory('bench-api')
   const config = loadConfig({
@@ -68,29 +79,37 @@ export async function benchApi(options: { seconds?: number; clicks?: number; cli
       realtime: '/api/v1/stats/realtime',
       'timeseries 7d hourly': '/api/v1/stats/timeseries?period=7d&interval=hour&metrics=visitors,pageviews',
     }
-    const endpoints: ApiFigures['endpoints'] = {}
-    for (const [name, path] of Object.entries(paths)) {
-      log(`api: ${name}, cached, ${seconds} s as fast as 10 connections go`)
-      const cached = await child(['http', `${pipeline.url}${path}`, READ_KEY, String(seconds), '10', '0'], (seconds + 30) * 1000)
-      log(`api: ${name}, uncached, ${seconds} s`)
-      const uncached = await child(['http', `${uncachedUrl}${path}`, READ_KEY, String(seconds), '10', '0'], (seconds + 30) * 1000)
-      endpoints[name] = { cached, uncached }
-    }
-    log(`api: realtime, cached, 500 req/s offered for ${seconds} s`)
-    const atRate = await child(['http', `${pipeline.url}${paths.realtime}`, READ_KEY, String(seconds), '20', '500'], (seconds + 30) * 1000)
+    const http = (url: string) => child(['http', url, READ_KEY, String(seconds), '10', '0'], (seconds + 30) * 1000, 'load generator (autocannon)', children)
+    const measured: Record<string, { cached: HttpFigure[]; uncached: HttpFigure[] }> = Object.fromEntries(Object.keys(paths).map((name) => [name, { cached: [], uncached: [] }]))
+    const atRate: HttpFigure[] = []
+    const fanOut: Record<string, number>[] = []
+    for (let repeat = 1; repeat <= runs; repeat++) {
+      const of = `run ${repeat}/${runs}`
+      for (const [name, path] of Object.entries(paths)) {
+        log(`api: ${name}, cached, ${seconds} s as fast as 10 connections go, ${of}`)
+        measured[name]!.cached.push(await http(`${pipeline.url}${path}`))
+        log(`api: ${name}, uncached, ${seconds} s, ${of}`)
+        measured[name]!.uncached.push(await http(`${uncachedUrl}${path}`))
+      }
+      log(`api: realtime, cached, 500 req/s offered for ${seconds} s, ${of}`)
+      atRate.push(await child(['http', `${pipeline.url}${paths.realtime}`, READ_KEY, String(seconds), '20', '500'], (seconds + 30) * 1000, 'load generator (autocannon)', children))
 
-    log(`api: WebSocket fan-out to ${clients} clients, ${seconds} s`)
-    const cpuBefore = process.cpuUsage()
-    const wallBefore = performance.now()
-    const fanOut = await child(['ws', pipeline.url, READ_KEY, String(clients), String(seconds)], (seconds + 60) * 1000)
-    const cpu = process.cpuUsage(cpuBefore)
-    const wall = performance.now() - wallBefore
+      log(`api: WebSocket fan-out to ${clients} clients, ${seconds} s, ${of}`)
+      const cpuBefore = process.cpuUsage()
+      const wallBefore = performance.now()
+      const clientFigures = await child(['ws', pipeline.url, READ_KEY, String(clients), String(seconds)], (seconds + 60) * 1000, 'load generator (ws clients)', children)
+      const cpu = process.cpuUsage(cpuBefore)
+      const wall = performance.now() - wallBefore
+      // Includes connecting the clients; the pipeline's processors idle meanwhile.
+      fanOut.push({ ...clientFigures, serverCpuPercentOfOneCore: round(((cpu.user + cpu.system) / 1000 / wall) * 100) })
+    }
+    const endpoints: ApiFigures['endpoints'] = Object.fromEntries(Object.entries(measured).map(([name, { cached, uncached }]) => [name, { cached: summariseFields(cached), uncached: summariseFields(uncached) }]))
     return {
       seededClicks: clicks,
+      runs,
       endpoints,
-      realtimeCachedAtRate: { ...atRate, offeredPerSec: 500 },
-      // Includes connecting the clients; the pipeline's processors idle meanwhile.
-      fanOut: { ...fanOut, serverCpuPercentOfOneCore: round(((cpu.user + cpu.system) / 1000 / wall) * 100) },
+      realtimeCachedAtRate: { ...summariseFields(atRate), offeredPerSec: 500 },
+      fanOut: summariseFields(fanOut) as ApiFigures['fanOut'],
     }
   } finally {
     await uncachedServer.close()

@@ -1,7 +1,7 @@
 /**
  * The load side of the freshness benchmark, a child process: sends clickstream batches at a
  * fixed rate, each with one marker pageview (a unique path), and reports to the parent when each
- * marker's batch got its 202.
+ * marker's batch got its 202, and at the end its own peak RSS.
  */
 import { generateTraffic } from './traffic/generator.ts'
 
@@ -31,4 +31,4 @@ for (let batch = 0; batch < batchesPerSecond * seconds; batch++) {
   if (inFlight.length > 64) await inFlight.shift()
 }
 await Promise.all(inFlight)
-process.send!({ done: true, seconds: (performance.now() - started) / 1_000 })
+process.send!({ done: true, seconds: (performance.now() - started) / 1_000, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import type { ChildMemory } from './memory.ts'
 import { generateTraffic } from './traffic/generator.ts'
 import { summarise, type Summary } from './stats.ts'
 
@@ -22,6 +23,8 @@ export interface IngestBenchOptions {
   readonly durationSeconds?: number
   readonly connections?: number
   readonly onProgress?: (label: string) => void
+  /** Gets each server's peak RSS before it is stopped. */
+  readonly children?: ChildMemory
 }
 
 export async function startServer(mode: 'eddy' | 'kafka' | 'reference', dataDir: string, brokers?: string): Promise<{ child: ChildProcess; port: number }> {
@@ -91,6 +94,7 @@ export async function benchIngest(options: IngestBenchOptions = {}): Promise<Ing
           measured[mode].rate.push(result.requestsPerSec * batchSize)
           measured[mode].p99.push(result.p99Ms)
         } finally {
+          options.children?.live(`ingest server (${mode})`, child.pid)
           await stopServer(child)
           directory.remove()
         }

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import type { KafkaClient } from '../core/bus/kafka/index.ts'
 import { bodies, load, stopServer } from './ingest.ts'
+import type { ChildMemory } from './memory.ts'
 import { summarise, type Summary } from './stats.ts'
 
 export interface ClientFigure {
@@ -40,7 +41,7 @@ const CLIENTS: readonly KafkaClient[] = ['kafkajs', 'platformatic']
  * perf-test sends 1,000,000 records (about 10 s here) and is killed after 5 min; each client gets
  * a 1 s warm-up and `durationSeconds` of load.
  */
-export async function benchKafka(options: { brokers: string; runs?: number; durationSeconds?: number; onProgress?: (line: string) => void }): Promise<KafkaFigure> {
+export async function benchKafka(options: { brokers: string; runs?: number; durationSeconds?: number; onProgress?: (line: string) => void; children?: ChildMemory }): Promise<KafkaFigure> {
   const runs = options.runs ?? 3
   const batchSize = 100
   const body = bodies(batchSize)
@@ -63,6 +64,7 @@ export async function benchKafka(options: { brokers: string; runs?: number; dura
         measured[client].rate.push(result.requestsPerSec * batchSize)
         measured[client].p99.push(result.p99Ms)
       } finally {
+        options.children?.live(`ingest server → Kafka (${client})`, child.pid)
         await stopServer(child)
         directory.remove()
       }

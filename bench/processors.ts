@@ -8,8 +8,10 @@ import { normaliseNotification } from '../ingest/normalise/notification.ts'
 import { normaliseSegmentCall } from '../ingest/normalise/segment.ts'
 import { UserAgentParser } from '../ingest/normalise/user-agent.ts'
 import { pipelineStatus } from '../processors/status.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import { startCpuProfile } from './cpu-profile.ts'
+import { rawRowFloor } from './raw-row-floor.ts'
 import { generateTraffic } from './traffic/generator.ts'
 
 export interface ProcessorFigure {
@@ -25,15 +27,18 @@ export interface ProcessorFigure {
    * that work is not on the processor's machine at all.
    */
   readonly eventsPerBusySecond: number
+  /** The same records Avro-decoded with avsc and inserted raw, bare (bench/raw-row-floor.ts), before the processors start. */
+  readonly referenceRecordsPerSec: number
 }
 
 /**
  * Processor throughput on the embedded defaults: the log is filled with encoded events first,
  * then the processors (raw rows + every job) start and drain it into ClickHouse (chDB). The
- * figure is events drained per second, wall clock, until every consumer group has no lag.
+ * figure is events drained per second, wall clock, until every consumer group has no lag. Before
+ * the processors start, the same records go through the raw-row floor on the same chDB.
  */
 export async function benchProcessors(
-  options: { events?: number; onProgress?: (done: number, total: number) => void; profilePath?: string } = {},
+  options: { events?: number; onProgress?: (line: string, force?: boolean) => void; profilePath?: string } = {},
 ): Promise<ProcessorFigure> {
   const total = options.events ?? 200_000
   const directory = temporaryDirectory('bench-processors')
@@ -41,7 +46,7 @@ export async function benchProcessors(
   const runtime = createRuntime(config, pino({ level: 'error' }))
   try {
     const bus = await runtime.bus()
-    const events = await fillLog(runtime, config, total)
+    const { events, referenceRecordsPerSec } = await fillLogAndMeasureFloor(runtime, config, total, options.onProgress)
     const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
     const groups = pipeline.groups
     const lags = async () => {
@@ -60,7 +65,7 @@ export async function benchProcessors(
     for (;;) {
       const lag = await totalLag()
       heap = Math.max(heap, process.memoryUsage().heapUsed)
-      options.onProgress?.(backlog - lag, backlog)
+      options.onProgress?.(`processors: ${(backlog - lag).toLocaleString('en-US')}/${backlog.toLocaleString('en-US')} records drained (summed over the consumer groups)`, lag === 0)
       if (lag === 0) break
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -76,6 +81,7 @@ export async function benchProcessors(
       heapMb: Math.round(heap / 2 ** 20),
       busyShare: Math.round(busyShare * 100) / 100,
       eventsPerBusySecond: Math.round(processed / (seconds * busyShare)),
+      referenceRecordsPerSec,
     }
   } finally {
     await runtime.close()
@@ -84,11 +90,35 @@ export async function benchProcessors(
 }
 
 /**
+ * Fills the log, keeping the encoded records, and measures the raw-row floor on them. A function of
+ * its own so the records are garbage (and collected, with --expose-gc) before the processors start.
+ */
+async function fillLogAndMeasureFloor(runtime: Runtime, config: Config, total: number, onProgress?: (line: string, force?: boolean) => void) {
+  const records: Record<Stream, Buffer[]> = { click: [], log: [], notification: [] }
+  const events = await fillLog(runtime, config, total, (stream, record) => records[stream].push(record.value), onProgress)
+  const floor = await rawRowFloor(await runtime.clickhouse(), records, {
+    database: `${config.clickhouse.database}_reference`,
+    batchRows: config.sink.maxBatchRows,
+    logger: pino({ level: 'error' }),
+    onProgress,
+  })
+  onProgress?.(`processors reference: ${floor.recordsPerSec.toLocaleString('en-US')} records/s`, true)
+  ;(globalThis as { gc?: () => void }).gc?.()
+  return { events, referenceRecordsPerSec: floor.recordsPerSec }
+}
+
+/**
  * Encodes `total` generated events onto the log. A function of its own so the generated traffic
  * is garbage before the processors start: held in the heap it would slow their collections down
- * and be measured as theirs.
+ * and be measured as theirs. `keep` sees every record produced (the processors' reference).
  */
-export async function fillLog(runtime: Runtime, config: Config, total: number): Promise<number> {
+export async function fillLog(
+  runtime: Runtime,
+  config: Config,
+  total: number,
+  keep?: (stream: Stream, record: { key: string; value: Buffer }) => void,
+  onProgress?: (line: string, force?: boolean) => void,
+): Promise<number> {
   const bus = await runtime.bus()
   const codec = await runtime.codec()
   const now = Date.now()
@@ -118,8 +148,10 @@ export async function fillLog(runtime: Runtime, config: Config, total: number): 
         record = { key: result.event.notification_id, value: codec.encode('notification', result.event) }
       }
       ;(byTopic.get(topic) ?? byTopic.set(topic, []).get(topic)!).push(record)
+      keep?.(item.stream, record)
     }
     await Promise.all([...byTopic].map(([topic, records]) => producer.send(topic, records)))
+    onProgress?.(`filling the log: ${Math.min(traffic.length, start + 1_000).toLocaleString('en-US')}/${traffic.length.toLocaleString('en-US')} events`, start + 1_000 >= traffic.length)
   }
   return traffic.length
 }

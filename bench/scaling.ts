@@ -3,6 +3,7 @@ import { createRuntime, runMigrations } from '../cli/runtime.ts'
 import { loadConfig } from '../core/config/index.ts'
 import { EddyProcess, freePort } from '../test/support/eddy-process.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
+import { childPids, type ChildMemory } from './memory.ts'
 import { fillLog } from './processors.ts'
 
 export interface ScalingFigure {
@@ -22,7 +23,7 @@ const READ_KEY = 'bench-scaling-read-key'
  * processors drain them. On a machine with fewer cores than instances this measures the cost
  * of splitting, not a speed-up.
  */
-export async function benchScaling(options: { brokers: string; clickhouseUrl: string; instances: readonly number[]; events: number; onProgress?: (line: string) => void }): Promise<ScalingFigure[]> {
+export async function benchScaling(options: { brokers: string; clickhouseUrl: string; instances: readonly number[]; events: number; onProgress?: (line: string) => void; children?: ChildMemory }): Promise<ScalingFigure[]> {
   const figures: ScalingFigure[] = []
   for (const instances of options.instances) {
     const directory = temporaryDirectory('bench-scaling')
@@ -70,6 +71,8 @@ export async function benchScaling(options: { brokers: string; clickhouseUrl: st
       const processed = options.events
       figures.push({ instances, events: processed, seconds: Math.round(seconds * 10) / 10, eventsPerSec: Math.round(processed / seconds) })
     } finally {
+      // EddyProcess keeps its child to itself; the instances are this process's only children here.
+      for (const pid of childPids()) options.children?.live(`eddy process (one of ${instances})`, pid)
       await Promise.all(processes.map((process) => process.stop()))
       directory.remove()
     }

@@ -13,6 +13,12 @@ export function summarise(values: readonly number[]): Summary {
   return { median: round(median), min: round(sorted[0]!), max: round(sorted.at(-1)!), runs: sorted.length }
 }
 
+/** Summarises each numeric field over repeated runs of a figure. */
+export function summariseFields<Key extends string>(runs: ReadonlyArray<Readonly<Record<Key, number>>>): Record<Key, Summary> {
+  const keys = Object.keys(runs[0] ?? {}) as Key[]
+  return Object.fromEntries(keys.map((key) => [key, summarise(runs.map((run) => run[key]))])) as Record<Key, Summary>
+}
+
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)

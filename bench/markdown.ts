@@ -1,0 +1,154 @@
+/** The markdown table `npm run bench` prints and writes beside the JSON: one section per stage. */
+import { cpus } from 'node:os'
+import type { ApiFigures, HttpSummary } from './api.ts'
+import type { ClickHouseFigure } from './clickhouse.ts'
+import type { FreshnessSummary } from './freshness.ts'
+import type { IngestFigure } from './ingest.ts'
+import type { KafkaFigure } from './kafka.ts'
+import type { StageMemory } from './memory.ts'
+import type { ScalingFigure } from './scaling.ts'
+import type { SearchFigures } from './search.ts'
+import type { Summary } from './stats.ts'
+
+export interface Target {
+  readonly figure: string
+  readonly target: string
+  readonly measured: string
+  readonly met: boolean
+}
+
+export interface BusFigures {
+  readonly produceRecordsPerSec: Summary
+  readonly consumeRecordsPerSec: Summary
+  readonly ackP50Ms: Summary
+  readonly ackP99Ms: Summary
+  readonly referenceRecordsPerSec: Summary
+  readonly referenceAckP50Ms: Summary
+  readonly referenceAckP99Ms: Summary
+  /** Records per fdatasync in the reference: how large its groups were. */
+  readonly referenceRecordsPerSync: Summary
+  /** produce / reference, from the medians. */
+  readonly ratio: number
+}
+
+export interface WindowingFigures {
+  readonly figures: Record<string, Summary>
+  /** tumbling count+sum / its bare-loop reference, from the medians. */
+  readonly ratio: number
+}
+
+export interface ProcessorFigures {
+  readonly eventsPerSec: Summary
+  readonly eventsPerBusySecond: Summary
+  readonly busyShare: Summary
+  readonly heapMb: Summary
+  readonly referenceRecordsPerSec: Summary
+  /** eventsPerSec / reference, from the medians. */
+  readonly ratio: number
+}
+
+const number = (value: number) => value.toLocaleString('en-US')
+const fmt = (s: Summary) => `${number(s.median)} (${number(s.min)}–${number(s.max)})`
+
+export function renderMarkdown(data: Record<string, unknown>, checks: readonly Target[]): string {
+  const lines = [`# Eddy benchmark ${String(data.date).slice(0, 16)}Z`, '', `Machine: ${JSON.stringify(data.machine)}; medians of ${data.runs} run(s), (min–max).`, '']
+  if (data.ingest) {
+    lines.push('## Ingest → durable embedded log (/v1/batch)', '', '| batch | eddy events/s | eddy p99 ms | reference events/s | reference p99 ms | ratio |', '|---|---|---|---|---|---|')
+    for (const f of data.ingest as IngestFigure[]) lines.push(`| ${f.batchSize} | ${fmt(f.eddyEventsPerSec)} | ${fmt(f.eddyP99Ms)} | ${fmt(f.referenceEventsPerSec)} | ${fmt(f.referenceP99Ms)} | ${f.ratio} |`)
+    lines.push('', 'Reference: a bare fastify route parsing the same bodies and Avro-encoding each event (no validation, no bus).', '')
+  }
+  if (data.bus) {
+    const bus = data.bus as BusFigures
+    lines.push('## Embedded log (16 callers, 100-record batches of ~400 B values, 6 partitions)', '', '| figure | embedded log | reference | ratio |', '|---|---|---|---|',
+      `| produce records/s | ${fmt(bus.produceRecordsPerSec)} | ${fmt(bus.referenceRecordsPerSec)} | ${bus.ratio} |`,
+      `| ack p50 ms | ${fmt(bus.ackP50Ms)} | ${fmt(bus.referenceAckP50Ms)} | |`,
+      `| ack p99 ms | ${fmt(bus.ackP99Ms)} | ${fmt(bus.referenceAckP99Ms)} | |`,
+      `| consume records/s | ${fmt(bus.consumeRecordsPerSec)} | | |`,
+      '', `Reference: raw append — the same key and value bytes appended by the same callers to one file, no framing, CRC or index, one write and one fdatasync per group like the log's group commit (${fmt(bus.referenceRecordsPerSync)} records per fdatasync): the floor of a durable log on this disk.`, '')
+  }
+  if (data.windowing) {
+    const windowing = data.windowing as WindowingFigures
+    lines.push('## Windowing engine (one core)', '', '| figure | value |', '|---|---|', ...Object.entries(windowing.figures).map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+      '', `Reference (tumblingCountSumReferenceEventsPerSec): a bare loop over the same events and batches updating a plain Map<string, {count, sum}> per window, emitting and dropping each window once the largest event time is 5 s past it — the data structure alone. Tumbling count+sum engine / bare loop: ${windowing.ratio}.`, '')
+  }
+  if (data.processors) {
+    const processors = data.processors as ProcessorFigures
+    lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', '| figure | value |', '|---|---|',
+      ...(['eventsPerSec', 'eventsPerBusySecond', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const).map((k) => `| ${k} | ${fmt(processors[k])} |`),
+      `| ratio (eventsPerSec / reference) | ${processors.ratio} |`,
+      '', 'Reference (referenceRecordsPerSec): the same records Avro-decoded with avsc, mapped to raw rows and stored with a bare client.insert (JSONCompactEachRow like the sink, batches of the sink\'s size, one after another) on the same chDB, before the processors start — the floor of the raw-row path alone, without the jobs\' aggregates.', '')
+  }
+  if (data.clickhouse) {
+    const clickhouse = data.clickhouse as ClickHouseFigure
+    lines.push(`## ClickHouse insert (chDB, ${number(clickhouse.rows)} events_click rows from the traffic model)`, '', '| path | rows/s |', '|---|---|',
+      `| Eddy's sink: ClickHouseBatchWriter, ${number(clickhouse.batchRows)} rows or ${clickhouse.flushIntervalMs} ms, JSONCompactEachRow, ${number(clickhouse.eddyInserts)} insert(s) per run | ${fmt(clickhouse.eddyRowsPerSec)} |`,
+      `| reference: bare client.insert, JSONEachRow, ${number(clickhouse.batchRows)}-row batches one after another | ${fmt(clickhouse.referenceRowsPerSec)} |`,
+      `| reference in the writer's format: bare client.insert, JSONCompactEachRow (rows to arrays included), the same batches | ${fmt(clickhouse.compactReferenceRowsPerSec)} |`,
+      '', `Eddy / JSONEachRow reference: ${clickhouse.ratio}. Eddy / JSONCompactEachRow reference: ${clickhouse.compactRatio}.`,
+      '', 'The writer is fed as the job runner feeds it (one caller per partition, 5,000-row batches, up to 8 writes in flight), so its inserts may overlap. chDB parses JSONCompactEachRow markedly faster than JSONEachRow, so against the plain JSONEachRow reference Eddy can score above 1; the same-format reference is the floor of the writer\'s own path.', '')
+  }
+  for (const [key, title] of [['freshness', 'End-to-end freshness (202 → visible in clicks_1m)'], ['freshnessKafka', 'End-to-end freshness on Kafka (ingest → broker → processors → chDB)']] as const) {
+    const freshness = data[key] as FreshnessSummary | undefined
+    if (!freshness) continue
+    lines.push(`## ${title}`, '', `${number(freshness.offeredEventsPerSec)} events/s offered for ${freshness.seconds} s per run, a fresh data dir each run; markers polled every 50 ms.`, '', '| figure | value |', '|---|---|',
+      ...(['p50Ms', 'p99Ms', 'maxMs', 'samples', 'notSeen'] as const).map((k) => `| ${k} | ${fmt(freshness[k])} |`), '')
+  }
+  if (data.api) {
+    const api = data.api as ApiFigures
+    const http = (f: HttpSummary) => `${fmt(f.requestsPerSec)} | ${fmt(f.p99Ms)}`
+    const rate = api.realtimeCachedAtRate
+    lines.push('## Api under load (embedded, load from a child process on 127.0.0.1)', '',
+      `${number(api.seededClicks)} clicks over 7 days seeded once; the measured phases ran ${api.runs} time(s) on them. 10 connections, as fast as they go.`, '',
+      '| endpoint | cached req/s | cached p99 ms | uncached req/s | uncached p99 ms |', '|---|---|---|---|---|',
+      ...Object.entries(api.endpoints).map(([name, f]) => `| ${name} | ${http(f.cached)} | ${http(f.uncached)} |`),
+      '', `Cached realtime at ${rate.offeredPerSec} req/s offered: ${fmt(rate.requestsPerSec)} req/s, p50 ${fmt(rate.p50Ms)} ms, p99 ${fmt(rate.p99Ms)} ms.`,
+      '', '| WebSocket fan-out | value |', '|---|---|', ...Object.entries(api.fanOut).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '')
+  }
+  if (data.kafka) {
+    const kafka = data.kafka as KafkaFigure
+    lines.push(`## Ingest → Kafka (batch ${kafka.batchSize}) next to kafka-producer-perf-test`, '', '| producer | events/s | p99 ms | / perf-test |', '|---|---|---|---|',
+      ...(['kafkajs', 'platformatic'] as const).map((client) => `| eddy ingest, ${client} | ${fmt(kafka[client].eventsPerSec)} | ${fmt(kafka[client].p99Ms)} | ${kafka[client].ratio} |`),
+      `| kafka-producer-perf-test (${kafka.recordBytes} B records, acks=all, idempotent, linger 5 ms) | ${fmt(kafka.producerPerfRecordsPerSec)} | | 1 |`, '')
+  }
+  if (data.scaling) {
+    lines.push('## Processor instances on Kafka (separate processes, one consumer group per job, one ClickHouse over HTTP)', '', '| instances | events | seconds | events/s |', '|---|---|---|---|',
+      ...(data.scaling as ScalingFigure[]).map((f) => `| ${f.instances} | ${number(f.events)} | ${f.seconds} | ${number(f.eventsPerSec)} |`),
+      '', `On ${cpus().length} cores every instance competes with the others, the broker and ClickHouse for the same cores: the table shows the cost of splitting the work. With a core per instance (and ClickHouse on its own machine) the throughput adds up until Kafka partitions (EDDY_PARTITIONS) or ClickHouse inserts limit it.`, '')
+  }
+  if (data.search) {
+    const search = data.search as SearchFigures
+    const backends = [['ClickHouse (chDB)', search.clickhouse.queries], ...(search.elasticsearch ? [['Elasticsearch', search.elasticsearch.queries]] : [])] as const
+    lines.push(`## Log search over ${number(search.lines)} lines (store call, page of 50, project alpha)`, '', '| backend | query | matches | p50 ms | p99 ms |', '|---|---|---|---|---|',
+      ...backends.flatMap(([backend, queries]) => Object.entries(queries).map(([name, f]) => `| ${backend} | ${name} | ${number(f.hits)} | ${f.p50Ms} | ${f.p99Ms} |`)),
+      '', `ClickHouse load: ${search.clickhouse.loadSeconds} s.${search.elasticsearch ? ` Elasticsearch indexing: ${number(search.elasticsearch.docsPerSec)} documents/s (bulk of 5,000, two in flight).` : ' Elasticsearch: not measured (ELASTICSEARCH_URL unset).'} One run: loading the lines dominates, and each figure is a p99 over many queries.`, '')
+  }
+  if (data.memory) lines.push(...memoryTable(data.memory as Record<string, StageMemory>))
+  lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
+  return lines.join('\n')
+}
+
+/** Where Eddy runs in each stage, so a reader knows whose memory the bench process's figure is. */
+const HOSTED: Record<string, string> = {
+  ingest: 'load generator (autocannon); Eddy is the child',
+  bus: 'the embedded log',
+  window: 'the windowing engine',
+  processors: 'processors + chDB',
+  clickhouse: 'batch writer + chDB',
+  freshness: 'ingest + processors + api + chDB',
+  api: 'ingest + processors + api + chDB',
+  search: 'chDB (+ Elasticsearch client)',
+  kafka: 'load generator; Eddy is the child',
+  scaling: 'producer filling the topics; Eddy instances are children',
+}
+
+function memoryTable(memory: Record<string, StageMemory>): string[] {
+  const children = (stage: StageMemory) => Object.entries(stage.childPeakRssMb).map(([role, mb]) => `${role}: ${number(mb)}`).join('; ') || '—'
+  return [
+    '## Memory per stage (MB)', '',
+    '| stage | bench process hosts | bench peak RSS | bench peak heap | child processes, peak RSS |', '|---|---|---|---|---|',
+    ...Object.entries(memory).map(([name, stage]) => `| ${name} | ${HOSTED[name] ?? ''} | ${number(stage.benchPeakRssMb)}${stage.rssSource === 'samples' ? ' (sampled)' : ''} | ${number(stage.benchPeakHeapMb)} | ${children(stage)} |`),
+    '',
+    'Bench process: the `npm run bench` process over the whole stage, references and set-up included. Its peak RSS is Linux\'s high-water mark (VmHWM), reset when the stage starts, or the largest of samples every 100 ms where marked; peak heap is the largest heapUsed of those samples (a peak inside a long synchronous loop is seen only at its end). Children: VmHWM read from /proc just before each was stopped, or, for children that exit on their own (the api\'s load generators, the freshness sender), the maxRSS they report; the largest over the stage\'s runs. The api stage\'s in-process Eddy is the bench process\'s figure.',
+    '',
+  ]
+}
