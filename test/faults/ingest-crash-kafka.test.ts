@@ -1,6 +1,7 @@
 import { afterAll, expect, it } from 'vitest'
 import { createClickHouseClient } from '../../core/clickhouse/client.ts'
 import { EddyProcess, freePort } from '../support/eddy-process.ts'
+import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { eventually } from '../support/pipeline.ts'
 import { describeWithServices } from '../support/services.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
@@ -49,7 +50,8 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
       return { type: 'track', event: 'Ingest Crash', messageId: `ingest-crash-${n}`, anonymousId: `visitor-${n % 97}`, timestamp: new Date(now - 60_000 + n).toISOString() }
     }))
     const authorization = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
-    const counts = { sent: 0, acknowledged: 0, attempts: 0, failedAttempts: 0 }
+    const counts = { sent: 0, attempts: 0, failedAttempts: 0 }
+    const acknowledged: Record<string, unknown>[] = []
     const send = async (batch: Record<string, unknown>[]) => {
       counts.sent += batch.length
       for (;;) {
@@ -57,7 +59,7 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
         try {
           const response = await fetch(`${ingest.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) })
           if (response.status === 202) {
-            counts.acknowledged += batch.length
+            acknowledged.push(...batch)
             return
           }
           expect(response.status, await response.text()).toBeGreaterThanOrEqual(500)
@@ -111,17 +113,11 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
 
     const clickhouse = await createClickHouseClient({ dataDir: directory.path, clickhouse: { url: urls.CLICKHOUSE_URL, database } })
     try {
-      const stored = async () => {
-        const result = await clickhouse.query({
-          query: `SELECT count() AS rows, uniqExact(event_id) AS ids FROM ${database}.events_click FINAL WHERE project_id = 'alpha' AND name = 'Ingest Crash'`,
-          format: 'JSONEachRow',
-        })
-        const [row] = await result.json<{ rows: string; ids: string }>()
-        return { rows: Number(row!.rows), ids: Number(row!.ids) }
-      }
-      const { rows, ids } = await eventually(stored, (value) => value.rows >= counts.acknowledged, 60_000)
-      const report = { ...counts, kills, stored: ids, duplicates: rows - ids, lost: counts.acknowledged - ids }
-      console.log(`ingest crash: ${JSON.stringify(report)}`)
+      const report = await reportFaultCounts(clickhouse, 'ingest-crash-kafka', {
+        sent: counts.sent,
+        streams: [{ table: `${database}.events_click`, where: "project_id = 'alpha' AND name = 'Ingest Crash'", acknowledged: eventIdsOf('click', 'alpha', acknowledged) }],
+        extra: { attempts: counts.attempts, failedAttempts: counts.failedAttempts, kills },
+      })
       expect(report).toMatchObject({ acknowledged: BATCHES * PER_BATCH, stored: BATCHES * PER_BATCH, duplicates: 0, lost: 0 })
     } finally {
       await clickhouse.close()

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frame } from '../../core/codec/wire-format.ts'
 import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
 import type { BusRecord } from '../../core/bus/port.ts'
+import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 let eddy: TestPipeline
@@ -28,13 +29,6 @@ describe('poison message in the middle of a partition', () => {
     ]
     await bus.producer().send('eddy.clicks', poison.map((value) => ({ key: 'visitor-1', value })))
     expect((await post([track('after-1'), track('after-2')])).status).toBe(202)
-
-    const clickhouse = await eddy.runtime.clickhouse()
-    const stored = await eventually(async () => {
-      const result = await clickhouse.query({ query: "SELECT count() AS n FROM eddy.events_click FINAL WHERE anonymous_id = 'visitor-1'", format: 'JSONEachRow' })
-      return Number((await result.json<{ n: string }>())[0]!.n)
-    }, (n) => n === 4)
-    expect(stored).toBe(4)
 
     // The clickstream job reads the topic for its aggregates and its raw rows, and sends each poison record to the DLQ once.
     const letters: BusRecord[] = []
@@ -63,5 +57,14 @@ describe('poison message in the middle of a partition', () => {
     expect(health.sink.inserts).toBeGreaterThan(0)
     expect(health.sink.p99Ms).toBeGreaterThanOrEqual(health.sink.p50Ms)
     expect(health.ingestEventsPerSecond).toBeGreaterThan(0) // 4 clicks within the last 10 s
+
+    const clickhouse = await eddy.runtime.clickhouse()
+    const tracks = [track('before-1'), track('before-2'), track('after-1'), track('after-2')]
+    const counts = await reportFaultCounts(clickhouse, 'poison-message', {
+      sent: tracks.length,
+      streams: [{ table: 'eddy.events_click', where: "project_id = 'alpha' AND anonymous_id = 'visitor-1'", acknowledged: eventIdsOf('click', 'alpha', tracks) }],
+      extra: { poison: poison.length, deadLetters: health.deadLetters },
+    })
+    expect(counts).toMatchObject({ acknowledged: 4, stored: 4, lost: 0, duplicates: 0, unacknowledged: 0 })
   })
 })

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
 import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
+import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
@@ -56,5 +57,12 @@ describe('ClickHouse unavailable mid-run', () => {
     expect(mapDifferences(oracle.clicks1m, stored.clicks1m), 'clicks_1m').toEqual([])
     expect(mapDifferences(oracle.sessions, stored.sessions), 'sessions').toEqual([])
     expect(mapDifferences(oracle.transitions, stored.transitions), 'page_transitions_1h').toEqual([])
+    // post() expects every batch to be answered 202: every event sent was acknowledged.
+    const counts = await reportFaultCounts(clickhouse, 'store-outage', {
+      sent: stream.payloads.length,
+      streams: [{ table: 'eddy.events_click', where: "project_id = 'alpha'", acknowledged: eventIdsOf('click', 'alpha', stream.payloads) }],
+      extra: { resentOnPurpose: stream.duplicates, refusedInserts: refused, lagDuringOutage: during.lag },
+    })
+    expect(counts).toMatchObject({ lost: 0, duplicates: 0, unacknowledged: 0 })
   }, 300_000)
 })
