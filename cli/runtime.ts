@@ -98,7 +98,7 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
     },
     clickhouse() {
       clickhouse ??= (async () => {
-        const client = await createClickHouseClient(config)
+        const client = await createClickHouseClient(config, logger)
         closers.push(() => client.close())
         return client
       })()

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createClient, type ClickHouseClient, type ErrorLogParams, type Logger as ClientLogger, type LogParams, type WarnLogParams } from '@clickhouse/client'
 import type { Config } from '../config/index.ts'
+import type { Logger } from '../logging/logger.ts'
 
 export type { ClickHouseClient }
 
@@ -10,7 +11,8 @@ export type { ClickHouseClient }
  * in-process through chDB. Both speak @clickhouse/client, so every query and migration is shared.
  * chDB is one engine per process (and per data path), hence the data dir subfolder.
  */
-export async function createClickHouseClient(config: Pick<Config, 'clickhouse' | 'dataDir'>): Promise<ClickHouseClient> {
+export async function createClickHouseClient(config: Pick<Config, 'clickhouse' | 'dataDir'>, logger?: Logger): Promise<ClickHouseClient> {
+  const log = logger ? { LoggerClass: clientLoggerClass(logger.child({ component: 'clickhouse-client' })) } : undefined
   const settings = {
     // Inserts are acknowledged only once written; the sink commits offsets after that.
     wait_end_of_query: 1 as const,
@@ -23,12 +25,30 @@ export async function createClickHouseClient(config: Pick<Config, 'clickhouse' |
       password: config.clickhouse.password,
       clickhouse_settings: settings,
       request_timeout: 30_000,
+      log,
     })
   }
   const path = join(config.dataDir, 'clickhouse')
   mkdirSync(path, { recursive: true })
   const { createChdbConnection } = await import('chdb/connection')
-  return createClient({ connection: createChdbConnection({ path }), clickhouse_settings: settings } as Parameters<typeof createClient>[0])
+  return createClient({ connection: createChdbConnection({ path }), clickhouse_settings: settings, log } as Parameters<typeof createClient>[0])
+}
+
+/**
+ * The client's own log, through Eddy's logger instead of multi-line console output that ignores
+ * LOG_LEVEL. Its errors are failed requests, and every one of them also rejects the call that made
+ * it: the caller decides (the sink retries and warns once per attempt, the api answers 503), so
+ * here they are debug, or an outage would print each failure twice.
+ */
+function clientLoggerClass(logger: Logger): new () => ClientLogger {
+  const fields = ({ module, args }: LogParams, err?: Error) => ({ module, ...args, ...(err ? { err } : {}) })
+  return class implements ClientLogger {
+    trace(params: LogParams) { logger.trace(fields(params), params.message) }
+    debug(params: LogParams) { logger.debug(fields(params), params.message) }
+    info(params: LogParams) { logger.info(fields(params), params.message) }
+    warn(params: WarnLogParams) { logger.warn(fields(params, params.err), params.message) }
+    error(params: ErrorLogParams) { logger.debug(fields(params, params.err), params.message) }
+  }
 }
 
 /** Table names are qualified with the configured database (validated as an identifier by config). */
