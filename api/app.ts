@@ -60,6 +60,8 @@ export interface ApiOptions {
 export interface HealthOptions {
   readonly keys: KeyRing
   readonly checks: HealthChecks
+  /** Listed in /readyz without deciding it. */
+  readonly reported?: HealthChecks
   /** Present where this process can see the bus (embedded mode, ingest or processors on Kafka). */
   readonly pipelineStatus?: () => Promise<PipelineStatus>
 }
@@ -127,6 +129,6 @@ function liveVisitors(routes: ReadRouteOptions, activeWindowMs: number, cache: Q
  */
 export async function healthPlugin(app: FastifyInstance, options: HealthOptions): Promise<void> {
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS, { notFound: false })
-  await app.register(healthRoutes, { checks: options.checks })
+  await app.register(healthRoutes, { checks: options.checks, reported: options.reported })
   if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus })
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
  */
 const HEALTH_PATHS = {
   '/healthz': { get: { tags: ['health'], summary: 'The process is alive', responses: { 200: { description: 'alive' } } } },
-  '/readyz': { get: { tags: ['health'], summary: 'The log accepts writes and ClickHouse answers', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
+  '/readyz': { get: { tags: ['health'], summary: 'Ready for traffic: the log accepts writes (and, in a process that does not ingest, ClickHouse answers)', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
   '/api/v1/pipeline/health': {
     get: {
       tags: ['health'], summary: 'Consumer lag per group and partition, job watermarks', security: [{ readKey: [] }],

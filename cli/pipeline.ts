@@ -153,6 +153,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     ? runtime.metrics.onScrape(async () => recordProcessorStatus(metrics, await status(), groups, Date.now()))
     : undefined
 
+  const clickhouseAnswers = async () => (clickhouse ? (await clickhouse.ping()).success : false)
   // Every process serves HTTP: health always (a processors-only process too), plus ingest and
   // the api where it plays them.
   const server = await buildServer({
@@ -160,10 +161,15 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     bodyLimit: config.ingest.maxRequestBytes,
     health: {
       keys: runtime.keys,
+      // A process that ingests is ready while the bus takes writes: its clients' events must keep
+      // arriving while ClickHouse is away (processors pause and catch up; the api answers 503 per
+      // query). Taking it out of a load balancer then would refuse data to save queries.
+      // Elsewhere (api, processors alone) ClickHouse is what the process serves from.
       checks: {
         ...(bus ? { bus: async () => bus.healthy() } : {}),
-        ...(clickhouse ? { clickhouse: async () => (await clickhouse.ping()).success } : {}),
+        ...(clickhouse && !roles.ingest ? { clickhouse: clickhouseAnswers } : {}),
       },
+      reported: clickhouse && roles.ingest ? { clickhouse: clickhouseAnswers } : {},
       pipelineStatus: status,
     },
     metrics: runtime.metrics,

@@ -69,10 +69,14 @@ describe('fault: the ClickHouse server is killed -9 mid-load and started again',
         expect(during.sink.failures).toBeGreaterThan(0)
         outage.lagWhileDown = during.lag
         outage.insertFailuresWhileDown = during.sink.failures
-        // What the rest of the process says meanwhile (reported, not asserted): /readyz checks
-        // ClickHouse in a process that plays the api and processors, and the api cannot answer.
-        outage.readyzWhileDown = (await fetch(`${eddy.url}/readyz`)).status
+        // The process ingests, so it stays ready (a load balancer must keep sending events) and
+        // says ClickHouse is away; the api answers 503 per query.
+        const readyz = await fetch(`${eddy.url}/readyz`)
+        outage.readyzWhileDown = readyz.status
+        expect(readyz.status).toBe(200)
+        expect(await readyz.json()).toMatchObject({ checks: { bus: true, clickhouse: false } })
         outage.apiWhileDown = (await fetch(`${eddy.url}/api/v1/stats/aggregate?period=24h`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).status
+        expect(outage.apiWhileDown).toBe(503)
         await server.start()
         down = false
       }
