@@ -1,30 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { METRICS } from '../../core/metrics/index.ts'
 import { LiveTestClient } from '../support/live-client.ts'
+import { parseExposition, sampleValue } from '../support/prometheus.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
-
-/** One series of a scrape: its labels and value. */
-interface Sample {
-  readonly labels: Readonly<Record<string, string>>
-  readonly value: number
-}
-
-/** The Prometheus text format, enough of it for these assertions (no escaped quotes in our labels). */
-function parseExposition(body: string): { types: Map<string, string>; samples: Map<string, Sample[]> } {
-  const types = new Map<string, string>()
-  const samples = new Map<string, Sample[]>()
-  for (const line of body.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line)
-    if (type) types.set(type[1]!, type[2]!)
-    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!sample) continue
-    const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1]!, match[2]!]))
-    const list = samples.get(sample[1]!) ?? []
-    list.push({ labels, value: Number(sample[3]) })
-    samples.set(sample[1]!, list)
-  }
-  return { types, samples }
-}
 
 let eddy: TestPipeline
 beforeAll(async () => {
@@ -45,11 +23,7 @@ async function scrape() {
   return parseExposition(await response.text())
 }
 
-/** The value of the one series of `name` whose labels include `labels`; undefined when there is none. */
-function valueOf(scraped: Awaited<ReturnType<typeof scrape>>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const matching = (scraped.samples.get(name) ?? []).filter((sample) => Object.entries(labels).every(([label, value]) => sample.labels[label] === value))
-  return matching.length === 0 ? undefined : matching.reduce((sum, sample) => sum + sample.value, 0)
-}
+const valueOf = sampleValue
 
 describe('GET /metrics on a running pipeline', () => {
   const visitor = `metrics-visitor-${Date.now()}`
