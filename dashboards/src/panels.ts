@@ -96,14 +96,7 @@ export function clickhouseTable(options: Common & { sql: string; columns: Record
     .gridPos(at(options.size))
     .datasource(CLICKHOUSE_REF)
     .withTarget(new ClickHouseQueryBuilder(options.sql, 'table'))
-    .withTransformation({
-      id: 'organize',
-      options: {
-        excludeByName: {},
-        indexByName: Object.fromEntries(names.map((name, index) => [name, index])),
-        renameByName: options.columns,
-      },
-    })
+    .withTransformation(organizeColumns(names, options.columns))
   for (const [column, unit] of Object.entries(options.units ?? {})) panel.overrideByName(column, [{ id: 'unit', value: unit }])
   return panel
 }
@@ -191,12 +184,10 @@ export function elasticsearchTable(options: Omit<Common, 'unit'> & { query: Buil
     .datasource(ELASTICSEARCH_REF)
     .withTarget(options.query)
     .withTransformation({ id: 'filterFieldsByName', options: { include: { names } } })
-    .withTransformation({
-      id: 'organize',
-      options: {
-        excludeByName: {},
-        indexByName: Object.fromEntries(names.map((name, index) => [name, index])),
-        renameByName: options.columns,
-      },
-    })
+    .withTransformation(organizeColumns(names, options.columns))
+}
+
+/** Grafana's 'organize' transformation: the columns in the given order, under their display names. */
+function organizeColumns(names: readonly string[], columns: Readonly<Record<string, string>>) {
+  return { id: 'organize', options: { excludeByName: {}, indexByName: Object.fromEntries(names.map((name, index) => [name, index])), renameByName: columns } }
 }

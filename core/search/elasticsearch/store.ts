@@ -49,15 +49,7 @@ export class ElasticsearchSearchStore implements SearchStore {
     const found = await this.client.search({
       index,
       ignore_unavailable: true,
-      query: {
-        bool: {
-          filter: [
-            { term: { project_id: request.projectId } },
-            { term: { event_id: request.eventId } },
-            { range: { ts: { gte: request.fromMs, lt: request.toMs } } },
-          ],
-        },
-      },
+      query: allOf({ term: { project_id: request.projectId } }, { term: { event_id: request.eventId } }, { range: { ts: { gte: request.fromMs, lt: request.toMs } } }),
       size: 1,
     }, SEARCH_OPTIONS)
     const source = (found.hits.hits as RawHit[])[0]?._source
@@ -68,16 +60,12 @@ export class ElasticsearchSearchStore implements SearchStore {
       const response = await this.client.search({
         index,
         ignore_unavailable: true,
-        query: {
-          bool: {
-            filter: [
-              { term: { project_id: request.projectId } },
-              { term: { service: anchor.fields.service } },
-              { term: { host: anchor.fields.host } },
-              { range: { ts: { gte: anchor.ts - CONTEXT_SPAN_MS, lte: anchor.ts + CONTEXT_SPAN_MS } } },
-            ],
-          },
-        },
+        query: allOf(
+          { term: { project_id: request.projectId } },
+          { term: { service: anchor.fields.service } },
+          { term: { host: anchor.fields.host } },
+          { range: { ts: { gte: anchor.ts - CONTEXT_SPAN_MS, lte: anchor.ts + CONTEXT_SPAN_MS } } },
+        ),
         sort: sortBy(order),
         search_after: [anchor.ts, anchor.eventId],
         size,
@@ -89,18 +77,15 @@ export class ElasticsearchSearchStore implements SearchStore {
   }
 
   private filter(stream: SearchStream, projectId: string, fromMs: number, toMs: number, query: SearchNode) {
-    return {
-      bool: {
-        filter: [
-          { term: { project_id: projectId } },
-          { range: { ts: { gte: fromMs, lt: toMs } } },
-          toElasticsearchQuery(query, SEARCH_SCHEMAS[stream]),
-        ],
-      },
-    }
+    return allOf({ term: { project_id: projectId } }, { range: { ts: { gte: fromMs, lt: toMs } } }, toElasticsearchQuery(query, SEARCH_SCHEMAS[stream]))
   }
 }
 
 function sortBy(order: 'asc' | 'desc'): Array<Record<string, { order: 'asc' | 'desc' }>> {
   return [{ ts: { order } }, { event_id: { order } }]
+}
+
+/** Every clause must match, none scores (filter context: cacheable, no relevance). */
+function allOf(...clauses: object[]) {
+  return { bool: { filter: clauses } }
 }
