@@ -44,7 +44,7 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
     dataDir: resolve(env.EDDY_DATA_DIR || './data'),
     logLevel: (env.LOG_LEVEL || 'info') as Config['logLevel'],
     kafkaBrokers: (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
-    kafkaClient: (env.EDDY_KAFKA_CLIENT || 'kafkajs') as Config['kafkaClient'],
+    kafkaClient: (env.EDDY_KAFKA_CLIENT || 'platformatic') as Config['kafkaClient'],
     schemaRegistryUrl: optional('SCHEMA_REGISTRY_URL'),
     clickhouse: {
       url: optional('CLICKHOUSE_URL'),
