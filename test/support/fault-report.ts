@@ -62,30 +62,60 @@ export interface FaultReportOptions {
 /**
  * Counts what was stored against what was acknowledged, waiting up to `timeoutMs` for events still
  * being written, prints `<name>: {…}` and returns the counts for the test to assert on.
+ *
+ * The acknowledged keys are loaded into a scratch table beside the raw table and compared there,
+ * so a ten-minute soak's millions of events are counted by ClickHouse instead of held in the test's
+ * heap (which the soak itself watches).
  */
 export async function reportFaultCounts(clickhouse: ClickHouseClient, name: string, options: FaultReportOptions): Promise<FaultCounts> {
-  const streams = options.streams.map((stream) => ({ ...stream, key: stream.key ?? 'toString(event_id)', acknowledged: new Set(stream.acknowledged) }))
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
-  // Cheap first: distinct keys in scope, until there are as many as were acknowledged.
-  for (const stream of streams) {
-    while (Date.now() < deadline && (await distinctKeys(clickhouse, stream)) < stream.acknowledged.size) await pause(250)
+  const streams: Stream[] = []
+  try {
+    for (const stream of options.streams) streams.push(await withAcknowledgedTable(clickhouse, { ...stream, key: stream.key ?? 'toString(event_id)' }))
+    // Cheap first: distinct keys in scope, until there are as many as were acknowledged.
+    for (const stream of streams) {
+      while (Date.now() < deadline && (await distinctKeys(clickhouse, stream)) < stream.acknowledgedCount) await pause(250)
+    }
+    let counts = await compare(clickhouse, streams)
+    while (counts.lost > 0 && Date.now() < deadline) {
+      await pause(1_000)
+      counts = await compare(clickhouse, streams)
+    }
+    const report: FaultCounts = {
+      sent: options.sent,
+      acknowledged: streams.reduce((sum, stream) => sum + stream.acknowledgedCount, 0),
+      ...counts,
+      ...options.extra,
+    }
+    console.log(`${name}: ${JSON.stringify(report)}`)
+    return report
+  } finally {
+    for (const stream of streams) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${stream.acknowledgedTable}` })
   }
-  let counts = await compare(clickhouse, streams)
-  while (counts.lost > 0 && Date.now() < deadline) {
-    await pause(1_000)
-    counts = await compare(clickhouse, streams)
-  }
-  const report: FaultCounts = {
-    sent: options.sent,
-    acknowledged: streams.reduce((sum, stream) => sum + stream.acknowledged.size, 0),
-    ...counts,
-    ...options.extra,
-  }
-  console.log(`${name}: ${JSON.stringify(report)}`)
-  return report
 }
 
-type Stream = StoredStream & { readonly key: string; readonly acknowledged: ReadonlySet<string> }
+type Stream = StoredStream & { readonly key: string; readonly acknowledgedTable: string; readonly acknowledgedCount: number }
+
+let scratchTables = 0
+
+/** Loads the stream's acknowledged keys, in batches, into a Memory table in the raw table's database. */
+async function withAcknowledgedTable(clickhouse: ClickHouseClient, stream: StoredStream & { readonly key: string }): Promise<Stream> {
+  const database = stream.table.includes('.') ? stream.table.slice(0, stream.table.indexOf('.')) : 'default'
+  const table = `${database}.fault_acknowledged_${process.pid}_${Date.now()}_${++scratchTables}`
+  await clickhouse.command({ query: `CREATE TABLE ${table} (key String) ENGINE = Memory` })
+  let batch: string[][] = []
+  const flush = async () => {
+    if (batch.length > 0) await clickhouse.insert({ table, values: batch, format: 'JSONCompactEachRow' })
+    batch = []
+  }
+  for (const key of stream.acknowledged) {
+    batch.push([key])
+    if (batch.length === 100_000) await flush()
+  }
+  await flush()
+  const [row] = await rows<{ n: string }>(clickhouse, `SELECT uniqExact(key) AS n FROM ${table}`)
+  return { ...stream, acknowledgedTable: table, acknowledgedCount: Number(row?.n ?? 0) }
+}
 
 async function distinctKeys(clickhouse: ClickHouseClient, stream: Stream): Promise<number> {
   const [row] = await rows<{ n: string }>(clickhouse, `SELECT uniqExact(${stream.key}) AS n FROM ${stream.table} FINAL WHERE ${stream.where}`, stream.params)
@@ -96,22 +126,22 @@ async function compare(clickhouse: ClickHouseClient, streams: readonly Stream[])
   const counts = { stored: 0, duplicates: 0, lost: 0, unacknowledged: 0, unmergedCopies: 0 }
   const lostSample: string[] = []
   for (const stream of streams) {
-    const copies = await rows<{ key: string; copies: string }>(clickhouse, `SELECT ${stream.key} AS key, count() AS copies FROM ${stream.table} FINAL WHERE ${stream.where} GROUP BY key`, stream.params)
+    const inScope = `SELECT ${stream.key} AS key FROM ${stream.table} FINAL WHERE ${stream.where}`
+    const [final] = await rows<{ rows: string; keys: string; stored: string }>(clickhouse,
+      `SELECT count() AS rows, uniqExact(key) AS keys, uniqExactIf(key, key IN (SELECT key FROM ${stream.acknowledgedTable})) AS stored FROM (${inScope})`, stream.params)
     const [raw] = await rows<{ n: string }>(clickhouse, `SELECT count() AS n FROM ${stream.table} WHERE ${stream.where}`, stream.params)
-    const found = new Set<string>()
-    let finalRows = 0
-    for (const row of copies) {
-      found.add(row.key)
-      finalRows += Number(row.copies)
-      if (!stream.acknowledged.has(row.key)) counts.unacknowledged++
-      else counts.stored++
-    }
-    counts.duplicates += finalRows - copies.length
+    const finalRows = Number(final?.rows ?? 0)
+    const keys = Number(final?.keys ?? 0)
+    const stored = Number(final?.stored ?? 0)
+    counts.stored += stored
+    counts.unacknowledged += keys - stored
+    counts.duplicates += finalRows - keys
     counts.unmergedCopies += Number(raw?.n ?? 0) - finalRows
-    for (const key of stream.acknowledged) {
-      if (found.has(key)) continue
-      counts.lost++
-      if (lostSample.length < 5) lostSample.push(`${stream.table}:${key}`)
+    const lost = stream.acknowledgedCount - stored
+    counts.lost += lost
+    if (lost > 0 && lostSample.length < 5) {
+      const missing = await rows<{ key: string }>(clickhouse, `SELECT DISTINCT key FROM ${stream.acknowledgedTable} WHERE key NOT IN (${inScope}) LIMIT ${5 - lostSample.length}`, stream.params)
+      lostSample.push(...missing.map((row) => `${stream.table}:${row.key}`))
     }
   }
   return lostSample.length > 0 ? { ...counts, lostSample } : counts
