@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
-import { sendRequests, toRequests } from '../../bench/traffic/sender.ts'
+import { fork, type ChildProcess } from 'node:child_process'
 import { pipelineStatus } from '../../processors/status.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
+import { soakChunk } from '../support/soak-traffic.ts'
 import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 /**
@@ -48,7 +48,9 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
   beforeAll(async () => {
     eddy = await startTestPipeline()
   })
+  const senders: ChildProcess[] = []
   afterAll(async () => {
+    for (const sender of senders) sender.kill()
     await eddy?.stop()
   })
 
@@ -64,37 +66,35 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
     /** 202 of one marker line → its raw row is visible. */
     const freshness = async () => {
       const service = `soak-marker-${++marker}`
+      const sentAt = Date.now()
       const started = performance.now()
       await fetch(`${eddy.url}/v1/logs`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-ndjson' }, body: JSON.stringify({ service, message: 'marker' }) })
       await eventually(async () => {
-        const result = await clickhouse.query({ query: 'SELECT count() AS n FROM eddy.events_log WHERE service = {service:String}', query_params: { service }, format: 'JSONEachRow' })
+        // Within the table's key (project, day, service): a probe that scanned the growing table
+        // would measure its own query time, which grows with the run, not the pipeline's delay.
+        const result = await clickhouse.query({
+          query: "SELECT count() AS n FROM eddy.events_log WHERE project_id = 'alpha' AND ts >= fromUnixTimestamp64Milli({since:Int64}) AND service = {service:String}",
+          query_params: { service, since: sentAt - 60_000 },
+          format: 'JSONEachRow',
+        })
         return Number((await result.json<{ n: string }>())[0]?.n ?? 0)
       }, (count) => count > 0, 30_000)
       return Math.round(performance.now() - started)
     }
 
-    // Traffic in chunks of 30 s, generated as they are sent and again (deterministically, from
-    // their seeds) for the final count: a 10-minute run at full rate is millions of events, which
-    // held at once would be the heap growth this test looks for.
+    // Traffic in chunks of 30 s from a child process (test/support/soak-sender.ts), generated as
+    // they are sent and again here, from their seeds, for the final count: a 10-minute run is
+    // millions of events, which held at once would be the heap growth this test looks for. The
+    // run lasts SECONDS of wall clock (a chunk starts only before then); when the offered rate is
+    // not reached, fewer chunks go out and the achieved rate says so.
     const now = Date.now()
     const CHUNK_SECONDS = Math.min(30, SECONDS)
-    const chunks = Math.ceil(SECONDS / CHUNK_SECONDS)
-    const chunk = (index: number) => generateTraffic({ seed: 21 + index, events: RATE * CHUNK_SECONDS, startMs: now + index * CHUNK_SECONDS * 1_000, spanMs: CHUNK_SECONDS * 1_000 })
-    // The run lasts SECONDS of wall clock: a chunk is started only before then. When the process
-    // cannot take the offered rate (the sender shares it with the pipeline), fewer chunks go out,
-    // and the achieved rate says so.
-    let chunksSent = 0
-    let sendingEnded = 0
-    const sendingStarted = performance.now()
-    const sending = (async () => {
-      const total = { sent: 0, accepted: 0, rejected: 0, retries: 0 }
-      for (let index = 0; index < chunks && performance.now() - sendingStarted < SECONDS * 1_000; index++, chunksSent++) {
-        const progress = await sendRequests(toRequests(chunk(index), 100), { baseUrl: eddy.url, writeKey: TEST_WRITE_KEY, batchSize: 100, concurrency: 4, ratePerSecond: RATE })
-        for (const key of Object.keys(total) as Array<keyof typeof total>) total[key] += progress[key]
-      }
-      sendingEnded = performance.now()
-      return total
-    })()
+    const sender = fork(join(import.meta.dirname, '../support/soak-sender.ts'), [eddy.url, TEST_WRITE_KEY, String(RATE), String(SECONDS), String(CHUNK_SECONDS), String(now)], { execArgv: ['--import', 'tsx'] })
+    const sending = new Promise<{ sent: number; accepted: number; rejected: number; retries: number; chunksSent: number; seconds: number }>((resolve, reject) => {
+      sender.once('message', (message) => resolve(message as never))
+      sender.once('exit', (code) => reject(new Error(`the soak sender exited with ${code} before reporting`)))
+    })
+    senders.push(sender)
     let done = false
     void sending.finally(() => {
       done = true
@@ -133,7 +133,9 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
     // The sender retries every request until it is answered, and none was refused (above): every
     // event sent was acknowledged.
     const ids = function* (stream: 'click' | 'log' | 'notification') {
-      for (let index = 0; index < chunksSent; index++) yield* eventIdsOf(stream, 'alpha', chunk(index).filter((event) => event.stream === stream).map((event) => event.payload))
+      for (let index = 0; index < progress.chunksSent; index++) {
+        yield* eventIdsOf(stream, 'alpha', soakChunk({ index, rate: RATE, chunkSeconds: CHUNK_SECONDS, startMs: now }).filter((event) => event.stream === stream).map((event) => event.payload))
+      }
     }
     const counts = await reportFaultCounts(clickhouse, 'soak', {
       sent: progress.sent,
@@ -144,7 +146,7 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
       ],
       extra: {
         offeredPerSecond: RATE,
-        achievedPerSecond: Math.round(progress.sent / ((sendingEnded - sendingStarted) / 1_000)),
+        achievedPerSecond: Math.round(progress.sent / progress.seconds),
         accepted: progress.accepted,
         retries: progress.retries,
         freshnessP50Ms: median(samples.map((s) => s.freshnessMs)),

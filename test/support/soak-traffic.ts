@@ -1,0 +1,10 @@
+import { generateTraffic, type GeneratedEvent } from '../../bench/traffic/generator.ts'
+
+/**
+ * One chunk of the soak's traffic: `rate × chunkSeconds` events from the traffic model, seeded by
+ * the chunk's index so the sender and the counting side generate the same events.
+ */
+export function soakChunk(options: { readonly index: number; readonly rate: number; readonly chunkSeconds: number; readonly startMs: number }): GeneratedEvent[] {
+  const { index, rate, chunkSeconds, startMs } = options
+  return generateTraffic({ seed: 21 + index, events: rate * chunkSeconds, startMs: startMs + index * chunkSeconds * 1_000, spanMs: chunkSeconds * 1_000 })
+}
