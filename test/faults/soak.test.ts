@@ -46,7 +46,9 @@ interface Sample {
 describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () => {
   let eddy: TestPipeline
   beforeAll(async () => {
-    eddy = await startTestPipeline()
+    // The sink's production batching (250 ms), not the 50 ms the functional suites use to see
+    // rows sooner: five times the inserts cap what one process takes at a few thousand events/s.
+    eddy = await startTestPipeline({ EDDY_SINK_FLUSH_MS: '250' })
   })
   const senders: ChildProcess[] = []
   afterAll(async () => {
