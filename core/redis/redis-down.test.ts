@@ -15,7 +15,8 @@ import { LiveUnavailableError } from '../live/port.ts'
 import { createRedisLiveHub, type RedisLiveHub } from '../live/redis.ts'
 import { RateLimitUnavailableError } from '../rate-limit/port.ts'
 import { createRedisRateLimiter, type RedisRateLimiter } from '../rate-limit/redis.ts'
-import { eventually, startPrivateRedis, type PrivateRedis } from './test-support.ts'
+import { startPrivateServer, type PrivateServer } from '../../test/support/private-server.ts'
+import { eventually } from './test-support.ts'
 
 /** Far above the command timeouts (250-500 ms): the point is that nothing waits for a reconnect. */
 const ANSWERS_WITHIN_MS = 3_000
@@ -25,14 +26,14 @@ const problems = defineProblems({
 })
 
 describeWithService('redis', 'REDIS_URL', 'Redis down, then back', () => {
-  let server: PrivateRedis
+  let server: PrivateServer
   let limiter: RedisRateLimiter
   let cache: RedisQueryCache
   let hub: RedisLiveHub
   const apps: Partial<Record<RateLimitFailurePolicy, FastifyInstance>> = {}
 
   beforeAll(async () => {
-    server = await startPrivateRedis()
+    server = await startPrivateServer('redis')
     const prefix = 'eddy-fault:'
     limiter = createRedisRateLimiter(server.url, { tiers: { t: { capacity: 100, refillPerSecond: 100 } }, prefix, connection: {} })
     cache = createRedisQueryCache(server.url, { prefix, connection: {} })

@@ -24,6 +24,8 @@ export interface PrivateServer {
   readonly dir: string
   /** Starts it again on the same port and data. */
   start(): Promise<void>
+  /** Stops it gracefully (the script's stop), keeping its port and data for start(). */
+  stop(): Promise<void>
   /** kill -9 by its PID, as a crash or an OOM kill would; resolves once the process is gone. Returns the PID. */
   kill(): Promise<number>
   /** Stops it (TERM, then KILL) and removes its directory. */
@@ -53,6 +55,9 @@ export async function startPrivateServer(name: keyof typeof SERVICES): Promise<P
     async start() {
       const again = await start()
       if (again !== url) throw new Error(`${name} came back at ${again}, not ${url}`)
+    },
+    async stop() {
+      await run('bash', [path, 'stop', directory.path], { timeout: 60_000 })
     },
     async kill() {
       const pid = Number(readFileSync(join(directory.path, pidFile), 'utf8').trim())
