@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { normaliseLogLine } from '../../ingest/normalise/log.ts'
+import { normaliseNotification } from '../../ingest/normalise/notification.ts'
+import { normaliseSegmentCall } from '../../ingest/normalise/segment.ts'
+import { UserAgentParser } from '../../ingest/normalise/user-agent.ts'
+import type { ClickEvent, LogEvent, NotificationEvent } from '../../schemas/types.generated.ts'
+import { clickstreamJob } from './clickstream.ts'
+import { logsJob } from './logs.ts'
+import { notificationsJob } from './notifications.ts'
+
+/**
+ * Checkpoints outlive the process that wrote them: a new release restores the snapshots of the old
+ * one. These digests pin the snapshot bytes of each job after a fixed stretch of the traffic model,
+ * so a change to how state is written that would make old checkpoints unreadable (or read them
+ * differently) fails here. A deliberate format change bumps the format version and these digests.
+ */
+const T0 = Date.parse('2026-11-22T10:00:00Z')
+const SPAN = 10 * 60_000
+
+function traffic() {
+  const bounds = { maxFutureMs: 86_400_000, retentionMs: 400 * 86_400_000 }
+  const userAgents = new UserAgentParser()
+  const clicks: ClickEvent[] = []
+  const logs: LogEvent[] = []
+  const notifications: NotificationEvent[] = []
+  for (const item of generateTraffic({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })) {
+    if (item.stream === 'click') {
+      const result = normaliseSegmentCall(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, userAgent: '', country: null, bounds, userAgents })
+      if (result.ok) clicks.push(result.event)
+    } else if (item.stream === 'log') {
+      const result = normaliseLogLine(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, bounds })
+      if (result.ok) logs.push(result.event)
+    } else {
+      const result = normaliseNotification(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, bounds })
+      if (result.ok) notifications.push(result.event)
+    }
+  }
+  return { clicks, logs, notifications }
+}
+
+/** Half the events in four batches, processing time a second apart: open windows, sessions, timers. */
+function digest<In>(job: { createTask(partition: number): { process(events: readonly In[], nowMs: number): unknown; snapshot(): Uint8Array } }, events: readonly In[]): string {
+  const task = job.createTask(0)
+  const half = events.slice(0, events.length >> 1)
+  const size = Math.ceil(half.length / 4)
+  for (let batch = 0; batch < 4; batch++) task.process(half.slice(batch * size, (batch + 1) * size), T0 + SPAN / 2 + batch * 1_000)
+  return createHash('sha256').update(task.snapshot()).digest('hex')
+}
+
+describe('snapshot format', () => {
+  const { clicks, logs, notifications } = traffic()
+
+  it('writes the clickstream state in the pinned format', () => {
+    expect(digest(clickstreamJob(), clicks)).toBe('a6cc5f1d70286c8a5e6da1fd48e6768e060bf79ff8ab73ed30f3c5f8a66e44bb')
+  })
+
+  it('writes the logs state in the pinned format', () => {
+    expect(digest(logsJob(), logs)).toBe('e4760c53cd23d3934062620d3bcd2e132c246fba057f4f54eeab8dd85a02ed0e')
+  })
+
+  it('writes the notifications state in the pinned format', () => {
+    expect(digest(notificationsJob(), notifications)).toBe('05ffd1377ef236c91e0b69e1fdce0dd24e2e7ceed185040428f2dc2d657b4621')
+  })
+})
