@@ -147,8 +147,8 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       context.state = state
       context.setTimer('event', state.lastTs! + settings.sessionGapMs, 'expire')
     },
-    serializeState: (state) => new TextEncoder().encode(JSON.stringify(state)),
-    deserializeState: (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as VisitorPath,
+    serializeState: (state, writer) => writer.text(JSON.stringify(state)),
+    deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
   })
 
   const transitions = createWindowOperator({

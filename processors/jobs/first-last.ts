@@ -26,8 +26,8 @@ function pickBy<In, Value>(kind: string, time: (event: In) => number, tie: (even
     },
     merge: (into, from) => (into === null ? from : from === null ? into : better(from, into) ? from : into),
     result: (current) => (current === null ? null : current.value),
-    serialize: (current) => new TextEncoder().encode(JSON.stringify(current)),
-    deserialize: (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as Pick<Value> | null,
+    serialize: (current, writer) => writer.text(JSON.stringify(current)),
+    deserialize: (reader) => JSON.parse(reader.text()) as Pick<Value> | null,
   }
 }
 

@@ -1,5 +1,6 @@
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { Row } from '../job.ts'
+import type { ByteReader, ByteWriter } from '../window/index.ts'
 
 /**
  * What one notification has been through, built from its events in any order: every status
@@ -91,13 +92,13 @@ export function lifecycleColumns(projectId: string, notificationId: string, stat
 }
 
 /** Fixed field order and sorted statuses, so equal state gives equal bytes. */
-export function serializeLifecycle(state: Lifecycle): Uint8Array {
+export function serializeLifecycle(state: Lifecycle, writer: ByteWriter): void {
   const times = Object.entries(state.times).sort((a, b) => (a[0] < b[0] ? -1 : 1))
-  return new TextEncoder().encode(JSON.stringify([state.origin, state.user, state.failure, times, state.firstSeen, state.lastSeen, state.applied, state.undelivered]))
+  writer.text(JSON.stringify([state.origin, state.user, state.failure, times, state.firstSeen, state.lastSeen, state.applied, state.undelivered]))
 }
 
-export function deserializeLifecycle(bytes: Uint8Array): Lifecycle {
-  const [origin, user, failure, times, firstSeen, lastSeen, applied, undelivered] = JSON.parse(new TextDecoder().decode(bytes)) as [
+export function deserializeLifecycle(reader: ByteReader): Lifecycle {
+  const [origin, user, failure, times, firstSeen, lastSeen, applied, undelivered] = JSON.parse(reader.text()) as [
     Lifecycle['origin'], Lifecycle['user'], Lifecycle['failure'], Array<[string, number]>, number, number, number, boolean,
   ]
   return { origin, user, failure, times: Object.fromEntries(times), firstSeen, lastSeen, applied, undelivered }

@@ -1,16 +1,14 @@
-import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
+import { compareStrings, type ByteReader, type ByteWriter } from './bytes.ts'
 import type { Aggregator } from './types.ts'
 
 /** Built-in aggregators with fixed-size number accumulators; sketches live in sketch-aggregators.ts. */
 
-function numberBytes(value: number): Uint8Array {
-  const writer = new ByteWriter()
+function numberBytes(value: number, writer: ByteWriter): void {
   writer.f64(value)
-  return writer.finish()
 }
 
-function bytesNumber(bytes: Uint8Array): number {
-  return new ByteReader(bytes).f64()
+function bytesNumber(reader: ByteReader): number {
+  return reader.f64()
 }
 
 export function count<In>(): Aggregator<In, number, number> {
@@ -82,16 +80,11 @@ export function avg<In>(value: (event: In) => number): Aggregator<In, Mean, numb
       return into
     },
     result: (mean) => (mean.count === 0 ? 0 : mean.total / mean.count),
-    serialize: (mean) => {
-      const writer = new ByteWriter()
+    serialize: (mean, writer) => {
       writer.f64(mean.total)
       writer.f64(mean.count)
-      return writer.finish()
     },
-    deserialize: (bytes) => {
-      const reader = new ByteReader(bytes)
-      return { total: reader.f64(), count: reader.f64() }
-    },
+    deserialize: (reader) => ({ total: reader.f64(), count: reader.f64() }),
   }
 }
 
@@ -109,15 +102,12 @@ export function distinct<In>(value: (event: In) => string): Aggregator<In, Set<s
       return into
     },
     result: (seen) => seen.size,
-    serialize: (seen) => {
-      const writer = new ByteWriter()
+    serialize: (seen, writer) => {
       const items = [...seen].sort(compareStrings)
       writer.u32(items.length)
       for (const item of items) writer.string(item)
-      return writer.finish()
     },
-    deserialize: (bytes) => {
-      const reader = new ByteReader(bytes)
+    deserialize: (reader) => {
       const seen = new Set<string>()
       for (let remaining = reader.u32(); remaining > 0; remaining--) seen.add(reader.string())
       return seen

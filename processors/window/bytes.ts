@@ -1,24 +1,30 @@
 /**
  * Little-endian byte writer/reader for snapshots. Hand-rolled instead of JSON so that numbers
  * (including -0, ±Infinity and NaN) round-trip bit-exactly and the format is stable bytes.
+ *
+ * A snapshot holds every open window and session, so writing it is per-state work a checkpoint
+ * repeats: one growing buffer for the whole snapshot, strings written into it in place, and nested
+ * parts (an accumulator, a keyed state) written as length-prefixed sections of the same buffer
+ * rather than as byte arrays of their own to be copied in.
  */
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export class ByteWriter {
-  private buffer = new Uint8Array(1024)
-  private view = new DataView(this.buffer.buffer)
+  private buffer: Buffer
   private length = 0
+
+  constructor(initialBytes = 1024) {
+    this.buffer = Buffer.allocUnsafe(initialBytes)
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return
     let size = this.buffer.length * 2
     while (size < this.length + extra) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buffer.subarray(0, this.length))
+    const next = Buffer.allocUnsafe(size)
+    this.buffer.copy(next, 0, 0, this.length)
     this.buffer = next
-    this.view = new DataView(next.buffer)
   }
 
   u8(value: number): void {
@@ -28,14 +34,12 @@ export class ByteWriter {
 
   u32(value: number): void {
     this.reserve(4)
-    this.view.setUint32(this.length, value >>> 0, true)
-    this.length += 4
+    this.length = this.buffer.writeUInt32LE(value >>> 0, this.length)
   }
 
   f64(value: number): void {
     this.reserve(8)
-    this.view.setFloat64(this.length, value, true)
-    this.length += 8
+    this.length = this.buffer.writeDoubleLE(value, this.length)
   }
 
   bool(value: boolean): void {
@@ -49,12 +53,32 @@ export class ByteWriter {
     this.length += value.length
   }
 
+  /** A length-prefixed UTF-8 string. */
   string(value: string): void {
-    this.bytes(encoder.encode(value))
+    this.section(() => this.text(value))
+  }
+
+  /** UTF-8 without a length: the rest of a section (see ByteReader.text). */
+  text(value: string): void {
+    // At most three bytes per UTF-16 code unit.
+    this.reserve(value.length * 3)
+    this.length += this.buffer.write(value, this.length, 'utf8')
+  }
+
+  /**
+   * What `write` writes, prefixed with its length: the same bytes as `bytes()` of a separately
+   * written array, without the array.
+   */
+  section(write: () => void): void {
+    this.reserve(4)
+    const at = this.length
+    this.length += 4
+    write()
+    this.buffer.writeUInt32LE(this.length - at - 4, at)
   }
 
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length)
+    return new Uint8Array(this.buffer.subarray(0, this.length))
   }
 }
 
@@ -100,13 +124,33 @@ export class ByteReader {
   bytes(): Uint8Array {
     const size = this.u32()
     this.need(size)
-    const value = this.buffer.slice(this.position, this.position + size)
+    // A copy: the caller may keep or change it (a sketch's registers), and a view would pin the
+    // whole checkpoint buffer it came from.
+    const value = new Uint8Array(this.buffer.subarray(this.position, this.position + size))
     this.position += size
     return value
   }
 
   string(): string {
-    return decoder.decode(this.bytes())
+    return this.section((reader) => reader.text())
+  }
+
+  /** The rest of this reader as UTF-8 (the counterpart of ByteWriter.text in a section). */
+  text(): string {
+    const value = decoder.decode(this.buffer.subarray(this.position))
+    this.position = this.buffer.length
+    return value
+  }
+
+  /** Reads a length-prefixed section with a reader confined to it; it must be read to its end. */
+  section<T>(read: (reader: ByteReader) => T): T {
+    const size = this.u32()
+    this.need(size)
+    const reader = new ByteReader(this.buffer.subarray(this.position, this.position + size))
+    const value = read(reader)
+    if (!reader.done()) throw new SnapshotFormatError('a snapshot section holds more than its reader read')
+    this.position += size
+    return value
   }
 
   done(): boolean {

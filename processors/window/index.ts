@@ -6,6 +6,7 @@ export { HyperLogLog } from './hyperloglog.ts'
 export { QuantileSketch } from './quantile-sketch.ts'
 export { SpaceSaving, type TopItem } from './top-k.ts'
 export { murmur3 } from './murmur3.ts'
+export { ByteReader, ByteWriter } from './bytes.ts'
 export type * from './types.ts'
 export {
   KeyedProcessOperator,

@@ -1,6 +1,5 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ByteReader, ByteWriter } from './bytes.ts'
 import { KeyedProcessOperator, type KeyedEmission } from './keyed-process.ts'
 import { canonical } from './test-support.ts'
 
@@ -41,12 +40,8 @@ function lifecycle() {
       context.emit({ id: timer.key, delivered: false, sentAt: state.sentAt })
       context.state = undefined
     },
-    serializeState(state) {
-      const writer = new ByteWriter()
-      writer.f64(state.sentAt)
-      return writer.finish()
-    },
-    deserializeState: (bytes) => ({ sentAt: new ByteReader(bytes).f64() }),
+    serializeState: (state, writer) => writer.f64(state.sentAt),
+    deserializeState: (reader) => ({ sentAt: reader.f64() }),
   })
 }
 
@@ -89,8 +84,8 @@ describe('keyed process function with timers', () => {
       onTimer(timer, context) {
         context.emit(`${timer.key}:${context.state}@${context.now}`)
       },
-      serializeState: (state) => new Uint8Array([state]),
-      deserializeState: (bytes) => bytes[0] as number,
+      serializeState: (state, writer) => writer.u8(state),
+      deserializeState: (reader) => reader.u8(),
     })
     operator.process(0, [{ key: 'a', time: 1 }, { key: 'a', time: 2 }], 100)
     expect(outputs(operator.onProcessingTime(599) as never)).toEqual([])

@@ -38,8 +38,10 @@ export interface KeyedProcessSpec<In, State, Out> {
   readonly idleTimeoutMs: number
   readonly processEvent: (event: In, context: KeyedContext<State, Out>) => void
   readonly onTimer: (timer: Timer, context: KeyedContext<State, Out>) => void
-  readonly serializeState: (state: State) => Uint8Array
-  readonly deserializeState: (bytes: Uint8Array) => State
+  /** Writes one key's state into the snapshot (the operator frames it). */
+  readonly serializeState: (state: State, writer: ByteWriter) => void
+  /** Reads one key's state; the reader holds exactly what `serializeState` wrote. */
+  readonly deserializeState: (reader: ByteReader) => State
 }
 
 export type KeyedEmission<In, Out> =
@@ -188,7 +190,8 @@ export class KeyedProcessOperator<In, State, Out> {
     writer.u32(keys.length)
     for (const key of keys) {
       writer.string(key)
-      writer.bytes(this.spec.serializeState(this.states.get(key) as State))
+      const state = this.states.get(key) as State
+      writer.section(() => this.spec.serializeState(state, writer))
     }
     const timers = [...this.timers.values()].sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
     writer.u32(timers.length)
@@ -214,7 +217,7 @@ export class KeyedProcessOperator<In, State, Out> {
       this.tracker.restore(reader)
       for (let remaining = reader.u32(); remaining > 0; remaining--) {
         const key = reader.string()
-        this.states.set(key, this.spec.deserializeState(reader.bytes()))
+        this.states.set(key, reader.section((section) => this.spec.deserializeState(section)))
       }
       for (let remaining = reader.u32(); remaining > 0; remaining--) {
         const key = reader.string()

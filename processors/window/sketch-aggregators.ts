@@ -1,4 +1,3 @@
-import { ByteReader, ByteWriter } from './bytes.ts'
 import { HyperLogLog } from './hyperloglog.ts'
 import { QuantileSketch } from './quantile-sketch.ts'
 import { SpaceSaving, type TopItem } from './top-k.ts'
@@ -23,12 +22,8 @@ export function approxDistinct<In>(
       return into
     },
     result: (sketch) => Math.round(sketch.estimate()),
-    serialize: (sketch) => {
-      const writer = new ByteWriter()
-      sketch.serialize(writer)
-      return writer.finish()
-    },
-    deserialize: (bytes) => HyperLogLog.deserialize(new ByteReader(bytes)),
+    serialize: (sketch, writer) => sketch.serialize(writer),
+    deserialize: (reader) => HyperLogLog.deserialize(reader),
     bytes: (sketch) => sketch.bytes(),
   }
 }
@@ -64,12 +59,8 @@ export function quantiles<In>(
       }
       return result
     },
-    serialize: (sketch) => {
-      const writer = new ByteWriter()
-      sketch.serialize(writer)
-      return writer.finish()
-    },
-    deserialize: (bytes) => QuantileSketch.deserialize(new ByteReader(bytes)),
+    serialize: (sketch, writer) => sketch.serialize(writer),
+    deserialize: (reader) => QuantileSketch.deserialize(reader),
     bytes: (sketch) => sketch.bytes(),
   }
 }
@@ -93,12 +84,8 @@ export function topK<In>(
       return into
     },
     result: (sketch) => sketch.top(k),
-    serialize: (sketch) => {
-      const writer = new ByteWriter()
-      sketch.serialize(writer)
-      return writer.finish()
-    },
-    deserialize: (bytes) => SpaceSaving.deserialize(new ByteReader(bytes)),
+    serialize: (sketch, writer) => sketch.serialize(writer),
+    deserialize: (reader) => SpaceSaving.deserialize(reader),
     bytes: (sketch) => sketch.bytes(),
   }
 }

@@ -1,3 +1,5 @@
+import type { ByteReader, ByteWriter } from './bytes.ts'
+
 /**
  * Public types of the windowing engine. Everything here is plain data: the operator never does
  * I/O, never reads a clock of its own and never throws for bad input; it returns emissions.
@@ -16,8 +18,10 @@ export interface Aggregator<In, Accumulator, Result> {
   add(accumulator: Accumulator, event: In): Accumulator
   merge(into: Accumulator, from: Accumulator): Accumulator
   result(accumulator: Accumulator): Result
-  serialize(accumulator: Accumulator): Uint8Array
-  deserialize(bytes: Uint8Array): Accumulator
+  /** Writes the accumulator into the snapshot being written (the operator frames it). */
+  serialize(accumulator: Accumulator, writer: ByteWriter): void
+  /** Reads one accumulator; the reader holds exactly what `serialize` wrote. */
+  deserialize(reader: ByteReader): Accumulator
   bytes?(accumulator: Accumulator): number
 }
 

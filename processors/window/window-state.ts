@@ -243,7 +243,9 @@ export class StateContext<In> {
     writer.f64(state.events)
     writer.u8((state.dirty ? 1 : 0) | (state.emitted ? 2 : 0) | (state.fired ? 4 : 0))
     for (let index = 0; index < this.aggregators.length; index++) {
-      writer.bytes((this.aggregators[index] as AnyAggregator<In>).serialize(state.accumulators[index]))
+      const aggregator = this.aggregators[index] as AnyAggregator<In>
+      const accumulator = state.accumulators[index]
+      writer.section(() => aggregator.serialize(accumulator, writer))
     }
   }
 
@@ -252,7 +254,7 @@ export class StateContext<In> {
     const end = reader.f64()
     const events = reader.f64()
     const flags = reader.u8()
-    const accumulators = this.aggregators.map((aggregator) => aggregator.deserialize(reader.bytes()))
+    const accumulators = this.aggregators.map((aggregator) => reader.section((section) => aggregator.deserialize(section)))
     const state = this.adopt(key, start, end, accumulators, events, (flags & 4) !== 0)
     state.emitted = (flags & 2) !== 0
     if ((flags & 1) !== 0) this.markDirty(state)
