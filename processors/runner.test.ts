@@ -80,4 +80,50 @@ describe('job runner', () => {
     expect(seen).toEqual([]) // nothing was read again: the checkpoint already held all three
     expect(job.stats()).toEqual([{ partition: 0, stats: { count: 3 } }])
   })
+
+  it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing', async () => {
+    const directory = await tempDir()
+    cleanups.push(() => directory.remove())
+    const bus = await openBus(join(directory.path, 'log'))
+    cleanups.push(() => bus.close())
+    await bus.admin().ensureTopics([{ topic: TOPICS.log, partitions: 1 }])
+    const codec = await AvroCodec.create(new LocalSchemaRegistry(join(directory.path, 'registry.json')), TOPICS)
+    const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
+    const saved: number[] = []
+    const checkpoints = { load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } } as typeof store
+    // Processing time is the test's: every snapshot takes 100 ms of it.
+    let now = 0
+    const counting = countingJob([])
+    const job = await startJob({
+      job: { ...counting, createTask: (partition) => {
+        const task = counting.createTask(partition)
+        return { ...task, snapshot: () => { now += 100; return task.snapshot() } }
+      } },
+      groupId: 'counting',
+      topic: TOPICS.log,
+      dlqTopic: 'eddy.dlq',
+      bus,
+      codec,
+      outputs: new OutputWriter({}, { write: async () => undefined } as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+      checkpoints,
+      logger: silent,
+      clock: () => now,
+      checkpointIntervalMs: 10,
+      tickIntervalMs: 5,
+    })
+    cleanups.push(() => job.stop())
+    const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
+
+    await send()
+    now = 50
+    expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
+    // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms.
+    await send()
+    now = 1_500
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(saved).toEqual([50])
+    now = 2_100
+    expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
+    expect(saved).toEqual([50, 2_100])
+  })
 })

@@ -22,7 +22,10 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly checkpoints: CheckpointStore
   readonly logger: Logger
   readonly clock?: () => number
-  /** How often a partition's state is checkpointed and its offset committed. */
+  /**
+   * How often a partition's state is checkpointed and its offset committed, at the least: a
+   * snapshot that takes long spaces the next ones out (CHECKPOINT_SHARE).
+   */
   readonly checkpointIntervalMs?: number
   /** How often processing time advances the tasks (early firings). */
   readonly tickIntervalMs?: number
@@ -41,8 +44,17 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly indexForSearch?: boolean
   readonly onStats?: (partition: number, stats: Record<string, number>) => void
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents'>
+  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration'>
 }
+
+/**
+ * Most of the processor thread that one job's snapshots may take. A snapshot writes every open
+ * window and session of the partition; with many of them (sessions stay open for their 30-minute
+ * gap) a checkpoint every second would spend more time writing state than processing events. So a
+ * partition waits, after a snapshot that took `t`, at least t × partitions / CHECKPOINT_SHARE
+ * before the next: the price is a longer replay after a crash, never a lost or doubled row.
+ */
+const CHECKPOINT_SHARE = 0.05
 
 /** The output every job binds to the late topic (processors/jobs/emissions.ts emits to it). */
 const LATE_OUTPUT = 'late'
@@ -63,6 +75,8 @@ class PartitionTask<In> {
   /** The offset of the newest checkpoint taken (saved or being saved). */
   checkpointedOffset: number
   lastCheckpointAt: number
+  /** The wait after the last checkpoint before the next: the interval, or longer after a slow snapshot. */
+  checkpointPauseMs = 0
   /** A checkpoint waiting for its writes and being saved; at most one at a time. */
   saving?: Promise<void>
   /** Why a background checkpoint failed; the partition recovers before its next batch. */
@@ -134,11 +148,15 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
     const now = clock()
     if (owned.nextOffset === owned.checkpointedOffset && !force) return
-    if (!force && (now - owned.lastCheckpointAt < checkpointIntervalMs || owned.saving)) return
+    if (!force && (now - owned.lastCheckpointAt < Math.max(checkpointIntervalMs, owned.checkpointPauseMs) || owned.saving)) return
     if (owned.saving) await owned.saving
     if (owned.failure) throw owned.failure
     const offset = owned.nextOffset
+    const snapshotStarted = clock()
     const state = owned.task.snapshot()
+    const snapshotMs = clock() - snapshotStarted
+    owned.checkpointPauseMs = (snapshotMs * tasks.size) / CHECKPOINT_SHARE
+    options.metrics?.checkpointSnapshotDuration.observe({ job: job.name }, snapshotMs / 1_000)
     const writes = owned.writes.splice(0)
     const committed = owned.checkpointedOffset
     owned.checkpointedOffset = offset

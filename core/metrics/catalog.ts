@@ -60,6 +60,10 @@ export const METRICS = {
     name: 'eddy_window_state_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
     help: 'Bytes of window state a job holds on this instance (the windowing engine\'s own estimate, what a checkpoint snapshot carries), summed over its partitions.',
   },
+  checkpointSnapshotDuration: {
+    name: 'eddy_checkpoint_snapshot_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
+    help: 'Time to snapshot one partition\'s state for a checkpoint, by job. The processor thread does nothing else meanwhile; it grows with the open windows and sessions, and checkpoints are spaced out to keep it to a small share of that thread (docs/processors.md).',
+  },
   lateEvents: {
     name: 'eddy_late_events_total', type: 'counter', owner: 'processors', labels: ['job'],
     help: 'Events later than the allowed lateness, sent to the late topic instead of the aggregates, by job.',
