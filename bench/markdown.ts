@@ -3,6 +3,7 @@ import { cpus } from 'node:os'
 import type { ApiFigures, HttpSummary } from './api.ts'
 import type { ClickHouseFigure } from './clickhouse.ts'
 import type { FreshnessSummary } from './freshness.ts'
+import type { PipelineCapacitySummary } from './pipeline.ts'
 import type { IngestFigure } from './ingest.ts'
 import type { KafkaFigure } from './kafka.ts'
 import type { StageMemory } from './memory.ts'
@@ -87,6 +88,17 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
       '', `Eddy / JSONEachRow reference: ${clickhouse.ratio}. Eddy / JSONCompactEachRow reference: ${clickhouse.compactRatio}.`,
       '', 'The writer is fed as the job runner feeds it (one caller per partition, 5,000-row batches, up to 8 writes in flight), so its inserts may overlap. chDB parses JSONCompactEachRow markedly faster than JSONEachRow, so against the plain JSONEachRow reference Eddy can score above 1; the same-format reference is the floor of the writer\'s own path.', '')
   }
+  if (data.pipeline) {
+    const pipeline = data.pipeline as PipelineCapacitySummary
+    lines.push(`## Whole pipeline in one process (eddy start, embedded: ingest + processors + api + chDB)`, '',
+      `${number(pipeline.events)} events of the traffic model (60 % clicks, 30 % logs, 10 % notifications) offered as fast as they are accepted by a sender on the same machine (${pipeline.concurrency} requests of 100 in flight), a fresh data dir each run.`, '',
+      '| figure | value |', '|---|---|',
+      `| events stored/s (first request → last raw row in ClickHouse) | ${fmt(pipeline.eventsPerSec)} |`,
+      `| events accepted/s (202s while sending) | ${fmt(pipeline.acceptedPerSec)} |`,
+      `| seconds from the last 202 to the last raw row | ${fmt(pipeline.drainSeconds)} |`,
+      `| peak heap MB | ${fmt(pipeline.peakHeapMb)} |`,
+      '', 'Stored rows are counted every 500 ms. This is the capacity `npm run soak` offers half of (EDDY_SOAK_RATE=half-capacity); unlike the processors stage it pays for ingest, the api and the load generator on the same two cores.', '')
+  }
   for (const [key, title] of [['freshness', 'End-to-end freshness (202 → visible in clicks_1m)'], ['freshnessKafka', 'End-to-end freshness on Kafka (ingest → broker → processors → chDB)']] as const) {
     const freshness = data[key] as FreshnessSummary | undefined
     if (!freshness) continue
@@ -134,6 +146,7 @@ const HOSTED: Record<string, string> = {
   window: 'the windowing engine',
   processors: 'processors + chDB',
   clickhouse: 'batch writer + chDB',
+  pipeline: 'ingest + processors + api + chDB',
   freshness: 'ingest + processors + api + chDB',
   api: 'ingest + processors + api + chDB',
   search: 'chDB (+ Elasticsearch client)',

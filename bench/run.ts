@@ -4,8 +4,9 @@
  * reference measured in the same run (as a ratio) and its memory. Writes bench/results/<date>.json and .md.
  *
  *   npm run bench                            all sections
- *   npm run bench -- --only ingest,bus       some sections (ingest, bus, window, processors,
- *                                            clickhouse, freshness, api, search, kafka, scaling)
+ *   npm run bench -- --only ingest,bus       some sections, written as <date>-ingest-bus.json (ingest, bus, window, processors,
+ *                                            clickhouse, pipeline, freshness, api, search, kafka,
+ *                                            scaling)
  *   npm run bench -- --quick                 one short run each (a smoke test, not a figure)
  *   npm run bench -- --out DIR               write the results there instead of bench/results
  *   npm run bench -- --profile DIR           CPU profiles of the timed stretch (processors) into DIR
@@ -19,6 +20,7 @@ import { benchApi } from './api.ts'
 import { benchEmbeddedBus, benchRawAppend } from './bus.ts'
 import { benchClickHouse } from './clickhouse.ts'
 import { benchFreshnessRuns } from './freshness.ts'
+import { benchPipelineCapacityRuns } from './pipeline.ts'
 import { benchKafka } from './kafka.ts'
 import { log, throttled } from './log.ts'
 import { renderMarkdown, type BusFigures, type ProcessorFigures, type Target, type WindowingFigures } from './markdown.ts'
@@ -31,7 +33,7 @@ import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,freshness,api,search').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,pipeline,freshness,api,search').split(','))
 const quick = values.quick === true
 if (values.profile !== undefined) mkdirSync(values.profile, { recursive: true })
 const runs = quick ? 1 : 3
@@ -172,6 +174,10 @@ if (sections.has('clickhouse')) {
   results.clickhouse = await stage('clickhouse', () => benchClickHouse({ rows: quick ? 20_000 : 200_000, runs, onProgress: log }))
 }
 
+if (sections.has('pipeline')) {
+  results.pipeline = await stage('pipeline', (children) => benchPipelineCapacityRuns(runs, { events: quick ? 30_000 : 300_000, onProgress: throttled(), children }))
+}
+
 if (sections.has('freshness')) {
   const seconds = quick ? 5 : 20
   const freshness = await stage('freshness', (children) => benchFreshnessRuns(runs, { rate: 10_000, seconds, onProgress: throttled(), children }))
@@ -228,11 +234,12 @@ if (sections.has('scaling') || (kafkaBrokers && clickhouseUrl && values.only ===
 
 results.targets = targets
 const markdown = renderMarkdown(results, targets)
-const day = new Date().toISOString().slice(0, 10)
+// A run of some sections is named after them, so it never overwrites the day's full run.
+const name = `${new Date().toISOString().slice(0, 10)}${values.only === undefined ? '' : `-${[...sections].join('-')}`}`
 const directory = values.out ?? join(import.meta.dirname, 'results')
 mkdirSync(directory, { recursive: true })
-writeFileSync(join(directory, `${day}.json`), `${JSON.stringify(results, null, 2)}\n`)
-writeFileSync(join(directory, `${day}.md`), markdown)
+writeFileSync(join(directory, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(join(directory, `${name}.md`), markdown)
 process.stdout.write(markdown)
-log(`wrote ${join(directory, `${day}.json`)} and .md`)
+log(`wrote ${join(directory, `${name}.json`)} and .md`)
 
