@@ -25,14 +25,19 @@ describe('recordProcessorStatus', () => {
     const owningTwo: Pick<PipelineStatus, 'consumers' | 'jobs'> = {
       consumers: [lagOf([5, 7, 11, 13])],
       jobs: [
-        { job: 'clickstream', partition: 0, stats: { watermark: NOW - 30_000, stateBytes: 1_000 } },
-        { job: 'clickstream', partition: 2, stats: { watermark: -Infinity, stateBytes: 24 } },
+        // Partition 0 has processed 3 of its 5 uncommitted records, partition 2 all 11.
+        { job: 'clickstream', partition: 0, position: 103, stats: { watermark: NOW - 30_000, stateBytes: 1_000 } },
+        { job: 'clickstream', partition: 2, position: 111, stats: { watermark: -Infinity, stateBytes: 24 } },
       ],
     }
     recordProcessorStatus(metrics, owningTwo, groups, NOW)
     expect(await values(registry, 'eddy_consumer_lag')).toEqual([
       { labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '0' }, value: 5 },
       { labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '2' }, value: 11 },
+    ])
+    expect(await values(registry, 'eddy_processing_lag')).toEqual([
+      { labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '0' }, value: 2 },
+      { labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '2' }, value: 0 },
     ])
     // Partition 2 has seen no event: no watermark, so no delay series rather than Infinity.
     expect(await values(registry, 'eddy_watermark_delay_seconds')).toEqual([{ labels: { job: 'clickstream', partition: '0' }, value: 30 }])
@@ -41,6 +46,7 @@ describe('recordProcessorStatus', () => {
     // After a rebalance this instance keeps partition 0 only.
     recordProcessorStatus(metrics, { consumers: [lagOf([0, 7, 11, 13])], jobs: [owningTwo.jobs[0]!] }, groups, NOW + 1_000)
     expect(await values(registry, 'eddy_consumer_lag')).toEqual([{ labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '0' }, value: 0 }])
+    expect(await values(registry, 'eddy_processing_lag')).toEqual([{ labels: { group: 'eddy-clickstream', topic: 'eddy.clicks', partition: '0' }, value: 0 }])
     expect(await values(registry, 'eddy_watermark_delay_seconds')).toEqual([{ labels: { job: 'clickstream', partition: '0' }, value: 31 }])
     expect(await values(registry, 'eddy_window_state_bytes')).toEqual([{ labels: { job: 'clickstream' }, value: 1_000 }])
   })

@@ -1,7 +1,7 @@
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { ConsumerGroup, PipelineStatus } from './status.ts'
 
-export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'watermarkDelay' | 'windowStateSize'>
+export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'processingLag' | 'watermarkDelay' | 'windowStateSize'>
 
 /**
  * Sets the processors' gauges from one status reading, at scrape time.
@@ -15,13 +15,14 @@ export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'watermarkDelay'
  * them up to 24 h ahead); a task that has seen no event yet has no watermark and no series.
  */
 export function recordProcessorStatus(gauges: ProcessorGauges, status: Pick<PipelineStatus, 'consumers' | 'jobs'>, groups: readonly ConsumerGroup[], nowMs: number): void {
-  const owned = new Map<string, Set<number>>()
+  /** job → partition → next offset to process */
+  const owned = new Map<string, Map<number, number>>()
   const stateBytes = new Map<string, number>()
   gauges.watermarkDelay.reset()
-  for (const { job, partition, stats } of status.jobs) {
+  for (const { job, partition, position, stats } of status.jobs) {
     let partitions = owned.get(job)
-    if (partitions === undefined) owned.set(job, (partitions = new Set()))
-    partitions.add(partition)
+    if (partitions === undefined) owned.set(job, (partitions = new Map()))
+    partitions.set(partition, position)
     stateBytes.set(job, (stateBytes.get(job) ?? 0) + (stats.stateBytes ?? 0))
     const watermark = stats.watermark
     if (watermark !== undefined && Number.isFinite(watermark)) {
@@ -33,12 +34,17 @@ export function recordProcessorStatus(gauges: ProcessorGauges, status: Pick<Pipe
 
   const jobOfGroup = new Map(groups.map(({ group, job }) => [group, job]))
   gauges.consumerLag.reset()
+  gauges.processingLag.reset()
   for (const { group, topic, partitions } of status.consumers) {
     const job = jobOfGroup.get(group)
     const mine = job === undefined ? undefined : owned.get(job)
     if (mine === undefined) continue
-    for (const { partition, lag } of partitions) {
-      if (mine.has(partition)) gauges.consumerLag.set({ group, topic, partition: String(partition) }, lag)
+    for (const { partition, lag, high } of partitions) {
+      const position = mine.get(partition)
+      if (position === undefined) continue
+      const labels = { group, topic, partition: String(partition) }
+      gauges.consumerLag.set(labels, lag)
+      gauges.processingLag.set(labels, Math.max(0, high - position))
     }
   }
 }

@@ -78,7 +78,7 @@ describe('job runner', () => {
     const committed = await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
     expect(committed).toBe(3)
     expect(seen).toEqual([]) // nothing was read again: the checkpoint already held all three
-    expect(job.stats()).toEqual([{ partition: 0, stats: { count: 3 } }])
+    expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
   })
 
   it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing', async () => {

@@ -61,8 +61,12 @@ const LATE_OUTPUT = 'late'
 
 export interface RunningJob {
   readonly name: string
-  /** Partitions this instance owns, with their tasks' stats. */
-  stats(): Array<{ partition: number; stats: Record<string, number> }>
+  /**
+   * Partitions this instance owns, with their tasks' stats and the offset of the next record to
+   * process. That position runs ahead of the group's committed offset, which moves only at
+   * checkpoints: the end of the partition minus the position is how far processing trails.
+   */
+  stats(): Array<{ partition: number; position: number; stats: Record<string, number> }>
   stop(): Promise<void>
 }
 
@@ -281,7 +285,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
 
   return {
     name: job.name,
-    stats: () => [...tasks.values()].map((owned) => ({ partition: owned.partition, stats: owned.task.stats() })),
+    stats: () => [...tasks.values()].map((owned) => ({ partition: owned.partition, position: owned.nextOffset, stats: owned.task.stats() })),
     async stop() {
       clearInterval(tick)
       // The consumer's revoke callback checkpoints and commits every partition on the way out.

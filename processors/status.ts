@@ -11,8 +11,11 @@ export interface ConsumerLag {
 
 export interface PipelineStatus {
   readonly consumers: readonly ConsumerLag[]
-  /** Per job and partition: watermark, state size, late and duplicate counts (from this instance). */
-  readonly jobs: ReadonlyArray<{ job: string; partition: number; stats: Record<string, number> }>
+  /**
+   * Per job and partition this instance owns: the next offset to process, and watermark, state size,
+   * late and duplicate counts.
+   */
+  readonly jobs: ReadonlyArray<{ job: string; partition: number; position: number; stats: Record<string, number> }>
   /** Records held in the dead-letter and late topics (what retention has not yet removed). */
   readonly deadLetters: number
   readonly lateEvents: number
@@ -55,7 +58,7 @@ export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[],
   const [deadLetters, lateEvents, ingestEventsPerSecond] = await Promise.all([held(sources?.deadLetterTopic), held(sources?.lateTopic), sources?.ingestRate?.()])
   return {
     consumers,
-    jobs: jobs.flatMap((job) => job.stats().map(({ partition, stats }) => ({ job: job.name, partition, stats }))),
+    jobs: jobs.flatMap((job) => job.stats().map(({ partition, position, stats }) => ({ job: job.name, partition, position, stats }))),
     deadLetters,
     lateEvents,
     ...(sources?.sink ? { sink: sources.sink() } : {}),

@@ -16,7 +16,7 @@ export async function pipelineHealthRoute(app: FastifyInstance, options: { keys:
           lateEvents: Type.Integer({ description: 'Events held in the late topic (beyond the allowed lateness).' }),
           sink: Type.Optional(Type.Object({ inserts: Type.Integer(), failures: Type.Integer(), p50Ms: Type.Optional(Type.Number()), p99Ms: Type.Optional(Type.Number()) }, { description: 'ClickHouse inserts of the processors in this process; latency over the recent ones.' })),
           consumers: Type.Array(Type.Any(), { description: 'Lag per consumer group, topic and partition.' }),
-          jobs: Type.Array(Type.Any(), { description: 'Per job and partition: watermark, window state, late and duplicate counts.' }),
+          jobs: Type.Array(Type.Any(), { description: 'Per job and partition: the next offset to process (position; the committed offset moves only at checkpoints), watermark, window state, late and duplicate counts, event ids remembered for deduplication.' }),
         }),
       },
     },

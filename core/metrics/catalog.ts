@@ -50,7 +50,11 @@ export const METRICS = {
   },
   consumerLag: {
     name: 'eddy_consumer_lag', type: 'gauge', owner: 'processors', labels: ['group', 'topic', 'partition'],
-    help: 'Records between the committed offset of a consumer group and the end of the partition, exported by the instance that owns the partition (so sums count each once).',
+    help: 'Records between the committed offset of a consumer group and the end of the partition, exported by the instance that owns the partition (so sums count each once). Offsets are committed at checkpoints, so this includes the records processed since the last one (what a restart would replay); eddy_processing_lag is how far processing itself trails.',
+  },
+  processingLag: {
+    name: 'eddy_processing_lag', type: 'gauge', owner: 'processors', labels: ['group', 'topic', 'partition'],
+    help: 'Records between the next record a job will process and the end of the partition, exported by the instance that owns the partition: how far processing trails ingest, whatever the checkpoint interval.',
   },
   watermarkDelay: {
     name: 'eddy_watermark_delay_seconds', type: 'gauge', owner: 'processors', labels: ['job', 'partition'],

@@ -22,7 +22,7 @@ export function pipelineHealth() {
     .withRow(new RowBuilder('Now'))
     .withPanel(prometheusStat({ title: 'Events/s', description: 'Events accepted per second, all streams.', size: { w: 4, h: 4 }, unit: 'ops', expr: `sum(rate(eddy_ingest_events_total${RATE}))` }))
     .withPanel(prometheusStat({ title: 'Rejected/s', description: 'Events and requests refused per second.', size: { w: 4, h: 4 }, unit: 'ops', expr: `sum(rate(eddy_ingest_rejections_total${RATE}))` }))
-    .withPanel(prometheusStat({ title: 'Consumer lag', description: 'Records behind, all groups and partitions.', size: { w: 4, h: 4 }, expr: 'sum(eddy_consumer_lag)' }))
+    .withPanel(prometheusStat({ title: 'Processing lag', description: 'Records not yet processed, all groups and partitions.', size: { w: 4, h: 4 }, expr: 'sum(eddy_processing_lag)' }))
     .withPanel(prometheusStat({ title: 'Watermark delay', description: 'The most any job task trails now.', size: { w: 4, h: 4 }, unit: 's', expr: 'max(eddy_watermark_delay_seconds)' }))
     .withPanel(prometheusStat({ title: 'Sink failures/s', description: 'Failed ClickHouse inserts per second (retried).', size: { w: 4, h: 4 }, unit: 'ops', expr: `sum(rate(eddy_sink_failures_total${RATE}))` }))
     .withPanel(prometheusStat({ title: 'Live clients', description: 'WebSocket clients on /api/v1/live.', size: { w: 4, h: 4 }, expr: 'sum(eddy_live_clients)' }))
@@ -52,8 +52,8 @@ export function pipelineHealth() {
     }))
     .withRow(new RowBuilder('Processing'))
     .withPanel(prometheusTimeseries({
-      title: 'Consumer lag', description: 'Records between the committed offset and the end of each topic, per group.', size: { w: 12, h: 8 },
-      series: [['sum by (group, topic) (eddy_consumer_lag)', '{{group}} {{topic}}']],
+      title: 'Lag', description: 'Records not yet processed (processing) and not yet committed (committed: moves at checkpoints, so it also holds what a restart would replay), per group.', size: { w: 12, h: 8 },
+      series: [['sum by (group, topic) (eddy_processing_lag)', 'processing {{group}} {{topic}}'], ['sum by (group, topic) (eddy_consumer_lag)', 'committed {{group}} {{topic}}']],
     }))
     .withPanel(prometheusTimeseries({
       title: 'Watermark delay', description: 'Now minus the event-time watermark, the slowest partition of each job.', size: { w: 12, h: 8 }, unit: 's',

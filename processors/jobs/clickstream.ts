@@ -268,6 +268,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         late: sessions.stats().late,
         overflow: windows.reduce((total, s) => total + s.overflowKeysPerWindow + s.overflowStateBytes, 0),
         duplicates: deduplicator.duplicates,
+        rememberedIds: deduplicator.size,
         lateForTransitions,
       }
     },

@@ -150,6 +150,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
         late: minuteStats.late,
         overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes + fingerprintStats.overflowKeysPerWindow + fingerprintStats.overflowStateBytes,
         duplicates: deduplicator.duplicates,
+        rememberedIds: deduplicator.size,
         baselines: baselines.size,
         anomalies,
       }

@@ -123,6 +123,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
         late: minuteStats.late,
         overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes,
         duplicates: deduplicator.duplicates,
+        rememberedIds: deduplicator.size,
         lifecycleTimers: lifecycles.pendingTimers,
       }
     },

@@ -74,6 +74,7 @@ describe('GET /metrics on a running pipeline', () => {
     // One instance owns every partition of each group, so it reports all of them.
     const partitions = eddy.runtime.config.topics.partitions
     expect(scraped.samples.get('eddy_consumer_lag')!.filter((s) => s.labels.group === 'eddy-clickstream' && s.labels.topic === 'eddy.clicks')).toHaveLength(partitions)
+    expect(scraped.samples.get('eddy_processing_lag')!.filter((s) => s.labels.group === 'eddy-clickstream' && s.labels.topic === 'eddy.clicks')).toHaveLength(partitions)
     // The visitor's partition has a watermark a little behind its newest event (out-of-orderness).
     const delays = scraped.samples.get('eddy_watermark_delay_seconds')!.filter((s) => s.labels.job === 'clickstream')
     expect(delays).toHaveLength(1)
