@@ -4,7 +4,7 @@ import type { Stream } from '../schemas/avro/catalog.ts'
 import type { OutputRows, Row } from './job.ts'
 import type { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
 import type { SearchStream } from '../core/search/port.ts'
-import type { ClickHouseBatchWriter } from './sinks/clickhouse-batch-writer.ts'
+import type { ClickHouseBatchWriter, WriteOptions } from './sinks/clickhouse-batch-writer.ts'
 
 /** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
 export type OutputBinding =
@@ -35,13 +35,14 @@ export class OutputWriter {
     private readonly search?: BulkIndexer,
   ) {}
 
-  async write(rows: OutputRows): Promise<void> {
+  /** `options.prompt`: rows someone is waiting to see; tables insert them without the flush interval. */
+  async write(rows: OutputRows, options: WriteOptions = {}): Promise<void> {
     const writes: Promise<unknown>[] = []
     for (const [name, list] of Object.entries(rows)) {
       if (list.length === 0) continue
       const binding = this.bindings[name]
       if (!binding) throw new Error(`output "${name}" has no binding`)
-      if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list))
+      if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list, options))
       else if (binding.kind === 'search-index') writes.push(this.index(binding, list))
       else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))
     }

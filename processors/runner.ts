@@ -130,9 +130,9 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * inserts the last one; at most `maxWritesInFlight` are outstanding per partition, which is
    * what still pauses consumption when the store is slow or down.
    */
-  const enqueueWrite = async (owned: PartitionTask<EventByStream[S]>, rows: OutputRows, dead: Parameters<DeadLetterQueue['send']>[0]) => {
+  const enqueueWrite = async (owned: PartitionTask<EventByStream[S]>, rows: OutputRows, dead: Parameters<DeadLetterQueue['send']>[0], prompt = false) => {
     const late = rows[LATE_OUTPUT]?.length ?? 0
-    const write = Promise.all([outputs.write(rows), deadLetters.send(dead)]).then(() => {
+    const write = Promise.all([outputs.write(rows, { prompt }), deadLetters.send(dead)]).then(() => {
       // Counted once sent; a batch replayed after a failure is sent, and counted, again.
       if (late > 0) options.metrics?.lateEvents.inc({ job: job.name }, late)
       if (dead.length > 0) options.metrics?.dlqEvents.inc({ job: job.name }, dead.length)
@@ -270,7 +270,9 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
       void owned.run(async () => {
         try {
           if (owned.failure) throw owned.failure
-          await enqueueWrite(owned, owned.task.onProcessingTime(clock()), [])
+          // Early firings are what live views wait for: they go out now, not after the sink's
+          // flush interval. A tick is at most once a second per partition, so inserts stay few.
+          await enqueueWrite(owned, owned.task.onProcessingTime(clock()), [], true)
           await checkpoint(owned, false)
         } catch (error) {
           await recover(owned, error)

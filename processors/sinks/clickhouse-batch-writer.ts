@@ -16,6 +16,16 @@ interface Pending {
   rows: Record<string, unknown>[]
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>
   timer?: NodeJS.Timeout
+  immediate?: NodeJS.Immediate
+}
+
+export interface WriteOptions {
+  /**
+   * Someone is waiting to see these rows (early firings behind a live view): insert them once the
+   * current turn of the event loop is over instead of after the flush interval. Rows written in
+   * the same turn (every partition's tick) still share one insert.
+   */
+  readonly prompt?: boolean
 }
 
 /**
@@ -34,7 +44,7 @@ export class ClickHouseBatchWriter {
     setMaxListeners(0, this.aborted.signal)
   }
 
-  write(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+  write(table: string, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
     if (this.aborted.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
     if (rows.length === 0) return Promise.resolve()
     let batch = this.pending.get(table)
@@ -45,7 +55,8 @@ export class ClickHouseBatchWriter {
     for (const row of rows) batch.rows.push(row)
     const done = new Promise<void>((resolve, reject) => batch!.waiters.push({ resolve, reject }))
     if (batch.rows.length >= this.options.maxBatchRows) void this.flush(table)
-    else batch.timer ??= setTimeout(() => void this.flush(table), this.options.flushIntervalMs)
+    else if (options.prompt) batch.immediate ??= setImmediate(() => void this.flush(table))
+    else if (!batch.immediate) batch.timer ??= setTimeout(() => void this.flush(table), this.options.flushIntervalMs)
     return done
   }
 
@@ -54,6 +65,7 @@ export class ClickHouseBatchWriter {
     if (!batch) return
     this.pending.delete(table)
     clearTimeout(batch.timer)
+    clearImmediate(batch.immediate)
     const { client, logger, onInsert } = this.options
     try {
       const { columns, values } = compactRows(table, batch.rows)
