@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import pino from 'pino'
 import { afterEach, expect, it, vi } from 'vitest'
+import { temporaryDirectory } from '../../test/support/temp-dir.ts'
 import { createClickHouseClient } from './client.ts'
 
 afterEach(() => vi.restoreAllMocks())
@@ -28,3 +29,25 @@ it("routes the client's own log through Eddy's logger: a failed request is one s
   // The caller sees the rejection and decides how loudly to report it.
   expect(fromClient.every((line) => line.level <= 20)).toBe(true)
 })
+
+it('closed while a query still runs, the in-process engine has let go of its data directory: another one opens at once', async () => {
+  const first = temporaryDirectory('chdb-close')
+  const second = temporaryDirectory('chdb-reopen')
+  try {
+    const closing = await createClickHouseClient({ dataDir: first.path, clickhouse: { database: 'eddy' } })
+    // Long enough to still be running on the engine's threads when close() is called.
+    const running = closing.query({ query: 'SELECT count() FROM numbers(300000000) WHERE sipHash64(number) % 7 = 3', format: 'JSONEachRow' }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await closing.close()
+    const reopened = await createClickHouseClient({ dataDir: second.path, clickhouse: { database: 'eddy' } })
+    try {
+      expect(await (await reopened.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }])
+    } finally {
+      await reopened.close()
+    }
+    await running
+  } finally {
+    first.remove()
+    second.remove()
+  }
+}, 60_000)

@@ -31,7 +31,16 @@ export async function createClickHouseClient(config: Pick<Config, 'clickhouse' |
   const path = join(config.dataDir, 'clickhouse')
   mkdirSync(path, { recursive: true })
   const { createChdbConnection } = await import('chdb/connection')
-  return createClient({ connection: createChdbConnection({ path }), clickhouse_settings: settings, log } as Parameters<typeof createClient>[0])
+  const { drainPending } = await import('chdb')
+  const client = createClient({ connection: createChdbConnection({ path }), clickhouse_settings: settings, log } as Parameters<typeof createClient>[0])
+  // The engine binds one data directory per process and lets go of it only once the queries still
+  // running on its threads are done: closed means the next open (another path) will succeed.
+  const close = client.close.bind(client)
+  client.close = async () => {
+    await close()
+    await drainPending()
+  }
+  return client
 }
 
 /**
