@@ -23,5 +23,5 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/eddy.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "bin/eddy.js"]
 CMD ["start"]

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
+import { EDDY_NODE_FLAGS } from '../cli/node-flags.ts'
 import autocannon from 'autocannon'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import type { ChildMemory } from './memory.ts'
@@ -28,7 +29,7 @@ export interface IngestBenchOptions {
 }
 
 export async function startServer(mode: 'eddy' | 'kafka' | 'reference', dataDir: string, brokers?: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ingest-server.ts'), mode, dataDir, ...(brokers ? [brokers] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, '--import', 'tsx', join(import.meta.dirname, 'ingest-server.ts'), mode, dataDir, ...(brokers ? [brokers] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)))

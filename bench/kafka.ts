@@ -11,6 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { EDDY_NODE_FLAGS } from '../cli/node-flags.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import type { KafkaClient } from '../core/bus/kafka/index.ts'
 import { bodies, load, stopServer } from './ingest.ts'
@@ -88,7 +89,7 @@ function producerPerfTest(brokers: string, recordBytes: number): number {
 }
 
 async function startKafkaServer(client: KafkaClient, dataDir: string, brokers: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, 'serve', client, dataDir, brokers], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, '--import', 'tsx', import.meta.filename, 'serve', client, dataDir, brokers], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`kafka (${client}) server exited with ${code}`)))

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { EDDY_NODE_FLAGS } from '../../cli/node-flags.ts'
 
 const EDDY = join(import.meta.dirname, '../../bin/eddy.js')
 
@@ -33,7 +34,7 @@ export class EddyProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     this.starts += 1
     this.output = ''
-    const child = spawn(process.execPath, [EDDY, this.command], {
+    const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, EDDY, this.command], {
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
