@@ -21,6 +21,10 @@ describe('EDDY_NODE_FLAGS', () => {
     for (const flag of EDDY_NODE_FLAGS) expect(line).toContain(flag)
   })
 
+  it('are on the command line of the test workers, where the pipeline suites run Eddy in-process', () => {
+    expect(process.execArgv).toEqual(expect.arrayContaining([...EDDY_NODE_FLAGS]))
+  })
+
   it('survive the shebang: env -S splits them off as node arguments', () => {
     const shebang = read('bin/eddy.js').split('\n')[0]!
     expect(shebang.startsWith('#!/usr/bin/env -S node ')).toBe(true)

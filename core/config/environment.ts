@@ -5,7 +5,7 @@ export const ENVIRONMENT = {
   EDDY_DATA_DIR: 'Where the embedded log, the embedded ClickHouse and local state live (default ./data).',
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
   KAFKA_BROKERS: 'Comma-separated Kafka bootstrap servers; unset means the embedded log.',
-  EDDY_KAFKA_CLIENT: 'Library that produces to Kafka: platformatic (@platformatic/kafka, the default: 1.8× kafkajs\'s rate in the benchmark) or kafkajs; see docs/kafka-client.md. Consumers use kafkajs either way.',
+  EDDY_KAFKA_CLIENT: 'Library that produces to Kafka: platformatic (@platformatic/kafka, the default: about twice kafkajs\'s rate in the benchmark) or kafkajs; see docs/kafka-client.md. Consumers use kafkajs either way.',
   SCHEMA_REGISTRY_URL: 'Confluent Schema Registry URL; unset means the file-backed local registry.',
   CLICKHOUSE_URL: 'ClickHouse server URL (http://host:8123); unset means the embedded engine (chDB).',
   CLICKHOUSE_DATABASE: 'ClickHouse database for Eddy tables (default eddy).',
