@@ -62,7 +62,7 @@ export const METRICS = {
   },
   windowStateSize: {
     name: 'eddy_window_state_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
-    help: 'Bytes of window state a job holds on this instance (the windowing engine\'s own estimate, what a checkpoint snapshot carries), summed over its partitions.',
+    help: 'Bytes of window and keyed state (visitor paths, notification lifecycles and their timers) a job holds on this instance: the engine\'s estimates of what a checkpoint snapshot carries, summed over its partitions. Deduplication ids are not included.',
   },
   checkpointSnapshotDuration: {
     name: 'eddy_checkpoint_snapshot_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,

@@ -2,7 +2,7 @@ import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
 import { Deduplicator } from '../steps/deduplicate.ts'
 import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
-import { count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, session, sum, tumbling, type Timer } from '../window/index.ts'
+import { arrayBytes, count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, NUMBER_BYTES, objectBytes, session, stringBytes, sum, tumbling, type Timer } from '../window/index.ts'
 import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
 import { firstBy, lastBy } from './first-last.ts'
 import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
@@ -149,6 +149,11 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
     },
     serializeState: (state, writer) => writer.text(JSON.stringify(state)),
     deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
+    stateBytes: (state) => {
+      let bytes = objectBytes(3) + NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
+      for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
+      return bytes
+    },
   })
 
   const transitions = createWindowOperator({
@@ -263,7 +268,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       const windows = [breakdown.stats(), sessions.stats(), transitions.stats(), active.stats()]
       return {
         watermark: sessions.stats().watermark,
-        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0),
+        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0) + visitorPaths.stats().stateBytes,
         keys: windows.reduce((total, s) => total + s.keys, 0),
         late: sessions.stats().late,
         overflow: windows.reduce((total, s) => total + s.overflowKeysPerWindow + s.overflowStateBytes, 0),

@@ -1,6 +1,6 @@
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { Row } from '../job.ts'
-import type { ByteReader, ByteWriter } from '../window/index.ts'
+import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes, type ByteReader, type ByteWriter } from '../window/index.ts'
 
 /**
  * What one notification has been through, built from its events in any order: every status
@@ -50,6 +50,18 @@ export function applyEvent(state: Lifecycle, event: NotificationEvent): void {
 }
 
 export const sentAt = (state: Lifecycle): number | undefined => state.times.sent
+
+/** Heap bytes of one lifecycle, roughly: the object, its tuples and their strings, and the status times. */
+export function lifecycleBytes(state: Lifecycle): number {
+  const tuple = (values: readonly unknown[] | null) => {
+    if (values === null) return 0
+    let bytes = arrayBytes(values.length) + NUMBER_BYTES
+    for (const value of values) if (typeof value === 'string') bytes += stringBytes(value)
+    return bytes
+  }
+  const statuses = Object.keys(state.times).length
+  return objectBytes(9) + 2 * NUMBER_BYTES + tuple(state.origin) + tuple(state.user) + tuple(state.failure) + objectBytes(statuses) + statuses * NUMBER_BYTES
+}
 
 /** Delivered, opened or clicked, or a failure: the delivery timeout no longer applies. */
 export const settled = (state: Lifecycle): boolean => state.failure !== null || REACHED_RECIPIENT.some((status) => state.times[status] !== undefined)

@@ -5,7 +5,7 @@ import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission } from '../window/index.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
 import {
-  applyEvent, deserializeLifecycle, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
+  applyEvent, deserializeLifecycle, lifecycleBytes, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
 } from './notification-lifecycle.ts'
 import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
 
@@ -118,7 +118,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
       const minuteStats = perMinute.stats()
       return {
         watermark: minuteStats.watermark,
-        stateBytes: minuteStats.stateBytes,
+        stateBytes: minuteStats.stateBytes + lifecycles.stats().stateBytes,
         keys: minuteStats.keys,
         late: minuteStats.late,
         overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes,
@@ -186,6 +186,7 @@ function lifecycleOperator(settings: NotificationsJobSettings) {
     },
     serializeState: serializeLifecycle,
     deserializeState: deserializeLifecycle,
+    stateBytes: lifecycleBytes,
   })
 }
 

@@ -7,6 +7,7 @@ export { QuantileSketch } from './quantile-sketch.ts'
 export { SpaceSaving, type TopItem } from './top-k.ts'
 export { murmur3 } from './murmur3.ts'
 export { ByteReader, ByteWriter } from './bytes.ts'
+export { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
 export type * from './types.ts'
 export {
   KeyedProcessOperator,

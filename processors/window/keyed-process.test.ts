@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { NUMBER_BYTES, objectBytes } from './heap-size.ts'
 import { KeyedProcessOperator, type KeyedEmission } from './keyed-process.ts'
 import { canonical } from './test-support.ts'
 
@@ -42,6 +43,7 @@ function lifecycle() {
     },
     serializeState: (state, writer) => writer.f64(state.sentAt),
     deserializeState: (reader) => ({ sentAt: reader.f64() }),
+    stateBytes: () => objectBytes(1) + NUMBER_BYTES,
   })
 }
 
@@ -71,6 +73,25 @@ describe('keyed process function with timers', () => {
     expect(outputs(operator.process(0, [{ id: 'n2', status: 'delivered', time: 12 * minute }], 3))).toEqual([])
   })
 
+  it('estimates the heap its states and timers take, counting deleted timers still queued until their time', () => {
+    const operator = lifecycle()
+    expect(operator.stats()).toEqual({ keys: 0, timers: 0, stateBytes: 0 })
+    const sends = Array.from({ length: 1_000 }, (_, index) => ({ id: `n-${String(index).padStart(4, '0')}`, status: 'sent' as const, time: 1_000 + index }))
+    operator.process(0, sends, 0)
+    const sent = operator.stats()
+    expect([sent.keys, sent.timers]).toEqual([1_000, 1_000])
+    // Per key at least its state, Map entry and key string, plus its timer.
+    expect(sent.stateBytes / 1_000).toBeGreaterThan(objectBytes(1) + NUMBER_BYTES + 40 + 24 + 100)
+    expect(sent.stateBytes / 1_000).toBeLessThan(1_000)
+
+    // Delivered: states and timers are gone, but the timers' heap slots stay until their time.
+    operator.process(0, sends.map((send) => ({ ...send, status: 'delivered' as const, time: send.time + 1 })), 0)
+    const delivered = operator.stats()
+    expect([delivered.keys, delivered.timers]).toEqual([0, 0])
+    expect(delivered.stateBytes).toBeGreaterThan(0)
+    expect(delivered.stateBytes).toBeLessThan(sent.stateBytes / 2)
+  })
+
   it('fires processing-time timers from the injected clock', () => {
     const operator = new KeyedProcessOperator<{ key: string; time: number }, number, string>({
       key: (event) => event.key,
@@ -86,6 +107,7 @@ describe('keyed process function with timers', () => {
       },
       serializeState: (state, writer) => writer.u8(state),
       deserializeState: (reader) => reader.u8(),
+      stateBytes: () => 0,
     })
     operator.process(0, [{ key: 'a', time: 1 }, { key: 'a', time: 2 }], 100)
     expect(outputs(operator.onProcessingTime(599) as never)).toEqual([])

@@ -1,4 +1,5 @@
 import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from './bytes.ts'
+import { NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
 import { MinHeap } from './min-heap.ts'
 import type { PartitionId, RestoreResult } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
@@ -42,6 +43,15 @@ export interface KeyedProcessSpec<In, State, Out> {
   readonly serializeState: (state: State, writer: ByteWriter) => void
   /** Reads one key's state; the reader holds exactly what `serializeState` wrote. */
   readonly deserializeState: (reader: ByteReader) => State
+  /** Roughly how many heap bytes one key's state takes (heap-size.ts), for `stats().stateBytes`. */
+  readonly stateBytes: (state: State) => number
+}
+
+export interface KeyedProcessStats {
+  readonly keys: number
+  readonly timers: number
+  /** Estimated heap bytes of the states, their keys and the timers (pending and deleted-but-queued). */
+  readonly stateBytes: number
 }
 
 export type KeyedEmission<In, Out> =
@@ -50,6 +60,14 @@ export type KeyedEmission<In, Out> =
   | { readonly kind: 'failed'; readonly event: In; readonly reason: string }
 
 const MAGIC = 0x504b4445 // "EDKP"
+/** States sized per stats() call: summing every one would be O(keys) on the processing thread at each scrape. */
+const SAMPLED_STATES = 256
+/** A Map entry with its hash-table slot at the usual load. */
+const MAP_ENTRY_BYTES = 40
+/** A timer: its object, its id string and Map entry, and its heap slot. */
+const TIMER_BYTES = objectBytes(4) + NUMBER_BYTES + MAP_ENTRY_BYTES + 16
+/** A deleted timer's heap slot still holds its object until the time passes. */
+const QUEUED_TIMER_BYTES = objectBytes(4) + NUMBER_BYTES + 16
 const FORMAT_VERSION = 1
 
 function timerId(key: string, domain: TimerDomain, time: number, tag: string): string {
@@ -154,6 +172,25 @@ export class KeyedProcessOperator<In, State, Out> {
 
   get pendingTimers(): number {
     return this.timers.size
+  }
+
+  stats(): KeyedProcessStats {
+    let sampled = 0
+    let sampledBytes = 0
+    for (const [key, state] of this.states) {
+      sampledBytes += MAP_ENTRY_BYTES + stringBytes(key) + this.spec.stateBytes(state)
+      if (++sampled === SAMPLED_STATES) break
+    }
+    const keys = this.states.size
+    const timers = this.timers.size
+    const queued = this.queues.event.size + this.queues.processing.size
+    let timerIdBytes = 0
+    for (const id of this.timers.keys()) {
+      timerIdBytes = stringBytes(id)
+      break
+    }
+    const timerBytes = timers * (TIMER_BYTES + timerIdBytes) + Math.max(0, queued - timers) * QUEUED_TIMER_BYTES
+    return { keys, timers, stateBytes: Math.round((sampled === 0 ? 0 : (sampledBytes / sampled) * keys) + timerBytes) }
   }
 
   private fireDue(): void {
