@@ -44,16 +44,22 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
+/** An embedded log with the log topic (one partition) and a codec, in a directory removed after the test. */
+async function logOnDisk() {
+  const directory = await tempDir()
+  cleanups.push(() => directory.remove())
+  const bus = await openBus(join(directory.path, 'log'))
+  cleanups.push(() => bus.close())
+  await bus.admin().ensureTopics([{ topic: TOPICS.log, partitions: 1 }])
+  const codec = await AvroCodec.create(new LocalSchemaRegistry(join(directory.path, 'registry.json')), TOPICS)
+  return { directory, bus, codec }
+}
+
 describe('job runner', () => {
   it('commits a restored checkpoint that is ahead of the group, with no record arriving after the restart', async () => {
     // The state of a process killed after saving its checkpoint and before committing: the
     // checkpoint says offset 3, the group still says 0.
-    const directory = await tempDir()
-    cleanups.push(() => directory.remove())
-    const bus = await openBus(join(directory.path, 'log'))
-    cleanups.push(() => bus.close())
-    await bus.admin().ensureTopics([{ topic: TOPICS.log, partitions: 1 }])
-    const codec = await AvroCodec.create(new LocalSchemaRegistry(join(directory.path, 'registry.json')), TOPICS)
+    const { directory, bus, codec } = await logOnDisk()
     await bus.producer().send(TOPICS.log, [0, 1, 2].map(() => ({ key: 's', value: codec.encode('log', SAMPLES.log as never) })))
     const checkpoints = new FileCheckpointStore(join(directory.path, 'checkpoints'))
     await checkpoints.save({ job: 'counting', topic: TOPICS.log, partition: 0, nextOffset: 3, state: new Uint8Array(new Float64Array([3]).buffer), savedAt: 0 })
@@ -82,12 +88,7 @@ describe('job runner', () => {
   })
 
   it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing', async () => {
-    const directory = await tempDir()
-    cleanups.push(() => directory.remove())
-    const bus = await openBus(join(directory.path, 'log'))
-    cleanups.push(() => bus.close())
-    await bus.admin().ensureTopics([{ topic: TOPICS.log, partitions: 1 }])
-    const codec = await AvroCodec.create(new LocalSchemaRegistry(join(directory.path, 'registry.json')), TOPICS)
+    const { directory, bus, codec } = await logOnDisk()
     const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
     const saved: number[] = []
     const checkpoints = { load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } } as typeof store
