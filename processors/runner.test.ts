@@ -87,7 +87,7 @@ describe('job runner', () => {
     expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
   })
 
-  it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing', async () => {
+  it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing, and checkpoints a partition that went quiet at once', async () => {
     const { directory, bus, codec } = await logOnDisk()
     const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
     const saved: number[] = []
@@ -118,13 +118,27 @@ describe('job runner', () => {
     await send()
     now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
-    // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms.
-    await send()
+    // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms,
+    // while records keep coming (the clock stands still, so the partition is never quiet).
+    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
     now = 1_500
+    await send()
+    expect(await processed(2)).toBe(2)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(saved).toEqual([50])
     now = 2_100
     expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
     expect(saved).toEqual([50, 2_100])
+
+    // Records stop: once the partition has been quiet for an interval, its last records are
+    // checkpointed without waiting out the pause.
+    now = 2_150
+    await send()
+    expect(await processed(3)).toBe(3)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(saved).toEqual([50, 2_100])
+    now = 2_200
+    expect(await eventually(async () => saved.length, (count) => count === 3, 5_000)).toBe(3)
+    expect(saved).toEqual([50, 2_100, 2_200])
   })
 })

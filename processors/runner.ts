@@ -81,6 +81,8 @@ class PartitionTask<In> {
   lastCheckpointAt: number
   /** The wait after the last checkpoint before the next: the interval, or longer after a slow snapshot. */
   checkpointPauseMs = 0
+  /** When the partition last processed records (the injected clock). */
+  lastRecordsAt: number
   /** A checkpoint waiting for its writes and being saved; at most one at a time. */
   saving?: Promise<void>
   /** Why a background checkpoint failed; the partition recovers before its next batch. */
@@ -94,6 +96,7 @@ class PartitionTask<In> {
     // or its lag would never reach zero.
     this.checkpointedOffset = Number.NaN
     this.lastCheckpointAt = now
+    this.lastRecordsAt = now
   }
 
   run(work: () => Promise<void>): Promise<void> {
@@ -152,7 +155,13 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
     const now = clock()
     if (owned.nextOffset === owned.checkpointedOffset && !force) return
-    if (!force && (now - owned.lastCheckpointAt < Math.max(checkpointIntervalMs, owned.checkpointPauseMs) || owned.saving)) return
+    // A partition without records for an interval has no processing of its own to crowd out: what
+    // it processed last is checkpointed, and committed, now rather than after the pause, so a
+    // stream that goes quiet is not left uncommitted for minutes. Once per quiet spell: after it,
+    // nothing is new.
+    const quiet = now - owned.lastRecordsAt >= checkpointIntervalMs
+    const wait = quiet ? checkpointIntervalMs : Math.max(checkpointIntervalMs, owned.checkpointPauseMs)
+    if (!force && (now - owned.lastCheckpointAt < wait || owned.saving)) return
     if (owned.saving) await owned.saving
     if (owned.failure) throw owned.failure
     const offset = owned.nextOffset
@@ -248,6 +257,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = events.map(toRawRow)
         if (options.indexForSearch && events.length > 0) rows[SEARCH_OUTPUT] = events as unknown as Row[]
         owned.nextOffset = batch.records.at(-1)!.offset + 1
+        owned.lastRecordsAt = clock()
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)
         options.onStats?.(owned.partition, owned.task.stats())
