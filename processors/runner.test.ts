@@ -87,18 +87,19 @@ describe('job runner', () => {
     expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
   })
 
-  it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing, and checkpoints a partition that went quiet at once', async () => {
+  it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing, at most a minute apart', async () => {
     const { directory, bus, codec } = await logOnDisk()
     const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
     const saved: number[] = []
     const checkpoints = { load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } } as typeof store
-    // Processing time is the test's: every snapshot takes 100 ms of it.
+    // Processing time is the test's: every snapshot takes snapshotMs of it.
     let now = 0
+    let snapshotMs = 100
     const counting = countingJob([])
     const job = await startJob({
       job: { ...counting, createTask: (partition) => {
         const task = counting.createTask(partition)
-        return { ...task, snapshot: () => { now += 100; return task.snapshot() } }
+        return { ...task, snapshot: () => { now += snapshotMs; return task.snapshot() } }
       } },
       groupId: 'counting',
       topic: TOPICS.log,
@@ -118,8 +119,7 @@ describe('job runner', () => {
     await send()
     now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
-    // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms,
-    // while records keep coming (the clock stands still, so the partition is never quiet).
+    // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms.
     const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
     now = 1_500
     await send()
@@ -130,15 +130,19 @@ describe('job runner', () => {
     expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
     expect(saved).toEqual([50, 2_100])
 
-    // Records stop: once the partition has been quiet for an interval, its last records are
-    // checkpointed without waiting out the pause.
-    now = 2_150
+    // However slow the snapshot, the wait is capped at a minute: a 10 s snapshot would earn 200 s.
+    snapshotMs = 10_000
     await send()
     expect(await processed(3)).toBe(3)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(saved).toEqual([50, 2_100])
-    now = 2_200
+    now = 4_200
     expect(await eventually(async () => saved.length, (count) => count === 3, 5_000)).toBe(3)
-    expect(saved).toEqual([50, 2_100, 2_200])
+    now = 60_000
+    await send()
+    expect(await processed(4)).toBe(4)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(saved).toEqual([50, 2_100, 4_200])
+    now = 4_200 + 60_000
+    expect(await eventually(async () => saved.length, (count) => count === 4, 5_000)).toBe(4)
+    expect(saved).toEqual([50, 2_100, 4_200, 64_200])
   })
 })

@@ -56,6 +56,13 @@ export interface JobRunnerOptions<S extends Stream> {
  */
 const CHECKPOINT_SHARE = 0.05
 
+/**
+ * The longest a partition waits between checkpoints however big its state: what a crash replays,
+ * and what stays uncommitted after a stream stops, is at most about a minute of records. Past
+ * that size the snapshots take more than CHECKPOINT_SHARE (eddy_checkpoint_snapshot_seconds).
+ */
+const MAX_CHECKPOINT_PAUSE_MS = 60_000
+
 /** The output every job binds to the late topic (processors/jobs/emissions.ts emits to it). */
 const LATE_OUTPUT = 'late'
 
@@ -81,8 +88,6 @@ class PartitionTask<In> {
   lastCheckpointAt: number
   /** The wait after the last checkpoint before the next: the interval, or longer after a slow snapshot. */
   checkpointPauseMs = 0
-  /** When the partition last processed records (the injected clock). */
-  lastRecordsAt: number
   /** A checkpoint waiting for its writes and being saved; at most one at a time. */
   saving?: Promise<void>
   /** Why a background checkpoint failed; the partition recovers before its next batch. */
@@ -96,7 +101,6 @@ class PartitionTask<In> {
     // or its lag would never reach zero.
     this.checkpointedOffset = Number.NaN
     this.lastCheckpointAt = now
-    this.lastRecordsAt = now
   }
 
   run(work: () => Promise<void>): Promise<void> {
@@ -155,20 +159,14 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const checkpoint = async (owned: PartitionTask<EventByStream[S]>, force: boolean) => {
     const now = clock()
     if (owned.nextOffset === owned.checkpointedOffset && !force) return
-    // A partition without records for an interval has no processing of its own to crowd out: what
-    // it processed last is checkpointed, and committed, now rather than after the pause, so a
-    // stream that goes quiet is not left uncommitted for minutes. Once per quiet spell: after it,
-    // nothing is new.
-    const quiet = now - owned.lastRecordsAt >= checkpointIntervalMs
-    const wait = quiet ? checkpointIntervalMs : Math.max(checkpointIntervalMs, owned.checkpointPauseMs)
-    if (!force && (now - owned.lastCheckpointAt < wait || owned.saving)) return
+    if (!force && (now - owned.lastCheckpointAt < Math.max(checkpointIntervalMs, owned.checkpointPauseMs) || owned.saving)) return
     if (owned.saving) await owned.saving
     if (owned.failure) throw owned.failure
     const offset = owned.nextOffset
     const snapshotStarted = clock()
     const state = owned.task.snapshot()
     const snapshotMs = clock() - snapshotStarted
-    owned.checkpointPauseMs = (snapshotMs * tasks.size) / CHECKPOINT_SHARE
+    owned.checkpointPauseMs = Math.min(MAX_CHECKPOINT_PAUSE_MS, (snapshotMs * tasks.size) / CHECKPOINT_SHARE)
     options.metrics?.checkpointSnapshotDuration.observe({ job: job.name }, snapshotMs / 1_000)
     const writes = owned.writes.splice(0)
     const committed = owned.checkpointedOffset
@@ -257,7 +255,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = events.map(toRawRow)
         if (options.indexForSearch && events.length > 0) rows[SEARCH_OUTPUT] = events as unknown as Row[]
         owned.nextOffset = batch.records.at(-1)!.offset + 1
-        owned.lastRecordsAt = clock()
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)
         options.onStats?.(owned.partition, owned.task.stats())
