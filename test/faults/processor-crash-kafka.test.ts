@@ -68,12 +68,20 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     while (killAt.size < KILLS - 1) killAt.add(Math.floor(batches.length * (0.05 + 0.9 * random.next())))
     let kills = 0
     const restarting: Promise<void>[] = []
-    const killOne = async () => {
+    // A victim's kills run one after the other: two kill points close together must not restart
+    // the same instance twice at once (the first child would be orphaned, outliving the test).
+    const lastRestart = new Map<EddyProcess, Promise<void>>()
+    const killOne = () => {
       const victim = processors[kills % 2]!
       kills += 1
-      await victim.kill()
-      await new Promise((resolve) => setTimeout(resolve, 500 + random.next() * 1_500))
-      await victim.start(120_000)
+      const pause = 500 + random.next() * 1_500
+      const restart = (lastRestart.get(victim) ?? Promise.resolve()).then(async () => {
+        await victim.kill()
+        await new Promise((resolve) => setTimeout(resolve, pause))
+        await victim.start(120_000)
+      })
+      lastRestart.set(victim, restart)
+      return restart
     }
     for (const [index, batch] of batches.entries()) {
       if (killAt.has(index)) restarting.push(killOne())

@@ -32,6 +32,9 @@ export class EddyProcess {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
+    // A second child would orphan the first: kill() and stop() only reach the newest.
+    const running = this.child
+    if (running && running.exitCode === null && running.signalCode === null) throw new Error(`eddy ${this.command} on port ${this.port} is already running (PID ${running.pid})`)
     this.starts += 1
     this.output = ''
     const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, EDDY, this.command], {
