@@ -184,11 +184,9 @@ export class KeyedProcessOperator<In, State, Out> {
     const keys = this.states.size
     const timers = this.timers.size
     const queued = this.queues.event.size + this.queues.processing.size
-    let timerIdBytes = 0
-    for (const id of this.timers.keys()) {
-      timerIdBytes = stringBytes(id)
-      break
-    }
+    // Timer ids differ only by their key's length: one stands for all.
+    const timerId = this.timers.keys().next().value
+    const timerIdBytes = timerId === undefined ? 0 : stringBytes(timerId)
     const timerBytes = timers * (TIMER_BYTES + timerIdBytes) + Math.max(0, queued - timers) * QUEUED_TIMER_BYTES
     return { keys, timers, stateBytes: Math.round((sampled === 0 ? 0 : (sampledBytes / sampled) * keys) + timerBytes) }
   }
