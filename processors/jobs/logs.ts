@@ -1,7 +1,7 @@
 import type { LogEvent } from '../../schemas/types.generated.ts'
 import { emit, type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
 import { Deduplicator } from '../steps/deduplicate.ts'
-import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
+import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { count, createWindowOperator, max, min, tumbling, type Emission, type ResultRow } from '../window/index.ts'
 import { DEFAULT_BASELINE, ErrorRateBaselines, validateBaselineSettings, type BaselineSettings } from './error-baseline.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
@@ -127,17 +127,19 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
       return outputs
     },
     snapshot() {
-      return joinSnapshots([deduplicator.snapshot(), perMinute.snapshot(), fingerprints.snapshot(), baselines.snapshot(), new Uint8Array(new Float64Array([anomalies]).buffer)])
+      return joinSnapshots([deduplicator.snapshot(), perMinute.snapshot(), fingerprints.snapshot(), baselines.snapshot(), numberPart(anomalies)])
     },
     restore(bytes): RestoreResult {
       let parts: Uint8Array[]
+      let restoredCount: number
       try {
         parts = splitSnapshot(bytes, 5)
+        restoredCount = readNumberPart(parts[4]!)
       } catch (error) {
         return { ok: false, reason: (error as Error).message }
       }
       const results = [deduplicator.restore(parts[0]!), perMinute.restore(parts[1]!), fingerprints.restore(parts[2]!), baselines.restore(parts[3]!)]
-      anomalies = new Float64Array(parts[4]!.slice().buffer)[0] ?? 0
+      anomalies = restoredCount
       return results.find((result) => !result.ok) ?? { ok: true }
     },
     stats() {
@@ -145,7 +147,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
       const fingerprintStats = fingerprints.stats()
       return {
         watermark: minuteStats.watermark,
-        stateBytes: minuteStats.stateBytes + fingerprintStats.stateBytes,
+        stateBytes: minuteStats.stateBytes + fingerprintStats.stateBytes + deduplicator.heapBytes(),
         keys: minuteStats.keys + fingerprintStats.keys,
         late: minuteStats.late,
         overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes + fingerprintStats.overflowKeysPerWindow + fingerprintStats.overflowStateBytes,

@@ -118,7 +118,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
       const minuteStats = perMinute.stats()
       return {
         watermark: minuteStats.watermark,
-        stateBytes: minuteStats.stateBytes + lifecycles.stats().stateBytes,
+        stateBytes: minuteStats.stateBytes + lifecycles.stats().stateBytes + deduplicator.heapBytes(),
         keys: minuteStats.keys,
         late: minuteStats.late,
         overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes,

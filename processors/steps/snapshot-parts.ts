@@ -30,3 +30,14 @@ export function splitSnapshot(bytes: Uint8Array, expectedParts: number): Uint8Ar
   if (offset !== bytes.length) throw new Error('trailing bytes after the snapshot parts')
   return parts
 }
+
+/** A number as a snapshot part (a counter kept beside the operators), in the platform's byte order as it always was. */
+export function numberPart(value: number): Uint8Array {
+  return new Uint8Array(new Float64Array([value]).buffer)
+}
+
+/** Reads a numberPart; the part may be a view into a larger buffer (a Buffer read from disk). */
+export function readNumberPart(part: Uint8Array): number {
+  if (part.byteLength !== 8) throw new Error(`a number part has 8 bytes, not ${part.byteLength}`)
+  return new Float64Array(new Uint8Array(part).buffer)[0]! // a copy: `part` may start anywhere in its buffer
+}

@@ -22,3 +22,6 @@ export function objectBytes(properties: number): number {
 export function arrayBytes(length: number): number {
   return 32 + 16 + 8 * length
 }
+
+/** A Map entry with its hash-table slot at the usual load. */
+export const MAP_ENTRY_BYTES = 40

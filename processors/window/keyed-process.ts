@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from './bytes.ts'
-import { NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
+import { MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
 import { MinHeap } from './min-heap.ts'
 import type { PartitionId, RestoreResult } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
@@ -62,12 +62,10 @@ export type KeyedEmission<In, Out> =
 const MAGIC = 0x504b4445 // "EDKP"
 /** States sized per stats() call: summing every one would be O(keys) on the processing thread at each scrape. */
 const SAMPLED_STATES = 256
-/** A Map entry with its hash-table slot at the usual load. */
-const MAP_ENTRY_BYTES = 40
-/** A timer: its object, its id string and Map entry, and its heap slot. */
-const TIMER_BYTES = objectBytes(4) + NUMBER_BYTES + MAP_ENTRY_BYTES + 16
-/** A deleted timer's heap slot still holds its object until the time passes. */
-const QUEUED_TIMER_BYTES = objectBytes(4) + NUMBER_BYTES + 16
+/** A timer: its object, its Map entry and its heap slot (its id string is added per timer). */
+const TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + MAP_ENTRY_BYTES + 16
+/** A deleted timer's heap slot still holds its object and id until the time passes. */
+const QUEUED_TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + 16
 const FORMAT_VERSION = 1
 
 function timerId(key: string, domain: TimerDomain, time: number, tag: string): string {
@@ -76,14 +74,19 @@ function timerId(key: string, domain: TimerDomain, time: number, tag: string): s
   return `${domain}\u0000${time}\u0000${tag}\u0000${key}`
 }
 
+/** A timer with its id, so popping it from the queue need not build the id again. */
+interface QueuedTimer extends Timer {
+  readonly id: string
+}
+
 function compareTimers(left: Timer, right: Timer): number {
   return left.time - right.time || compareStrings(left.key, right.key) || compareStrings(left.tag, right.tag)
 }
 
 export class KeyedProcessOperator<In, State, Out> {
   private readonly states = new Map<string, State>()
-  private readonly timers = new Map<string, Timer>()
-  private readonly queues = { event: new MinHeap<Timer>(), processing: new MinHeap<Timer>() }
+  private readonly timers = new Map<string, QueuedTimer>()
+  private readonly queues = { event: new MinHeap<QueuedTimer>(), processing: new MinHeap<QueuedTimer>() }
   private tracker: WatermarkTracker
   private out: KeyedEmission<In, Out>[] = []
   private readonly context: KeyedContext<State, Out> & { key: string }
@@ -112,7 +115,7 @@ export class KeyedProcessOperator<In, State, Out> {
         const key = operator.context.key
         const id = timerId(key, domain, time, tag)
         if (operator.timers.has(id)) return
-        const timer: Timer = { key, domain, time, tag }
+        const timer: QueuedTimer = { key, domain, time, tag, id }
         operator.timers.set(id, timer)
         operator.queues[domain].push(time, timer)
       },
@@ -187,15 +190,20 @@ export class KeyedProcessOperator<In, State, Out> {
     // Timer ids differ only by their key's length: one stands for all.
     const timerId = this.timers.keys().next().value
     const timerIdBytes = timerId === undefined ? 0 : stringBytes(timerId)
-    const timerBytes = timers * (TIMER_BYTES + timerIdBytes) + Math.max(0, queued - timers) * QUEUED_TIMER_BYTES
+    const timerBytes = timers * (TIMER_BYTES + timerIdBytes) + Math.max(0, queued - timers) * (QUEUED_TIMER_BYTES + timerIdBytes)
     return { keys, timers, stateBytes: Math.round((sampled === 0 ? 0 : (sampledBytes / sampled) * keys) + timerBytes) }
   }
 
   private fireDue(): void {
-    for (;;) {
-      const due = [...this.collect('event', this.tracker.watermark), ...this.collect('processing', this.tracker.now)]
+    // Called whenever the watermark moves, which is most events: nothing is due far more often
+    // than something is, and that case allocates nothing.
+    const { event, processing } = this.queues
+    while (event.peekPriority() <= this.tracker.watermark || processing.peekPriority() <= this.tracker.now) {
+      const due: QueuedTimer[] = []
+      this.collect(event, this.tracker.watermark, due)
+      this.collect(processing, this.tracker.now, due)
       if (due.length === 0) return
-      due.sort((left, right) => compareTimers(left, right) || compareStrings(left.domain, right.domain))
+      if (due.length > 1) due.sort((left, right) => compareTimers(left, right) || compareStrings(left.domain, right.domain))
       for (const timer of due) {
         this.context.key = timer.key
         this.spec.onTimer(timer, this.context)
@@ -203,17 +211,13 @@ export class KeyedProcessOperator<In, State, Out> {
     }
   }
 
-  private collect(domain: TimerDomain, until: number): Timer[] {
-    const queue = this.queues[domain]
-    const due: Timer[] = []
+  private collect(queue: MinHeap<QueuedTimer>, until: number, due: QueuedTimer[]): void {
     while (queue.size > 0 && queue.peekPriority() <= until) {
-      const timer = queue.pop() as Timer
-      const id = timerId(timer.key, timer.domain, timer.time, timer.tag)
-      if (this.timers.get(id) !== timer) continue // deleted (or deleted and set again: the newer entry fires)
-      this.timers.delete(id)
+      const timer = queue.pop()!
+      if (this.timers.get(timer.id) !== timer) continue // deleted (or deleted and set again: the newer entry fires)
+      this.timers.delete(timer.id)
       due.push(timer)
     }
-    return due
   }
 
   snapshot(): Uint8Array {

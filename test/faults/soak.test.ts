@@ -57,9 +57,6 @@ interface Sample {
   readonly freshnessMs: number
 }
 
-/** A remembered event id: a Map entry, a 36-character id string and its [time, arrival] pair (V8, 64-bit). */
-const BYTES_PER_REMEMBERED_ID = 160
-
 describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () => {
   let eddy: TestPipeline
   beforeAll(async () => {
@@ -89,7 +86,7 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
           lag += Math.max(0, partition.high - (position(consumer.group, partition.partition) ?? partition.committed))
         }
       }
-      return { stateMb: Math.round((held('stateBytes') + held('rememberedIds') * BYTES_PER_REMEMBERED_ID) / MB), lag, committedLag }
+      return { stateMb: Math.round(held('stateBytes') / MB), lag, committedLag }
     }
     const committedLag = async () => (await status()).committedLag
     const authorization = `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`
