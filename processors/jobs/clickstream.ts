@@ -1,7 +1,7 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
 import { Deduplicator } from '../steps/deduplicate.ts'
-import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
+import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { arrayBytes, count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, NUMBER_BYTES, objectBytes, session, stringBytes, sum, tumbling, type Timer } from '../window/index.ts'
 import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
 import { firstBy, lastBy } from './first-last.ts'
@@ -50,6 +50,11 @@ interface VisitorPath {
   last?: string
   lastTs?: number
   pending: Array<[number, string, string]>
+  /**
+   * When the one pending 'expire' timer fires. Absent in checkpoints written before it existed,
+   * which may hold several expire timers per visitor: the first to fire re-arms, the rest are stale.
+   */
+  expireAt?: number
 }
 
 const isPageview = (event: ClickEvent) => event.type === 'pageview'
@@ -131,7 +136,13 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       const state = context.state
       if (!state) return
       if (timer.tag === 'expire') {
-        if (state.pending.length === 0 && (state.lastTs ?? 0) + settings.sessionGapMs <= timer.time) context.state = undefined
+        if (state.expireAt !== undefined && state.expireAt !== timer.time) return
+        state.expireAt = undefined
+        const expiry = (state.lastTs ?? 0) + settings.sessionGapMs
+        if (state.pending.length === 0 && expiry <= timer.time) context.state = undefined
+        // One expire timer per visitor, moved on when it fires, rather than one per page: a
+        // pageview would otherwise queue a timer that fires only to find the visitor still active.
+        else if (expiry > timer.time) armExpiry(state, expiry, context)
         return
       }
       state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
@@ -145,12 +156,12 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         state.lastTs = ts
       }
       context.state = state
-      context.setTimer('event', state.lastTs! + settings.sessionGapMs, 'expire')
+      if (state.expireAt === undefined) armExpiry(state, state.lastTs! + settings.sessionGapMs, context)
     },
     serializeState: (state, writer) => writer.text(JSON.stringify(state)),
     deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
     stateBytes: (state) => {
-      let bytes = objectBytes(3) + NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
+      let bytes = objectBytes(4) + 2 * NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
       for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
       return bytes
     },
@@ -248,12 +259,14 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       return outputs
     },
     snapshot() {
-      return joinSnapshots([deduplicator.snapshot(), breakdown.snapshot(), sessions.snapshot(), visitorPaths.snapshot(), transitions.snapshot(), active.snapshot(), new Uint8Array(new Float64Array([lateForTransitions]).buffer)])
+      return joinSnapshots([deduplicator.snapshot(), breakdown.snapshot(), sessions.snapshot(), visitorPaths.snapshot(), transitions.snapshot(), active.snapshot(), numberPart(lateForTransitions)])
     },
     restore(bytes): RestoreResult {
       let parts: Uint8Array[]
+      let restoredCount: number
       try {
         parts = splitSnapshot(bytes, 7)
+        restoredCount = readNumberPart(parts[6]!)
       } catch (error) {
         return { ok: false, reason: (error as Error).message }
       }
@@ -261,23 +274,30 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         deduplicator.restore(parts[0]!), breakdown.restore(parts[1]!), sessions.restore(parts[2]!),
         visitorPaths.restore(parts[3]!), transitions.restore(parts[4]!), active.restore(parts[5]!),
       ]
-      lateForTransitions = new Float64Array(parts[6]!.slice().buffer)[0] ?? 0
+      lateForTransitions = restoredCount
       return results.find((result) => !result.ok) ?? { ok: true }
     },
     stats() {
       const windows = [breakdown.stats(), sessions.stats(), transitions.stats(), active.stats()]
       return {
         watermark: sessions.stats().watermark,
-        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0) + visitorPaths.stats().stateBytes,
+        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0) + visitorPaths.stats().stateBytes + deduplicator.heapBytes(),
         keys: windows.reduce((total, s) => total + s.keys, 0),
         late: sessions.stats().late,
         overflow: windows.reduce((total, s) => total + s.overflowKeysPerWindow + s.overflowStateBytes, 0),
         duplicates: deduplicator.duplicates,
         rememberedIds: deduplicator.size,
         lateForTransitions,
+        /** Visitors whose last page is remembered for the next transition; let go after the inactivity gap. */
+        trackedVisitors: visitorPaths.stats().keys,
       }
     },
   }
+}
+
+function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {
+  state.expireAt = time
+  context.setTimer('event', time, 'expire')
 }
 
 function breakdownAggregates() {

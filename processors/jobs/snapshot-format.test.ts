@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { generateTraffic } from '../../bench/traffic/generator.ts'
 import { normaliseLogLine } from '../../ingest/normalise/log.ts'
@@ -41,11 +43,15 @@ function traffic() {
 }
 
 /** Half the events in four batches, processing time a second apart: open windows, sessions, timers. */
-function digest<In>(job: { createTask(partition: number): { process(events: readonly In[], nowMs: number): unknown; snapshot(): Uint8Array } }, events: readonly In[]): string {
-  const task = job.createTask(0)
+function firstHalf<In>(task: { process(events: readonly In[], nowMs: number): unknown }, events: readonly In[]): void {
   const half = events.slice(0, events.length >> 1)
   const size = Math.ceil(half.length / 4)
   for (let batch = 0; batch < 4; batch++) task.process(half.slice(batch * size, (batch + 1) * size), T0 + SPAN / 2 + batch * 1_000)
+}
+
+function digest<In>(job: { createTask(partition: number): { process(events: readonly In[], nowMs: number): unknown; snapshot(): Uint8Array } }, events: readonly In[]): string {
+  const task = job.createTask(0)
+  firstHalf(task, events)
   return createHash('sha256').update(task.snapshot()).digest('hex')
 }
 
@@ -53,7 +59,29 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = traffic()
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('a6cc5f1d70286c8a5e6da1fd48e6768e060bf79ff8ab73ed30f3c5f8a66e44bb')
+    expect(digest(clickstreamJob(), clicks)).toBe('a43c58fb1113ab146c04d47b38566a184f762bf156cccaf44463ca0faee59f7a')
+  })
+
+  it('continues a clickstream checkpoint written before visitor paths kept one expire timer as if never stopped', () => {
+    // Written by the code of 2026-12-04 (5321a58) after firstHalf(): one 'expire' timer per page
+    // and no expireAt in the state.
+    const checkpoint = gunzipSync(readFileSync(new URL('./fixtures/clickstream-before-expire-rearm.snapshot.gz', import.meta.url)))
+    const never = clickstreamJob().createTask(0)
+    firstHalf(never, clicks)
+    const restored = clickstreamJob().createTask(0)
+    expect(restored.restore(checkpoint)).toEqual({ ok: true })
+    // The rest of the traffic, then one click two hours on: the watermark passes every visitor's
+    // inactivity gap, so every expire timer fires and every visitor path is let go.
+    const rest = clicks.slice(clicks.length >> 1)
+    const later = { ...clicks.at(-1)!, type: 'pageview' as const, event_id: 'later', anonymous_id: 'later-visitor', ts: clicks.at(-1)!.ts + 2 * 3_600_000 }
+    const batches = [rest.slice(0, rest.length >> 1), rest.slice(rest.length >> 1), [later]]
+    batches.forEach((batch, index) => {
+      const now = T0 + SPAN + index * 1_000
+      expect(restored.process(batch, now)).toEqual(never.process(batch, now))
+      if (index === 1) expect(restored.stats().trackedVisitors).toBeGreaterThan(100)
+    })
+    expect(restored.stats()).toEqual(never.stats())
+    expect(restored.stats().trackedVisitors).toBe(1)
   })
 
   it('writes the logs state in the pinned format', () => {
