@@ -77,7 +77,7 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
     lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', '| figure | value |', '|---|---|',
       ...(['eventsPerSec', 'eventsPerBusySecond', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const).map((k) => `| ${k} | ${fmt(processors[k])} |`),
       `| ratio (eventsPerSec / reference) | ${processors.ratio} |`,
-      '', 'Reference (referenceRecordsPerSec): the same records Avro-decoded with avsc, mapped to raw rows and stored with a bare client.insert (JSONCompactEachRow like the sink, batches of the sink\'s size, one after another) on the same chDB, before the processors start — the floor of the raw-row path alone, without the jobs\' aggregates.', '')
+      '', 'Reference (referenceRecordsPerSec): the same records Avro-decoded with avsc (as the jobs need them) and their bodies stored as the sink stores raw events — one Avro object container per batch of the sink\'s size, inserted one after another through the same staged file — on the same chDB, before the processors start: the floor of the raw-row path alone, without the jobs\' aggregates.', '')
   }
   if (data.clickhouse) {
     const clickhouse = data.clickhouse as ClickHouseFigure

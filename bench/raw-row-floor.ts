@@ -1,19 +1,20 @@
 /**
  * The physical floor of the processors' raw-row path, measured in the same run on the same records:
- * each record Avro-decoded with avsc (the newest schema; the 5-byte wire header skipped), mapped to
- * its raw row, and stored with a bare client.insert in batches of the sink's size, one after another,
- * into a fresh database of the same chDB that is dropped afterwards. The insert sends the sink's own
- * format, JSONCompactEachRow: with JSONEachRow, which chDB parses markedly slower, the processors
- * (aggregates included) beat the "floor".
+ * each record Avro-decoded with avsc (the newest schema; the 5-byte wire header skipped), as the
+ * processors must for their jobs, and its body stored as the sink stores raw events: Avro datums in
+ * one object container per batch of the sink's size, inserted one after another into a fresh
+ * database of the same chDB (through the same staged-file insert), dropped afterwards.
  */
 import { performance } from 'node:perf_hooks'
 import type { ClickHouseClient } from '@clickhouse/client'
 import avro from 'avsc'
 import type { Logger } from '../core/logging/logger.ts'
+import { avroContainer } from '../core/clickhouse/avro-container.ts'
+import type { AvroInsert } from '../core/clickhouse/avro-insert.ts'
 import { migrate } from '../core/clickhouse/migrate.ts'
 import { HEADER_LENGTH } from '../core/codec/wire-format.ts'
 import { latestSchemas, STREAMS, type Stream } from '../schemas/avro/catalog.ts'
-import { RAW_ROW, RAW_TABLE } from '../processors/sinks/raw-rows.ts'
+import { RAW_TABLE } from '../processors/sinks/raw-rows.ts'
 
 export interface RawRowFloor {
   readonly records: number
@@ -24,7 +25,7 @@ export interface RawRowFloor {
 export async function rawRowFloor(
   client: ClickHouseClient,
   records: Readonly<Record<Stream, readonly Buffer[]>>,
-  options: { database: string; batchRows: number; logger: Logger; onProgress?: (line: string) => void },
+  options: { database: string; batchRows: number; insertAvro: AvroInsert; logger: Logger; onProgress?: (line: string) => void },
 ): Promise<RawRowFloor> {
   const { database, batchRows } = options
   await migrate(client, { database, retentionDays: 3650, logger: options.logger })
@@ -37,18 +38,17 @@ export async function rawRowFloor(
     for (const stream of STREAMS) {
       const list = records[stream]
       const type = types[stream]
-      const toRow = RAW_ROW[stream] as (event: unknown) => Record<string, unknown>
+      const schema = type.schema({ exportAttrs: true })
       for (let start = 0; start < list.length; start += batchRows) {
         const end = Math.min(list.length, start + batchRows)
-        const values: unknown[][] = new Array(end - start)
-        let columns: [string, ...string[]] | undefined
+        const datums: Buffer[] = new Array(end - start)
         for (let index = start; index < end; index++) {
-          const row = toRow(type.fromBuffer(list[index]!.subarray(HEADER_LENGTH)))
-          columns ??= Object.keys(row) as [string, ...string[]]
-          values[index - start] = Object.values(row)
+          const body = list[index]!.subarray(HEADER_LENGTH)
+          type.fromBuffer(body)
+          datums[index - start] = body
         }
-        await client.insert({ table: `${database}.${RAW_TABLE[stream]}`, values, columns, format: 'JSONCompactEachRow' })
-        done += values.length
+        await options.insertAvro(`${database}.${RAW_TABLE[stream]}`, avroContainer(schema, datums))
+        done += datums.length
         options.onProgress?.(`processors reference: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} records decoded and inserted`)
       }
     }

@@ -13,6 +13,7 @@ import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { RAW_OUTPUT, RAW_TABLE, SEARCH_OUTPUT } from '../processors/sinks/raw-rows.ts'
+import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import type { ElasticsearchClient } from '../core/search/elasticsearch/client.ts'
 import { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
 import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
@@ -65,6 +66,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     writer = new ClickHouseBatchWriter({
       client: clickhouse,
       ...config.sink,
+      insertAvro: config.clickhouse.url ? httpAvroInsert(clickhouse) : fileAvroInsert(clickhouse, join(config.dataDir, 'clickhouse-staging')),
       logger: logger.child({ component: 'clickhouse-writer' }),
       onInsert: (table, rows, durationMs, error) => {
         insertStats.record(durationMs, error !== undefined)
@@ -99,7 +101,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       const bindings: Record<string, OutputBinding> = { late: { kind: 'late-topic', topic: config.topics.late, stream: job.stream } }
       const storeRawRows = !rawStored.has(job.stream)
       rawStored.add(job.stream)
-      if (storeRawRows) bindings[RAW_OUTPUT] = { kind: 'table', table: `${database}.${RAW_TABLE[job.stream]}` }
+      if (storeRawRows) bindings[RAW_OUTPUT] = { kind: 'avro-table', table: `${database}.${RAW_TABLE[job.stream]}`, stream: job.stream }
       const indexForSearch = storeRawRows && indexer !== undefined && job.stream !== 'click'
       if (indexForSearch) bindings[SEARCH_OUTPUT] = { kind: 'search-index', stream: job.stream as SearchStream, dlqTopic: config.topics.dlq }
       for (const output of job.outputs) {

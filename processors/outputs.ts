@@ -9,6 +9,8 @@ import type { ClickHouseBatchWriter, WriteOptions } from './sinks/clickhouse-bat
 /** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
 export type OutputBinding =
   | { readonly kind: 'table'; readonly table: string }
+  /** Avro datums in the stream's reader schema (raw events), inserted as containers. */
+  | { readonly kind: 'avro-table'; readonly table: string; readonly stream: Stream }
   /** Late events: re-encoded onto a topic with why and how late in headers. */
   | { readonly kind: 'late-topic'; readonly topic: string; readonly stream: Stream }
   /** Events indexed for search; those Elasticsearch refuses go to the DLQ topic with the reason. */
@@ -43,6 +45,7 @@ export class OutputWriter {
       const binding = this.bindings[name]
       if (!binding) throw new Error(`output "${name}" has no binding`)
       if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list, options))
+      else if (binding.kind === 'avro-table') writes.push(this.tables.writeAvro(binding.table, this.codec.readerSchema(binding.stream), list as unknown as Buffer[], options))
       else if (binding.kind === 'search-index') writes.push(this.index(binding, list))
       else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))
     }

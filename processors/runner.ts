@@ -7,7 +7,7 @@ import type { CheckpointStore } from './checkpoints/port.ts'
 import { DeadLetterQueue } from './dead-letters.ts'
 import type { Job, JobTask, OutputRows, Row } from './job.ts'
 import type { OutputWriter } from './outputs.ts'
-import { RAW_OUTPUT, RAW_ROW, SEARCH_OUTPUT } from './sinks/raw-rows.ts'
+import { RAW_OUTPUT, SEARCH_OUTPUT } from './sinks/raw-rows.ts'
 import { decodeRecords } from './steps/decode.ts'
 
 export interface JobRunnerOptions<S extends Stream> {
@@ -31,7 +31,8 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /**
-   * Also store every decoded event of the topic as a raw row, on the output RAW_OUTPUT. One job
+   * Also store every decoded event of the topic as a raw row, on the output RAW_OUTPUT (as Avro
+   * datums in the reader schema, bound to an 'avro-table'). One job
    * per stream does it, so each event is read and decoded once for both its raw row and its
    * aggregates, and the raw rows share the job's checkpoint: nothing is committed before both
    * are durable.
@@ -124,7 +125,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 1_000
   const deadLetters = new DeadLetterQueue(bus.producer(), options.dlqTopic, job.name)
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
-  const toRawRow = RAW_ROW[job.stream] as (event: EventByStream[S]) => Record<string, unknown>
   for (const reserved of [RAW_OUTPUT, SEARCH_OUTPUT]) {
     if (job.outputs.includes(reserved)) throw new Error(`job "${job.name}" has an output named "${reserved}", which is reserved for the runner`)
   }
@@ -246,13 +246,16 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         if (owned.failure) throw owned.failure
         const results = await decodeRecords(codec, job.stream, batch.records)
         const events: EventByStream[S][] = []
+        const datums: Buffer[] = []
         const dead = []
         for (const result of results) {
-          if (result.kind === 'ok') events.push(result.event)
-          else dead.push(result)
+          if (result.kind === 'ok') {
+            events.push(result.event)
+            if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value, result.event))
+          } else dead.push(result)
         }
         const rows = owned.task.process(events, clock())
-        if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = events.map(toRawRow)
+        if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = datums as unknown as Row[]
         if (options.indexForSearch && events.length > 0) rows[SEARCH_OUTPUT] = events as unknown as Row[]
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         await enqueueWrite(owned, rows, dead)

@@ -100,6 +100,21 @@ export class AvroCodec {
     return views
   }
 
+  /** The schema events of `stream` are read with (and written with by this codec). */
+  readerSchema(stream: Stream): avro.Schema {
+    return this.readers[stream].schema({ exportAttrs: true })
+  }
+
+  /**
+   * A decoded message's body in the reader schema: the bytes it arrived in when its writer schema
+   * is the reader's (every event this version of Eddy ingested), else `event` encoded again, so
+   * an older or newer producer's event carries the reader's fields and defaults, as decoded.
+   */
+  readerDatum<S extends Stream>(stream: S, message: Buffer, event: EventByStream[S]): Buffer {
+    const id = message.readUInt32BE(1)
+    return this.writerTypes.get(id) === this.readers[stream] ? message.subarray(HEADER_LENGTH) : this.readers[stream].toBuffer(event)
+  }
+
   /** Checks an event against the stream's schema; returns the paths of invalid fields. */
   invalidPaths<S extends Stream>(stream: S, event: unknown): string[] {
     const paths: string[] = []

@@ -16,6 +16,9 @@
  * prints `CLICKHOUSE_URL=http://127.0.0.1:<port>` on stdout once it answers.
  */
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
@@ -31,6 +34,9 @@ if (!values.path) {
   process.exit(2)
 }
 const connection = createChdbConnection({ path: values.path })
+const stagingDir = mkdtempSync(join(tmpdir(), 'eddy-clickhouse-http-'))
+/** `INSERT INTO t FORMAT Avro` (what httpAvroInsert sends): its data is binary. */
+const BINARY_INSERT = /\s+FORMAT\s+Avro\s*$/i
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const source = /gzip/i.test(request.headers['content-encoding'] ?? '') ? request.pipe(createGunzip()) : request
@@ -62,13 +68,17 @@ async function answer(request: IncomingMessage, response: ServerResponse): Promi
   const statement = inUrl ?? body.toString('utf8')
   const data = inUrl !== null && body.length > 0 ? body : undefined
   const { queryParams, settings } = splitParameters(url)
+  // chDB takes an INSERT's inline data as text: a binary body (Avro) goes through a file.
+  const binary = data !== undefined && BINARY_INSERT.exec(statement)
+  const staged = binary ? join(stagingDir, `${queryId.replace(/[^\w-]/g, '')}.avro`) : undefined
   try {
+    if (staged) writeFileSync(staged, data!)
     const result = await connection.exec({
-      query: statement,
+      query: staged ? `${statement.slice(0, (binary as RegExpExecArray).index)} FROM INFILE '${staged}' FORMAT Avro` : statement,
       query_id: queryId,
       query_params: queryParams,
       clickhouse_settings: settings,
-      ...(data ? { values: Readable.from([data.toString('utf8')]) } : {}),
+      ...(data && !staged ? { values: Readable.from([data.toString('utf8')]) } : {}),
     } as Parameters<typeof connection.exec>[0])
     const chunks: Buffer[] = []
     for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Buffer))
@@ -84,6 +94,8 @@ async function answer(request: IncomingMessage, response: ServerResponse): Promi
     const message = failure.message.startsWith('Code:') ? failure.message : `Code: ${code}. DB::Exception: ${failure.message}${failure.type ? ` (${failure.type})` : ''}`
     response.writeHead(500, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-query-id': queryId, 'x-clickhouse-exception-code': code })
     response.end(`${message}\n`)
+  } finally {
+    if (staged) rmSync(staged, { force: true })
   }
 }
 
@@ -101,6 +113,7 @@ server.listen(Number(values.port), values.host, () => {
 
 const shutdown = () => {
   server.close()
+  rmSync(stagingDir, { recursive: true, force: true })
   void connection.close().finally(() => process.exit(0))
 }
 process.on('SIGTERM', shutdown)

@@ -2,12 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
-import { normaliseLogLine } from '../../ingest/normalise/log.ts'
-import { normaliseNotification } from '../../ingest/normalise/notification.ts'
-import { normaliseSegmentCall } from '../../ingest/normalise/segment.ts'
-import { UserAgentParser } from '../../ingest/normalise/user-agent.ts'
-import type { ClickEvent, LogEvent, NotificationEvent } from '../../schemas/types.generated.ts'
+import { modelEvents } from '../../test/support/model-events.ts'
 import { clickstreamJob } from './clickstream.ts'
 import { logsJob } from './logs.ts'
 import { notificationsJob } from './notifications.ts'
@@ -20,27 +15,6 @@ import { notificationsJob } from './notifications.ts'
  */
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const SPAN = 10 * 60_000
-
-function traffic() {
-  const bounds = { maxFutureMs: 86_400_000, retentionMs: 400 * 86_400_000 }
-  const userAgents = new UserAgentParser()
-  const clicks: ClickEvent[] = []
-  const logs: LogEvent[] = []
-  const notifications: NotificationEvent[] = []
-  for (const item of generateTraffic({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })) {
-    if (item.stream === 'click') {
-      const result = normaliseSegmentCall(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, userAgent: '', country: null, bounds, userAgents })
-      if (result.ok) clicks.push(result.event)
-    } else if (item.stream === 'log') {
-      const result = normaliseLogLine(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, bounds })
-      if (result.ok) logs.push(result.event)
-    } else {
-      const result = normaliseNotification(item.payload, 0, { projectId: 'shop', receivedAt: item.ts, bounds })
-      if (result.ok) notifications.push(result.event)
-    }
-  }
-  return { clicks, logs, notifications }
-}
 
 /** Half the events in four batches, processing time a second apart: open windows, sessions, timers. */
 function firstHalf<In>(task: { process(events: readonly In[], nowMs: number): unknown }, events: readonly In[]): void {
@@ -56,7 +30,7 @@ function digest<In>(job: { createTask(partition: number): { process(events: read
 }
 
 describe('snapshot format', () => {
-  const { clicks, logs, notifications } = traffic()
+  const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
     expect(digest(clickstreamJob(), clicks)).toBe('a43c58fb1113ab146c04d47b38566a184f762bf156cccaf44463ca0faee59f7a')

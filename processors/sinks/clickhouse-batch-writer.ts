@@ -1,5 +1,8 @@
 import { setMaxListeners } from 'node:events'
 import type { ClickHouseClient } from '@clickhouse/client'
+import type avro from 'avsc'
+import { avroContainer } from '../../core/clickhouse/avro-container.ts'
+import type { AvroInsert } from '../../core/clickhouse/avro-insert.ts'
 import type { Logger } from '../../core/logging/logger.ts'
 import { retry } from '../../core/retry.ts'
 
@@ -8,12 +11,19 @@ export interface BatchWriterOptions {
   readonly maxBatchRows: number
   readonly flushIntervalMs: number
   readonly logger: Logger
+  /** How Avro datums reach a table (writeAvro); the adapter depends on the ClickHouse in use. */
+  readonly insertAvro?: AvroInsert
   /** Called after every insert attempt (metrics). */
   readonly onInsert?: (table: string, rows: number, durationMs: number, error?: unknown) => void
 }
 
 interface Pending {
-  rows: Record<string, unknown>[]
+  items: unknown[]
+  /**
+   * Encodes one batch of this table's items (rows as JSON, or Avro datums in a container) and
+   * returns what sends it. Encoding fails at once (a bug, not an outage); sending is retried.
+   */
+  prepare: (items: unknown[]) => () => Promise<void>
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>
   timer?: NodeJS.Timeout
   immediate?: NodeJS.Immediate
@@ -45,16 +55,38 @@ export class ClickHouseBatchWriter {
   }
 
   write(table: string, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
+    return this.enqueue(table, rows, options, (items) => {
+      const { columns, values } = compactRows(table, items as Record<string, unknown>[])
+      return async () => {
+        await this.options.client.insert({ table, values, columns, format: 'JSONCompactEachRow' })
+      }
+    })
+  }
+
+  /**
+   * Adds Avro datums, each encoded with `schema` (raw events as they are on the log), inserted as
+   * one container per batch. A table takes either rows or datums of one schema.
+   */
+  writeAvro(table: string, schema: avro.Schema, datums: readonly Uint8Array[], options: WriteOptions = {}): Promise<void> {
+    const insertAvro = this.options.insertAvro
+    if (!insertAvro) return Promise.reject(new Error('the ClickHouse writer has no Avro insert'))
+    return this.enqueue(table, datums, options, (items) => {
+      const container = avroContainer(schema, items as Uint8Array[])
+      return () => insertAvro(table, container)
+    })
+  }
+
+  private enqueue(table: string, items: readonly unknown[], options: WriteOptions, prepare: Pending['prepare']): Promise<void> {
     if (this.aborted.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
-    if (rows.length === 0) return Promise.resolve()
+    if (items.length === 0) return Promise.resolve()
     let batch = this.pending.get(table)
     if (!batch) {
-      batch = { rows: [], waiters: [] }
+      batch = { items: [], prepare, waiters: [] }
       this.pending.set(table, batch)
     }
-    for (const row of rows) batch.rows.push(row)
+    for (const item of items) batch.items.push(item)
     const done = new Promise<void>((resolve, reject) => batch!.waiters.push({ resolve, reject }))
-    if (batch.rows.length >= this.options.maxBatchRows) void this.flush(table)
+    if (batch.items.length >= this.options.maxBatchRows) void this.flush(table)
     else if (options.prompt) batch.immediate ??= setImmediate(() => void this.flush(table))
     else if (!batch.immediate) batch.timer ??= setTimeout(() => void this.flush(table), this.options.flushIntervalMs)
     return done
@@ -66,16 +98,16 @@ export class ClickHouseBatchWriter {
     this.pending.delete(table)
     clearTimeout(batch.timer)
     clearImmediate(batch.immediate)
-    const { client, logger, onInsert } = this.options
+    const { logger, onInsert } = this.options
     try {
-      const { columns, values } = compactRows(table, batch.rows)
+      const send = batch.prepare(batch.items)
       await retry(async () => {
         const started = performance.now()
         try {
-          await client.insert({ table, values, columns, format: 'JSONCompactEachRow' })
-          onInsert?.(table, batch.rows.length, performance.now() - started)
+          await send()
+          onInsert?.(table, batch.items.length, performance.now() - started)
         } catch (error) {
-          onInsert?.(table, batch.rows.length, performance.now() - started, error)
+          onInsert?.(table, batch.items.length, performance.now() - started, error)
           throw error
         }
       }, {
@@ -83,7 +115,7 @@ export class ClickHouseBatchWriter {
         minDelayMs: 100,
         maxDelayMs: 5_000,
         signal: this.aborted.signal,
-        onRetry: (error, attempt, delayMs) => logger.warn({ err: error, table, rows: batch.rows.length, attempt, delayMs }, 'ClickHouse insert failed; retrying'),
+        onRetry: (error, attempt, delayMs) => logger.warn({ err: error, table, rows: batch.items.length, attempt, delayMs }, 'ClickHouse insert failed; retrying'),
       })
       for (const waiter of batch.waiters) waiter.resolve()
     } catch (error) {

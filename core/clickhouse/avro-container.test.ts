@@ -1,0 +1,29 @@
+import { Readable } from 'node:stream'
+import avro from 'avsc'
+import { describe, expect, it } from 'vitest'
+import { avroContainer } from './avro-container.ts'
+
+async function readContainer(bytes: Buffer): Promise<{ schema: unknown; values: unknown[] }> {
+  const decoder = Readable.from([bytes]).pipe(new avro.streams.BlockDecoder())
+  let schema: unknown
+  decoder.on('metadata', (type: avro.Type) => (schema = type.schema()))
+  const values: unknown[] = []
+  for await (const value of decoder) values.push(value)
+  return { schema, values }
+}
+
+describe('avroContainer', () => {
+  const schema: avro.Schema = { type: 'record', name: 'Event', fields: [{ name: 'id', type: 'string' }, { name: 'n', type: ['null', 'long'] }, { name: 'tags', type: { type: 'map', values: 'string' } }] }
+  const type = avro.Type.forSchema(schema)
+
+  it('is an object container file any Avro reader reads back value for value', async () => {
+    const events = [{ id: 'a', n: null, tags: {} }, { id: 'é', n: 42, tags: { k: 'v' } }, { id: '', n: -1, tags: { x: '' } }]
+    const { schema: written, values } = await readContainer(avroContainer(schema, events.map((event) => type.toBuffer(event))))
+    expect(written).toEqual(type.schema())
+    expect(values).toEqual(events)
+  })
+
+  it('holds an empty block when there are no datums', async () => {
+    expect((await readContainer(avroContainer(schema, []))).values).toEqual([])
+  })
+})
