@@ -1,6 +1,8 @@
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { loadConfig, type Config } from '../core/config/index.ts'
+import { fileAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import { createRuntime, type Runtime } from '../cli/runtime.ts'
 import { startPipeline } from '../cli/pipeline.ts'
 import { normaliseLogLine } from '../ingest/normalise/log.ts'
@@ -27,7 +29,7 @@ export interface ProcessorFigure {
    * that work is not on the processor's machine at all.
    */
   readonly eventsPerBusySecond: number
-  /** The same records Avro-decoded with avsc and inserted raw, bare (bench/raw-row-floor.ts), before the processors start. */
+  /** The same records Avro-decoded with avsc and stored raw as the sink does, bare (bench/raw-row-floor.ts), before the processors start. */
   readonly referenceRecordsPerSec: number
 }
 
@@ -50,7 +52,8 @@ export async function benchProcessors(
     const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
     const groups = pipeline.groups
     const lags = async () => {
-      const { consumers } = await pipelineStatus(bus, groups, pipeline.jobs)
+      // No jobs: their stats (state sizes, sampled) are the health API's, not what draining costs.
+      const { consumers } = await pipelineStatus(bus, groups, [])
       const sum = (f: (p: { high: number; lag: number }) => number) => consumers.reduce((total, c) => total + c.partitions.reduce((t, p) => t + f(p), 0), 0)
       return { lag: sum((p) => p.lag), reads: sum((p) => p.high) }
     }
@@ -96,8 +99,10 @@ export async function benchProcessors(
 async function fillLogAndMeasureFloor(runtime: Runtime, config: Config, total: number, onProgress?: (line: string, force?: boolean) => void) {
   const records: Record<Stream, Buffer[]> = { click: [], log: [], notification: [] }
   const events = await fillLog(runtime, config, total, (stream, record) => records[stream].push(record.value), onProgress)
-  const floor = await rawRowFloor(await runtime.clickhouse(), records, {
+  const clickhouse = await runtime.clickhouse()
+  const floor = await rawRowFloor(clickhouse, records, {
     database: `${config.clickhouse.database}_reference`,
+    insertAvro: fileAvroInsert(clickhouse, join(config.dataDir, 'clickhouse-staging-reference')),
     batchRows: config.sink.maxBatchRows,
     logger: pino({ level: 'error' }),
     onProgress,
