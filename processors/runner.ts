@@ -43,7 +43,6 @@ export interface JobRunnerOptions<S extends Stream> {
    * ELASTICSEARCH_URL). Like raw rows: one job per stream, the same checkpoint.
    */
   readonly indexForSearch?: boolean
-  readonly onStats?: (partition: number, stats: Record<string, number>) => void
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
   readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration'>
 }
@@ -260,7 +259,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)
-        options.onStats?.(owned.partition, owned.task.stats())
       } catch (error) {
         await recover(owned, error)
         throw error

@@ -62,7 +62,8 @@ describe('Avro inserts into the embedded engine (chDB, through a staged file)', 
     const directory = temporaryDirectory('avro-insert')
     const config = { clickhouse: { url: undefined, username: 'default', password: '', database: 'eddy' }, dataDir: directory.path }
     const client = await createClickHouseClient(config as Parameters<typeof createClickHouseClient>[0])
-    return { client, insert: fileAvroInsert(client, `${directory.path}/staging`), close: async () => { await client.close(); directory.remove() } }
+    // A data dir may hold any character; the staged file's path is a literal in the statement.
+    return { client, insert: fileAvroInsert(client, `${directory.path}/it's a \\ dir`), close: async () => { await client.close(); directory.remove() } }
   })
 })
 

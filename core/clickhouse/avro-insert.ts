@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -33,16 +34,18 @@ export function fileAvroInsert(client: ClickHouseClient, stagingDir: string): Av
   // One process owns an embedded engine and its data dir: files left here are from one that died.
   rmSync(stagingDir, { recursive: true, force: true })
   mkdirSync(stagingDir, { recursive: true })
-  // The path is spliced into the statement (INFILE takes no parameter): only Eddy's own names.
-  if (!/^[\w/.-]+$/.test(stagingDir)) throw new Error(`the ClickHouse staging directory ${JSON.stringify(stagingDir)} may hold only letters, digits, _ . - and /`)
-  let sequence = 0
   return async (table, container) => {
-    const path = join(stagingDir, `${process.pid}-${++sequence}.avro`)
+    const path = join(stagingDir, `${randomUUID()}.avro`)
     writeFileSync(path, container)
     try {
-      await client.command({ query: `INSERT INTO ${table} FROM INFILE '${path}' FORMAT Avro`, clickhouse_settings: AVRO_SETTINGS })
+      await client.command({ query: `INSERT INTO ${table} FROM INFILE ${stringLiteral(path)} FORMAT Avro`, clickhouse_settings: AVRO_SETTINGS })
     } finally {
       rmSync(path, { force: true })
     }
   }
+}
+
+/** INFILE takes a literal, not a query parameter: the data dir may hold any character. */
+export function stringLiteral(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
 }

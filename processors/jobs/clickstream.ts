@@ -127,9 +127,9 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         lateForTransitions += 1
         return
       }
-      const state = context.state ?? { pending: [] }
+      let state = context.state
+      if (state === undefined) context.state = state = { pending: [] }
       state.pending.push([event.ts, event.event_id, event.path])
-      context.state = state
       context.setTimer('event', event.ts, 'page')
     },
     onTimer: (timer: Timer, context) => {
@@ -155,7 +155,6 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         state.last = path
         state.lastTs = ts
       }
-      context.state = state
       if (state.expireAt === undefined) armExpiry(state, state.lastTs! + settings.sessionGapMs, context)
     },
     serializeState: (state, writer) => writer.text(JSON.stringify(state)),

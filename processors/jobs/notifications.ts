@@ -157,7 +157,7 @@ function lifecycleOperator(settings: NotificationsJobSettings) {
       const lastSeen = existing?.lastSeen
       const sent = existing && sentAt(existing)
       applyEvent(state, event)
-      context.state = state
+      if (existing === undefined) context.state = state
       if (state.lastSeen !== lastSeen) {
         if (lastSeen !== undefined) context.deleteTimer('event', lastSeen + settings.retentionMs, EXPIRE)
         context.setTimer('event', state.lastSeen + settings.retentionMs, EXPIRE)
