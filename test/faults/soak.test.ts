@@ -31,8 +31,10 @@ function soakRate(setting: string | undefined): number {
   if (setting === undefined) return 2_000
   if (setting !== 'half-capacity') return Number(setting)
   const directory = join(import.meta.dirname, '../../bench/results')
-  const newest = readdirSync(directory).filter((name) => /^\d{4}-\d{2}-\d{2}(-[a-z-]+)?\.json$/.test(name)).sort().reverse()
-    .map((name) => JSON.parse(readFileSync(join(directory, name), 'utf8')) as { pipeline?: { eventsPerSec?: { median?: number } } })
+  // By the time each run recorded: on one day, names alone put `<date>.json` after `<date>-pipeline.json`.
+  const newest = readdirSync(directory).filter((name) => /^\d{4}-\d{2}-\d{2}(-[a-z-]+)?\.json$/.test(name))
+    .map((name) => JSON.parse(readFileSync(join(directory, name), 'utf8')) as { date: string; pipeline?: { eventsPerSec?: { median?: number } } })
+    .sort((left, right) => right.date.localeCompare(left.date))
     .find((result) => result.pipeline?.eventsPerSec?.median)
   if (!newest) throw new Error('EDDY_SOAK_RATE=half-capacity needs the measured pipeline capacity: run `npm run bench -- --only pipeline` first')
   return Math.round(newest.pipeline!.eventsPerSec!.median! / 2)
