@@ -25,6 +25,7 @@ export type Decoded<S extends Stream> =
 export class AvroCodec {
   private readonly writerIds = new Map<Stream, number>()
   private readonly readers: Record<Stream, avro.Type>
+  private readonly readerSchemas = new Map<Stream, avro.Schema>()
   private readonly writerTypes = new Map<number, avro.Type>()
   private readonly resolvers = new Map<string, avro.Resolver | avro.Type>()
   private readonly scratch = Buffer.allocUnsafe(64 * 1024)
@@ -100,9 +101,11 @@ export class AvroCodec {
     return views
   }
 
-  /** The schema events of `stream` are read with (and written with by this codec). */
+  /** The schema events of `stream` are read with (and written with by this codec); built once per stream, as every raw batch asks. */
   readerSchema(stream: Stream): avro.Schema {
-    return this.readers[stream].schema({ exportAttrs: true })
+    let schema = this.readerSchemas.get(stream)
+    if (!schema) this.readerSchemas.set(stream, (schema = this.readers[stream].schema({ exportAttrs: true })))
+    return schema
   }
 
   /**

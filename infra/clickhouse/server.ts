@@ -24,6 +24,7 @@ import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { createGunzip } from 'node:zlib'
 import { createChdbConnection } from 'chdb/connection'
+import { stringLiteral } from '../../core/clickhouse/avro-insert.ts'
 
 /** URL parameters that are part of the protocol; every other one is a setting. */
 const PROTOCOL_PARAMETERS = new Set(['query', 'query_id', 'database', 'session_id', 'role', 'user', 'password', 'default_format', 'enable_http_compression', 'session_timeout', 'session_check'])
@@ -74,7 +75,7 @@ async function answer(request: IncomingMessage, response: ServerResponse): Promi
   try {
     if (staged) writeFileSync(staged, data!)
     const result = await connection.exec({
-      query: staged ? `${statement.slice(0, (binary as RegExpExecArray).index)} FROM INFILE '${staged}' FORMAT Avro` : statement,
+      query: staged ? `${statement.slice(0, (binary as RegExpExecArray).index)} FROM INFILE ${stringLiteral(staged)} FORMAT Avro` : statement,
       query_id: queryId,
       query_params: queryParams,
       clickhouse_settings: settings,
