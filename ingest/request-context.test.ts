@@ -6,6 +6,10 @@ it('jsonSizeBound never underestimates the UTF-8 JSON size', () => {
   fc.assert(fc.property(fc.jsonValue(), (value) => {
     expect(jsonSizeBound(value, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(value)))
   }), { numRuns: 500 })
+  // The longest a number gets in JSON: 25 characters.
+  for (const value of [-0.0000010003005564106431, -1.2345678901234567e-300, -123456789012345680000]) {
+    expect(jsonSizeBound(value, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(JSON.stringify(value).length)
+  }
 })
 
 it('finds exactly the events over the limit', () => {
