@@ -3,6 +3,7 @@ import { type Job, type JobTask, type OutputRows, type RestoreResult } from '../
 import { Deduplicator } from '../steps/deduplicate.ts'
 import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { arrayBytes, count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, NUMBER_BYTES, objectBytes, session, stringBytes, sum, tumbling, type Timer } from '../window/index.ts'
+import { BREAKDOWN_SHAPE, CLICK_DIMENSIONS, restoreBreakdown } from './click-breakdown.ts'
 import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
 import { firstBy, lastBy } from './first-last.ts'
 import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
@@ -30,14 +31,7 @@ export const DEFAULT_CLICKSTREAM: ClickstreamSettings = {
   activeSlideMs: MINUTE,
 }
 
-/** Dimensions of the per-minute breakdown; 'total' (value '') is the whole project. */
-export const CLICK_DIMENSIONS = ['total', 'path', 'referrer_domain', 'utm_source', 'utm_campaign', 'browser', 'os', 'device_type', 'country'] as const
-
-interface DimensionHit {
-  readonly key: string
-  readonly visitor: string
-  readonly ts: number
-}
+export { CLICK_DIMENSIONS }
 
 interface Transition {
   readonly project: string
@@ -88,12 +82,11 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
   }
   const deduplicator = new Deduplicator<ClickEvent>(deduplicationLimits(settings, settings.activeWindowMs), (e) => e.event_id, (e) => e.ts)
 
-  const breakdown = createWindowOperator<DimensionHit, ReturnType<typeof breakdownAggregates>>({
+  const breakdown = createWindowOperator({
     ...timing,
-    assigner: tumbling(MINUTE),
-    key: (hit) => hit.key,
-    time: (hit) => hit.ts,
-    aggregates: breakdownAggregates(),
+    ...BREAKDOWN_SHAPE,
+    key: (event: ClickEvent) => joinKey(event.project_id),
+    time: (event: ClickEvent) => event.ts,
     earlyFiringMs: settings.earlyFiringMs,
   })
 
@@ -191,8 +184,12 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
     active: ReturnType<typeof active.process>
   }) => {
     routeEmissions(emissions.breakdown, outputs, 'clicks_1m', 'clickstream', (row) => {
-      const [project_id, dimension, value] = keyParts(row.key)
-      return { project_id, window_start: seconds(row.windowStart), dimension, value, source_partition: partition, pageviews: row.values.pageviews, visitors: row.values.visitors, revision: row.revision, final: row.final ? 1 : 0 }
+      const window_start = seconds(row.windowStart)
+      const final = row.final ? 1 : 0
+      return row.values.breakdown.map((entry) => ({
+        project_id: row.key, window_start, dimension: CLICK_DIMENSIONS[entry.dimension], value: entry.value, source_partition: partition,
+        pageviews: entry.count, visitors: entry.distinct, revision: entry.revision, final,
+      }))
     }, undefined)
     routeEmissions(emissions.sessions, outputs, 'sessions', 'clickstream', (row) => {
       const [project_id, anonymous_id] = keyParts(row.key)
@@ -235,11 +232,9 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
   return {
     process(input, nowMs) {
       const events = deduplicator.filter(input)
-      const hits: DimensionHit[] = []
-      for (const event of events) if (isPageview(event)) for (const dimension of CLICK_DIMENSIONS) hits.push(dimensionHit(event, dimension))
       const outputs: OutputRows = {}
       route(outputs, {
-        breakdown: breakdown.process(partition, hits, nowMs),
+        breakdown: breakdown.process(partition, events.filter(isPageview), nowMs),
         sessions: sessions.process(partition, events, nowMs),
         transitions: transitions.process(partition, transitionsFrom(visitorPaths.process(partition, events, nowMs)), nowMs),
         active: active.process(partition, events, nowMs),
@@ -270,7 +265,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         return { ok: false, reason: (error as Error).message }
       }
       const results = [
-        deduplicator.restore(parts[0]!), breakdown.restore(parts[1]!), sessions.restore(parts[2]!),
+        deduplicator.restore(parts[0]!), restoreBreakdown(breakdown, parts[1]!), sessions.restore(parts[2]!),
         visitorPaths.restore(parts[3]!), transitions.restore(parts[4]!), active.restore(parts[5]!),
       ]
       lateForTransitions = restoredCount
@@ -297,15 +292,6 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
 function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {
   state.expireAt = time
   context.setTimer('event', time, 'expire')
-}
-
-function breakdownAggregates() {
-  return { pageviews: count<DimensionHit>(), visitors: distinct((hit: DimensionHit) => hit.visitor) }
-}
-
-function dimensionHit(event: ClickEvent, dimension: (typeof CLICK_DIMENSIONS)[number]): DimensionHit {
-  const value = dimension === 'total' ? '' : (event[dimension] ?? '')
-  return { key: joinKey(event.project_id, dimension, String(value)), visitor: event.anonymous_id, ts: event.ts }
 }
 
 function entryOf(event: ClickEvent) {

@@ -14,7 +14,8 @@ export function routeEmissions<In, Values>(
   outputs: OutputRows,
   output: string,
   job: string,
-  toRow: (row: ResultRow<Values>) => Row | undefined,
+  /** The row, or rows when one window state stands for several (a breakdown). */
+  toRow: (row: ResultRow<Values>) => Row | readonly Row[] | undefined,
   original: ((event: In) => unknown) | undefined,
   onRetract?: (retraction: { windowStart: number; windowEnd: number; key: string; revision: number }) => Row,
 ): void {
@@ -22,7 +23,8 @@ export function routeEmissions<In, Values>(
     switch (emission.kind) {
       case 'result': {
         const row = toRow(emission.row)
-        if (row) emit(outputs, output, row)
+        if (Array.isArray(row)) for (const each of row) emit(outputs, output, each)
+        else if (row) emit(outputs, output, row as Row)
         break
       }
       case 'retract':
@@ -47,11 +49,10 @@ export const seconds = (ms: number): number => Math.floor(ms / 1_000)
 /** Splits a key made of tab-joined parts (tabs cannot occur in the parts we join). */
 export const keyParts = (key: string): string[] => key.split('\t')
 export function joinKey(...parts: string[]): string {
-  // On the hot path (one key per event and dimension): only scan for tabs, replace if any.
   let key = ''
-  for (let index = 0; index < parts.length; index++) {
-    const part = parts[index]!
-    key += (index === 0 ? '' : '\t') + (part.includes('\t') ? part.replaceAll('\t', ' ') : part)
-  }
+  for (let index = 0; index < parts.length; index++) key += (index === 0 ? '' : '\t') + keyPart(parts[index]!)
   return key
 }
+
+/** A part as joinKey writes it: tabs become spaces. On the hot path, so it only scans unless there is one. */
+export const keyPart = (part: string): string => (part.includes('\t') ? part.replaceAll('\t', ' ') : part)

@@ -33,19 +33,20 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('a43c58fb1113ab146c04d47b38566a184f762bf156cccaf44463ca0faee59f7a')
+    expect(digest(clickstreamJob(), clicks)).toBe('f32844ede0cdc069be8b1806ec880abeaff32adac48db531656c74925306a8db')
   })
 
-  it('continues a clickstream checkpoint written before visitor paths kept one expire timer as if never stopped', () => {
-    // Written by the code of 2026-12-04 (5321a58) after firstHalf(): one 'expire' timer per page
-    // and no expireAt in the state.
-    const checkpoint = gunzipSync(readFileSync(new URL('./fixtures/clickstream-before-expire-rearm.snapshot.gz', import.meta.url)))
+  /**
+   * Restores a checkpoint written by older code after firstHalf(), then runs the rest of the traffic
+   * and one click two hours on (the watermark passes every visitor's inactivity gap, so every expire
+   * timer fires and every visitor path is let go): every output and stat must be as if never stopped.
+   */
+  function continuesAsIfNeverStopped(fixture: string) {
+    const checkpoint = gunzipSync(readFileSync(new URL(`./fixtures/${fixture}`, import.meta.url)))
     const never = clickstreamJob().createTask(0)
     firstHalf(never, clicks)
     const restored = clickstreamJob().createTask(0)
     expect(restored.restore(checkpoint)).toEqual({ ok: true })
-    // The rest of the traffic, then one click two hours on: the watermark passes every visitor's
-    // inactivity gap, so every expire timer fires and every visitor path is let go.
     const rest = clicks.slice(clicks.length >> 1)
     const later = { ...clicks.at(-1)!, type: 'pageview' as const, event_id: 'later', anonymous_id: 'later-visitor', ts: clicks.at(-1)!.ts + 2 * 3_600_000 }
     const batches = [rest.slice(0, rest.length >> 1), rest.slice(rest.length >> 1), [later]]
@@ -56,6 +57,25 @@ describe('snapshot format', () => {
     })
     expect(restored.stats()).toEqual(never.stats())
     expect(restored.stats().trackedVisitors).toBe(1)
+  }
+
+  it('continues a clickstream checkpoint written before visitor paths kept one expire timer as if never stopped', () => {
+    // Written by the code of 2026-12-04 (5321a58): one 'expire' timer per page, no expireAt in the
+    // state, and the per-minute breakdown one window state per (project, dimension, value).
+    continuesAsIfNeverStopped('clickstream-before-expire-rearm.snapshot.gz')
+  })
+
+  it('continues a clickstream checkpoint written before the breakdown was one state per project as if never stopped', () => {
+    // Written by the code of 2026-12-04 (f13e02c): the breakdown one window state per (project,
+    // dimension, value), regrouped on restore into one per project.
+    continuesAsIfNeverStopped('clickstream-before-breakdown-per-project.snapshot.gz')
+    const checkpoint = gunzipSync(readFileSync(new URL('./fixtures/clickstream-before-breakdown-per-project.snapshot.gz', import.meta.url)))
+    const never = clickstreamJob().createTask(0)
+    firstHalf(never, clicks)
+    const restored = clickstreamJob().createTask(0)
+    restored.restore(checkpoint)
+    // Nothing else changed since, so the regrouped checkpoint is exactly what the new code writes.
+    expect(Buffer.from(restored.snapshot()).equals(Buffer.from(never.snapshot()))).toBe(true)
   })
 
   it('writes the logs state in the pinned format', () => {

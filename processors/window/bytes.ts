@@ -77,6 +77,13 @@ export class ByteWriter {
     this.buffer.writeUInt32LE(this.length - at - 4, at)
   }
 
+  /** Bytes as they are, without a length (a stretch copied from another snapshot). */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length)
+    this.buffer.set(value, this.length)
+    this.length += value.length
+  }
+
   finish(): Uint8Array {
     return new Uint8Array(this.buffer.subarray(0, this.length))
   }
@@ -155,6 +162,15 @@ export class ByteReader {
 
   done(): boolean {
     return this.position === this.buffer.length
+  }
+
+  /** How far reading has got: with `slice`, copies a stretch read by someone else's reader code. */
+  get offset(): number {
+    return this.position
+  }
+
+  slice(from: number, to: number): Uint8Array {
+    return this.buffer.subarray(from, to)
   }
 }
 

@@ -9,6 +9,7 @@ import type {
   PartitionId,
   RestoreResult,
   StateLimits,
+  WindowAssigner,
   WindowSpec,
 } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
@@ -20,8 +21,16 @@ import { StateContext } from './window-state.ts'
  * (partition, events, nowMs) yields byte-identical emissions, and so does a restored snapshot.
  */
 
-const MAGIC = 0x4e574445 // "EDWN" little-endian
-const FORMAT_VERSION = 1
+export const MAGIC = 0x4e574445 // "EDWN" little-endian
+export const FORMAT_VERSION = 1
+
+/** What a snapshot must have been taken with to restore: the assigner and the aggregates' names and kinds. */
+export function fingerprintOf(spec: { readonly assigner: WindowAssigner; readonly aggregates: Readonly<Record<string, { readonly kind: string }>> }): string {
+  return JSON.stringify({
+    assigner: spec.assigner,
+    aggregates: Object.entries(spec.aggregates).map(([name, aggregator]) => [name, aggregator.kind]),
+  })
+}
 
 export const defaultLimits: StateLimits = Object.freeze({
   maxKeysPerWindow: 1_000_000,
@@ -61,10 +70,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
     if (Object.keys(spec.aggregates).length === 0) throw new RangeError('a window needs at least one aggregate')
     this.spec = spec
     this.limits = Object.freeze({ ...defaultLimits, ...spec.limits })
-    this.fingerprint = JSON.stringify({
-      assigner: spec.assigner,
-      aggregates: Object.entries(spec.aggregates).map(([name, aggregator]) => [name, aggregator.kind]),
-    })
+    this.fingerprint = fingerprintOf(spec)
     this.reset()
   }
 

@@ -17,7 +17,11 @@ export interface Aggregator<In, Accumulator, Result> {
   create(): Accumulator
   add(accumulator: Accumulator, event: In): Accumulator
   merge(into: Accumulator, from: Accumulator): Accumulator
-  result(accumulator: Accumulator): Result
+  /**
+   * The row's value. `timing` is for accumulators that emit only what changed since their last
+   * row on early and late firings (a breakdown); the others ignore it. Without it, as for a final row.
+   */
+  result(accumulator: Accumulator, timing?: FiringTiming): Result
   /** Writes the accumulator into the snapshot being written (the operator frames it). */
   serialize(accumulator: Accumulator, writer: ByteWriter): void
   /** Reads one accumulator; the reader holds exactly what `serialize` wrote. */

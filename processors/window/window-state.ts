@@ -195,7 +195,7 @@ export class StateContext<In> {
   emit<Values>(state: WindowState, timing: FiringTiming, out: Emission<In, Values>[]): void {
     const values: Record<string, unknown> = {}
     for (let index = 0; index < this.aggregators.length; index++) {
-      values[this.names[index] as string] = (this.aggregators[index] as AnyAggregator<In>).result(state.accumulators[index])
+      values[this.names[index] as string] = (this.aggregators[index] as AnyAggregator<In>).result(state.accumulators[index], timing)
     }
     out.push({
       kind: 'result',

@@ -1,0 +1,151 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { count, distinct } from './aggregators.ts'
+import { tumbling } from './assigners.ts'
+import { dimensionBreakdown, writeBreakdownEntries, type BreakdownEntry } from './breakdown.ts'
+import { WindowOperator } from './operator.ts'
+import { regroupAlignedSnapshot } from './regroup-snapshot.ts'
+import { type Click, type Step, streamArbitrary } from './test-support.ts'
+import type { Emission } from './types.ts'
+
+/**
+ * The breakdown must give exactly the rows that one window state per (group, dimension, value)
+ * gives: same values, same revisions, same early/final/late rows in the same order. The oracle is
+ * that per-value operator, built from the plain count and distinct aggregators.
+ */
+
+const DIMENSIONS = ['total', 'user', 'band'] as const
+const TIMING = { outOfOrdernessMs: 20, allowedLatenessMs: 60, idleTimeoutMs: 500, earlyFiringMs: 30 }
+const groupOf = (click: Click) => `g${Math.abs(click.value) % 2}`
+const valuesOf = (click: Click): string[] => ['', click.user, String(Math.abs(click.value) % 3)]
+
+const perValueShape = { assigner: tumbling(100), aggregates: { events: count<Click>(), visitors: distinct((click: Click) => click.user) } }
+const breakdownShape = {
+  assigner: tumbling(100),
+  aggregates: {
+    breakdown: dimensionBreakdown<Click>({
+      dimensions: DIMENSIONS,
+      values: (click, values) => valuesOf(click).forEach((value, index) => (values[index] = value)),
+      distinct: (click) => click.user,
+    }),
+  },
+}
+
+interface Hit extends Click {
+  readonly key: string
+}
+
+/** The per-value oracle sees one hit per event and dimension, as the clickstream job once fed it. */
+const perValueOperator = () => new WindowOperator<Hit, typeof perValueShape.aggregates>({ ...TIMING, ...perValueShape, key: (hit) => hit.key, time: (hit) => hit.time })
+const breakdownOperator = () => new WindowOperator<Click, typeof breakdownShape.aggregates>({ ...TIMING, ...breakdownShape, key: groupOf, time: (click) => click.time })
+const hitsOf = (events: readonly Click[]): Hit[] => events.flatMap((click) => valuesOf(click).map((value, index) => ({ ...click, key: `${groupOf(click)}\t${DIMENSIONS[index]}\t${value}` })))
+
+type Flat = { start: number; end: number; key: string; count: number; distinct: number; revision: number; timing: string }
+
+function flatPerValue(out: Emission<Hit, { events: number; visitors: number }>[]): Flat[] {
+  return out.flatMap((emission) =>
+    emission.kind === 'result'
+      ? [{ start: emission.row.windowStart, end: emission.row.windowEnd, key: emission.row.key, count: emission.row.values.events, distinct: emission.row.values.visitors, revision: emission.row.revision, timing: emission.row.timing }]
+      : [],
+  )
+}
+
+function flatBreakdown(out: Emission<Click, { breakdown: BreakdownEntry[] }>[]): Flat[] {
+  return out.flatMap((emission) =>
+    emission.kind === 'result'
+      ? emission.row.values.breakdown.map((entry) => ({
+          start: emission.row.windowStart, end: emission.row.windowEnd, key: `${emission.row.key}\t${DIMENSIONS[entry.dimension]}\t${entry.value}`,
+          count: entry.count, distinct: entry.distinct, revision: entry.revision, timing: emission.row.timing,
+        }))
+      : [],
+  )
+}
+
+const lateIds = (out: Emission<Click, unknown>[]) => [...new Set(out.flatMap((emission) => (emission.kind === 'late' ? [emission.event.id] : [])))].sort((a, b) => a - b)
+
+function run<In, Values>(operator: { process(p: number, e: readonly In[], n: number): Emission<In, Values>[]; onProcessingTime(n: number): Emission<In, Values>[] }, steps: readonly Step[], input: (events: readonly Click[]) => In[]) {
+  const out: Emission<In, Values>[] = []
+  for (const step of steps) out.push(...(step.type === 'batch' ? operator.process(step.partition, input(step.events), step.now) : operator.onProcessingTime(step.now)))
+  return out
+}
+
+describe('dimensionBreakdown', () => {
+  it('gives the rows of one window state per (group, dimension, value), early, final and late', () => {
+    fc.assert(
+      fc.property(streamArbitrary({ users: 5 }), (steps) => {
+        const oracle = perValueOperator()
+        const expected = run(oracle, steps, hitsOf)
+        const actual = run(breakdownOperator(), steps, (events) => [...events])
+        expect(flatBreakdown(actual)).toEqual(flatPerValue(expected))
+        expect(lateIds(actual)).toEqual(lateIds(expected as unknown as Emission<Click, unknown>[]))
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('continues from its own snapshot as if never stopped', () => {
+    fc.assert(
+      fc.property(streamArbitrary({ users: 5 }), fc.nat(), (steps, cutSeed) => {
+        const cut = cutSeed % (steps.length + 1)
+        const never = breakdownOperator()
+        const expected = run(never, steps, (events) => [...events])
+        const first = breakdownOperator()
+        const before = run(first, steps.slice(0, cut), (events) => [...events])
+        const restored = breakdownOperator()
+        expect(restored.restore(first.snapshot())).toEqual({ ok: true })
+        const after = run(restored, steps.slice(cut), (events) => [...events])
+        expect(flatBreakdown([...before, ...after])).toEqual(flatBreakdown(expected))
+        expect(restored.snapshot()).toEqual(never.snapshot())
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  it('takes over a per-value snapshot regrouped by group, as if it had run all along', () => {
+    fc.assert(
+      fc.property(streamArbitrary({ users: 5 }), fc.nat(), (steps, cutSeed) => {
+        const cut = cutSeed % (steps.length + 1)
+        const expected = run(perValueOperator(), steps, hitsOf)
+        const old = perValueOperator()
+        const before = run(old, steps.slice(0, cut), hitsOf)
+        const converted = regroupAlignedSnapshot(old.snapshot(), perValueShape, breakdownShape, {
+          group: (key) => key.split('\t')[0]!,
+          fold: (states) => {
+            const byDimension = DIMENSIONS.map(() => new Map<string, { count: number; dirty: boolean; distinct: Set<string> }>())
+            for (const state of states) {
+              const [, dimension, value] = state.key.split('\t')
+              const [events, visitors] = state.accumulators as [number, Set<string>]
+              byDimension[DIMENSIONS.indexOf(dimension as (typeof DIMENSIONS)[number])]!.set(value!, { count: events, dirty: state.dirty, distinct: visitors })
+            }
+            return { events: Math.max(...states.map((state) => (state.key.split('\t')[1] === 'total' ? state.events : 0))), write: (writer) => writeBreakdownEntries(byDimension, writer) }
+          },
+        })
+        expect(converted).not.toBeNull()
+        const restored = breakdownOperator()
+        expect(restored.restore(converted!)).toEqual({ ok: true })
+        const after = run(restored, steps.slice(cut), (events) => [...events])
+        expect([...flatPerValue(before), ...flatBreakdown(after)]).toEqual(flatPerValue(expected))
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  it('refuses to regroup a snapshot of another shape, leaving it to restore as it is', () => {
+    const own = breakdownOperator().snapshot()
+    expect(regroupAlignedSnapshot(own, perValueShape, breakdownShape, { group: (key) => key, fold: () => ({ events: 0, write: () => {} }) })).toBeNull()
+    expect(regroupAlignedSnapshot(new Uint8Array([1, 2]), perValueShape, breakdownShape, { group: (key) => key, fold: () => ({ events: 0, write: () => {} }) })).toBeNull()
+  })
+
+  it('charges every new entry and every new distinct item to the state bound', () => {
+    const aggregator = breakdownShape.aggregates.breakdown
+    const breakdown = aggregator.create()
+    const empty = aggregator.bytes!(breakdown)
+    aggregator.add(breakdown, { id: 1, time: 0, user: 'u1', value: 1 })
+    const one = aggregator.bytes!(breakdown)
+    aggregator.add(breakdown, { id: 2, time: 0, user: 'u1', value: 1 })
+    expect(aggregator.bytes!(breakdown)).toBe(one)
+    aggregator.add(breakdown, { id: 3, time: 0, user: 'u2', value: 1 })
+    expect(aggregator.bytes!(breakdown)).toBeGreaterThan(one)
+    expect(one).toBeGreaterThan(empty)
+  })
+})

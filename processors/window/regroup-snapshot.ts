@@ -1,0 +1,95 @@
+import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from './bytes.ts'
+import { fingerprintOf, FORMAT_VERSION, MAGIC } from './operator.ts'
+import type { AnyAggregator, WindowAssigner } from './types.ts'
+import { WatermarkTracker } from './watermarks.ts'
+
+/**
+ * Converts the snapshot of a tumbling or hopping window operator into the snapshot of one keyed
+ * more coarsely, whose every state stands for a group of the old states in the same window. A job
+ * that changes how it keys an aligned window (the clickstream breakdown, from one state per
+ * dimension value to one per project) restores its old checkpoints through this instead of
+ * dropping their open windows. Watermarks, timers and counters are carried over as they were.
+ */
+
+interface OperatorShape {
+  readonly assigner: WindowAssigner
+  readonly aggregates: Readonly<Record<string, AnyAggregator<never>>>
+}
+
+/** An old state as the grouping sees it: its key, its event count and its accumulators, read. */
+export interface OldState {
+  readonly key: string
+  readonly events: number
+  readonly dirty: boolean
+  readonly emitted: boolean
+  readonly accumulators: readonly unknown[]
+}
+
+export interface Regrouping {
+  /** The new key an old state belongs to. */
+  group(key: string): string
+  /**
+   * One new state from the old states of a group (sorted by key): its event count, and what the
+   * new aggregates' `serialize` would write for it, aggregate by aggregate in their order.
+   */
+  fold(states: readonly OldState[]): { readonly events: number; write(writer: ByteWriter, aggregate: number): void }
+}
+
+/** The converted snapshot, or null when `bytes` is not a snapshot of `from` (it may already be one of `to`). */
+export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, to: OperatorShape, regrouping: Regrouping): Uint8Array | null {
+  if (from.assigner.type === 'session' || to.assigner.type === 'session') throw new RangeError('only aligned (tumbling, hopping) windows regroup')
+  const reader = new ByteReader(bytes)
+  if (bytes.length < 5 || reader.u32() !== MAGIC || reader.u8() !== FORMAT_VERSION) return null
+  if (reader.string() !== fingerprintOf(from)) return null
+  const oldAggregators = Object.values(from.aggregates)
+  const newAggregators = Object.keys(to.aggregates).length
+
+  const writer = new ByteWriter(bytes.length)
+  writer.u32(MAGIC)
+  writer.u8(FORMAT_VERSION)
+  writer.string(fingerprintOf(to))
+  // Watermark tracker, next early firing and the five counters: carried over byte for byte.
+  const carriedFrom = reader.offset
+  new WatermarkTracker(0, 0).restore(reader)
+  for (let field = 0; field < 6; field++) reader.f64()
+  writer.raw(reader.slice(carriedFrom, reader.offset))
+
+  const buckets = reader.u32()
+  writer.u32(buckets)
+  for (let bucket = 0; bucket < buckets; bucket++) {
+    writer.f64(reader.f64())
+    writer.f64(reader.f64())
+    writer.bool(reader.bool())
+    const groups = new Map<string, { start: number; end: number; fired: boolean; states: OldState[] }>()
+    for (let keys = reader.u32(); keys > 0; keys--) {
+      const key = reader.string()
+      const start = reader.f64()
+      const end = reader.f64()
+      const events = reader.f64()
+      const flags = reader.u8()
+      const accumulators = oldAggregators.map((aggregator) => reader.section((section) => aggregator.deserialize(section)))
+      const name = regrouping.group(key)
+      let group = groups.get(name)
+      if (group === undefined) groups.set(name, (group = { start, end, fired: false, states: [] }))
+      group.fired ||= (flags & 4) !== 0
+      group.states.push({ key, events, dirty: (flags & 1) !== 0, emitted: (flags & 2) !== 0, accumulators })
+    }
+    const names = [...groups.keys()].sort(compareStrings)
+    writer.u32(names.length)
+    for (const name of names) {
+      const group = groups.get(name)!
+      group.states.sort((left, right) => compareStrings(left.key, right.key))
+      const folded = regrouping.fold(group.states)
+      writer.string(name)
+      writer.f64(group.start)
+      writer.f64(group.end)
+      writer.f64(folded.events)
+      const dirty = group.states.some((state) => state.dirty)
+      const emitted = group.states.some((state) => state.emitted)
+      writer.u8((dirty ? 1 : 0) | (emitted ? 2 : 0) | (group.fired ? 4 : 0))
+      for (let index = 0; index < newAggregators; index++) writer.section(() => folded.write(writer, index))
+    }
+  }
+  if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
+  return writer.finish()
+}
