@@ -114,6 +114,37 @@ describe('keyed process function with timers', () => {
     expect(outputs(operator.onProcessingTime(600) as never)).toEqual(['a:2@600'])
   })
 
+  it('keeps one timer per (key, domain, time, tag): a repeat is ignored, a deleted one never fires, one set again fires once', () => {
+    type Command = { key: string; op: 'set' | 'delete'; time: number; tag: string; domain: 'event' | 'processing' }
+    const operator = new KeyedProcessOperator<Command & { at: number }, true, string>({
+      key: (command) => command.key,
+      time: (command) => command.at,
+      outOfOrdernessMs: 0,
+      idleTimeoutMs: 60_000,
+      processEvent(command, context) {
+        context.state = true
+        if (command.op === 'set') context.setTimer(command.domain, command.time, command.tag)
+        else context.deleteTimer(command.domain, command.time, command.tag)
+      },
+      onTimer: (timer, context) => context.emit(`${timer.key}/${timer.domain}/${timer.tag}@${timer.time}`),
+      serializeState: () => {},
+      deserializeState: () => true,
+      stateBytes: () => 0,
+    })
+    const command = (key: string, op: 'set' | 'delete', time: number, tag = 't', domain: 'event' | 'processing' = 'event') => ({ key, op, time, tag, domain, at: 0 })
+    operator.process(0, [
+      command('a', 'set', 100), command('a', 'set', 100), // a repeat: one timer
+      command('a', 'set', 100, 'u'), command('a', 'set', 100, 't', 'processing'), // another tag, another domain: timers of their own
+      command('b', 'set', 50), command('b', 'delete', 50), // deleted: never fires
+      command('c', 'set', 70), command('c', 'delete', 70), command('c', 'set', 70), // set again: fires once
+      command('d', 'delete', 70), // nothing to delete
+    ], 0)
+    expect(operator.pendingTimers).toBe(4)
+    const fired = [...operator.process(0, [{ ...command('z', 'set', 1_000), at: 200 }], 0), ...operator.onProcessingTime(100)]
+    expect(outputs(fired as never)).toEqual(['c/event/t@70', 'a/event/t@100', 'a/event/u@100', 'a/processing/t@100'])
+    expect(operator.pendingTimers).toBe(1)
+  })
+
   it('restoring at a random cut point yields the same outputs as never stopping (property)', () => {
     const event = fc.record({
       id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from './bytes.ts'
-import { MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
+import { arrayBytes, MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
 import { MinHeap } from './min-heap.ts'
 import type { PartitionId, RestoreResult } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
@@ -62,21 +62,20 @@ export type KeyedEmission<In, Out> =
 const MAGIC = 0x504b4445 // "EDKP"
 /** States sized per stats() call: summing every one would be O(keys) on the processing thread at each scrape. */
 const SAMPLED_STATES = 256
-/** A timer: its object, its Map entry and its heap slot (its id string is added per timer). */
-const TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + MAP_ENTRY_BYTES + 16
-/** A deleted timer's heap slot still holds its object and id until the time passes. */
+/** A pending timer: its object, its boxed time, its slot in the key's list and in the heap. */
+const TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + 8 + 16
+/** A key with pending timers: its Map entry and its list. */
+const TIMER_LIST_BYTES = MAP_ENTRY_BYTES + arrayBytes(4)
+/** A deleted timer's heap slot still holds its object until the time passes. */
 const QUEUED_TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + 16
 const FORMAT_VERSION = 1
 
-function timerId(key: string, domain: TimerDomain, time: number, tag: string): string {
-  // Called for every timer set; a NUL-separated string is unambiguous (NUL cannot occur in the
-  // parts Eddy uses) and far cheaper than JSON.stringify.
-  return `${domain}\u0000${time}\u0000${tag}\u0000${key}`
-}
-
-/** A timer with its id, so popping it from the queue need not build the id again. */
+/**
+ * A timer as queued. `live` is cleared when it fires or is deleted: the heap entry stays until its
+ * time comes and is skipped then (a timer deleted and set again is a new object, and that one fires).
+ */
 interface QueuedTimer extends Timer {
-  readonly id: string
+  live: boolean
 }
 
 function compareTimers(left: Timer, right: Timer): number {
@@ -85,7 +84,13 @@ function compareTimers(left: Timer, right: Timer): number {
 
 export class KeyedProcessOperator<In, State, Out> {
   private readonly states = new Map<string, State>()
-  private readonly timers = new Map<string, QueuedTimer>()
+  /**
+   * Pending timers by key. A key has few (a notification's timeout, a visitor's pages), so a
+   * short list per key finds duplicates and deletions without building an id string per timer,
+   * which cost more than the rest of setting one.
+   */
+  private readonly timers = new Map<string, QueuedTimer[]>()
+  private timerCount = 0
   private readonly queues = { event: new MinHeap<QueuedTimer>(), processing: new MinHeap<QueuedTimer>() }
   private tracker: WatermarkTracker
   private out: KeyedEmission<In, Out>[] = []
@@ -111,23 +116,38 @@ export class KeyedProcessOperator<In, State, Out> {
         else operator.states.set(operator.context.key, value)
       },
       emit: (value) => operator.out.push({ kind: 'output', value }),
-      setTimer: (domain, time, tag = '') => {
-        const key = operator.context.key
-        const id = timerId(key, domain, time, tag)
-        if (operator.timers.has(id)) return
-        const timer: QueuedTimer = { key, domain, time, tag, id }
-        operator.timers.set(id, timer)
-        operator.queues[domain].push(time, timer)
-      },
+      setTimer: (domain, time, tag = '') => operator.setTimer(operator.context.key, domain, time, tag),
       deleteTimer: (domain, time, tag = '') => {
-        // The heap entry stays; it is skipped when popped because the Map no longer holds it.
-        operator.timers.delete(timerId(operator.context.key, domain, time, tag))
+        const key = operator.context.key
+        const list = operator.timers.get(key)
+        const index = list === undefined ? -1 : list.findIndex((timer) => timer.time === time && timer.domain === domain && timer.tag === tag)
+        if (index >= 0) operator.unlist(key, list!, index)
       },
     }
   }
 
   get watermark(): number {
     return this.tracker.watermark
+  }
+
+  private setTimer(key: string, domain: TimerDomain, time: number, tag: string): void {
+    let list = this.timers.get(key)
+    if (list === undefined) this.timers.set(key, (list = []))
+    else {
+      for (const timer of list) if (timer.time === time && timer.domain === domain && timer.tag === tag) return
+    }
+    const timer: QueuedTimer = { key, domain, time, tag, live: true }
+    list.push(timer)
+    this.timerCount++
+    this.queues[domain].push(time, timer)
+  }
+
+  /** Takes a timer off its key's list (it fired or was deleted); its heap entry is skipped when popped. */
+  private unlist(key: string, list: QueuedTimer[], index: number): void {
+    list[index]!.live = false
+    if (list.length === 1) this.timers.delete(key)
+    else list.splice(index, 1)
+    this.timerCount--
   }
 
   process(partition: PartitionId, events: readonly In[], nowMs: number): KeyedEmission<In, Out>[] {
@@ -174,7 +194,7 @@ export class KeyedProcessOperator<In, State, Out> {
   }
 
   get pendingTimers(): number {
-    return this.timers.size
+    return this.timerCount
   }
 
   stats(): KeyedProcessStats {
@@ -185,12 +205,9 @@ export class KeyedProcessOperator<In, State, Out> {
       if (++sampled === SAMPLED_STATES) break
     }
     const keys = this.states.size
-    const timers = this.timers.size
+    const timers = this.timerCount
     const queued = this.queues.event.size + this.queues.processing.size
-    // Timer ids differ only by their key's length: one stands for all.
-    const timerId = this.timers.keys().next().value
-    const timerIdBytes = timerId === undefined ? 0 : stringBytes(timerId)
-    const timerBytes = timers * (TIMER_BYTES + timerIdBytes) + Math.max(0, queued - timers) * (QUEUED_TIMER_BYTES + timerIdBytes)
+    const timerBytes = timers * TIMER_BYTES + this.timers.size * TIMER_LIST_BYTES + Math.max(0, queued - timers) * QUEUED_TIMER_BYTES
     return { keys, timers, stateBytes: Math.round((sampled === 0 ? 0 : (sampledBytes / sampled) * keys) + timerBytes) }
   }
 
@@ -214,8 +231,9 @@ export class KeyedProcessOperator<In, State, Out> {
   private collect(queue: MinHeap<QueuedTimer>, until: number, due: QueuedTimer[]): void {
     while (queue.size > 0 && queue.peekPriority() <= until) {
       const timer = queue.pop()!
-      if (this.timers.get(timer.id) !== timer) continue // deleted (or deleted and set again: the newer entry fires)
-      this.timers.delete(timer.id)
+      if (!timer.live) continue // deleted (or deleted and set again: the newer entry fires)
+      const list = this.timers.get(timer.key)!
+      this.unlist(timer.key, list, list.indexOf(timer))
       due.push(timer)
     }
   }
@@ -232,7 +250,7 @@ export class KeyedProcessOperator<In, State, Out> {
       const state = this.states.get(key) as State
       writer.section(() => this.spec.serializeState(state, writer))
     }
-    const timers = [...this.timers.values()].sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
+    const timers = [...this.timers.values()].flat().sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
     writer.u32(timers.length)
     for (const timer of timers) {
       writer.string(timer.key)
@@ -246,6 +264,7 @@ export class KeyedProcessOperator<In, State, Out> {
   restore(bytes: Uint8Array): RestoreResult {
     this.states.clear()
     this.timers.clear()
+    this.timerCount = 0
     this.queues.event.clear()
     this.queues.processing.clear()
     this.tracker = new WatermarkTracker(this.spec.outOfOrdernessMs, this.spec.idleTimeoutMs)
@@ -263,14 +282,14 @@ export class KeyedProcessOperator<In, State, Out> {
         const domain: TimerDomain = reader.u8() === 0 ? 'event' : 'processing'
         const time = reader.f64()
         const tag = reader.string()
-        this.context.key = key
-        this.context.setTimer(domain, time, tag)
+        this.setTimer(key, domain, time, tag)
       }
       if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
       return { ok: true }
     } catch (error) {
       this.states.clear()
       this.timers.clear()
+      this.timerCount = 0
       this.queues.event.clear()
       this.queues.processing.clear()
       this.tracker = new WatermarkTracker(this.spec.outOfOrdernessMs, this.spec.idleTimeoutMs)
