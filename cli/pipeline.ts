@@ -14,6 +14,8 @@ import { recordProcessorStatus } from '../processors/metrics.ts'
 import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
 import { RAW_OUTPUT, RAW_TABLE, SEARCH_OUTPUT } from '../processors/sinks/raw-rows.ts'
 import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
+import type avro from 'avsc'
+import { tableRowType } from '../core/clickhouse/avro-row-type.ts'
 import type { ElasticsearchClient } from '../core/search/elasticsearch/client.ts'
 import { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
 import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
@@ -95,6 +97,9 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       })
       stopRetention = keepRetention(elasticsearch, config, logger)
     }
+    // Every table's row type before any job starts: a table the migrations left out fails here.
+    const rowTypes = new Map<string, avro.Type>()
+    for (const table of Object.values(OUTPUT_TABLES)) rowTypes.set(table, await tableRowType(clickhouse, database, table))
     // The first job of each stream also stores its raw rows: one read and one decode per event.
     const rawStored = new Set<string>()
     for (const job of defaultJobs()) {
@@ -106,7 +111,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       if (indexForSearch) bindings[SEARCH_OUTPUT] = { kind: 'search-index', stream: job.stream as SearchStream, dlqTopic: config.topics.dlq }
       for (const output of job.outputs) {
         const table = OUTPUT_TABLES[output]
-        if (table) bindings[output] = { kind: 'table', table: `${database}.${table}` }
+        if (table) bindings[output] = { kind: 'table', table: `${database}.${table}`, rowType: rowTypes.get(table)! }
       }
       const groupId = `${config.topics.prefix}-${job.name}`
       groups.push({ group: groupId, topics: [config.topics[job.stream]], job: job.name })

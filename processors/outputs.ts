@@ -1,3 +1,4 @@
+import type avro from 'avsc'
 import type { Producer } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
@@ -8,7 +9,8 @@ import type { ClickHouseBatchWriter, WriteOptions } from './sinks/clickhouse-bat
 
 /** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
 export type OutputBinding =
-  | { readonly kind: 'table'; readonly table: string }
+  /** Rows, written as Avro records of the table's row type (core/clickhouse/avro-row-type.ts). */
+  | { readonly kind: 'table'; readonly table: string; readonly rowType: avro.Type }
   /** Avro datums in the stream's reader schema (raw events), inserted as containers. */
   | { readonly kind: 'avro-table'; readonly table: string; readonly stream: Stream }
   /** Late events: re-encoded onto a topic with why and how late in headers. */
@@ -44,7 +46,7 @@ export class OutputWriter {
       if (list.length === 0) continue
       const binding = this.bindings[name]
       if (!binding) throw new Error(`output "${name}" has no binding`)
-      if (binding.kind === 'table') writes.push(this.tables.write(binding.table, list, options))
+      if (binding.kind === 'table') writes.push(this.tables.writeRows(binding.table, binding.rowType, list, options))
       else if (binding.kind === 'avro-table') writes.push(this.tables.writeAvro(binding.table, this.codec.readerSchema(binding.stream), list as unknown as Buffer[], options))
       else if (binding.kind === 'search-index') writes.push(this.index(binding, list))
       else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))

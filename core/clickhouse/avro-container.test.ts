@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { avroContainer } from './avro-container.ts'
+import { avroContainer, avroRowsContainer } from './avro-container.ts'
 
 async function readContainer(bytes: Buffer): Promise<{ schema: unknown; values: unknown[] }> {
   const decoder = Readable.from([bytes]).pipe(new avro.streams.BlockDecoder())
@@ -25,5 +25,20 @@ describe('avroContainer', () => {
 
   it('holds an empty block when there are no datums', async () => {
     expect((await readContainer(avroContainer(schema, []))).values).toEqual([])
+  })
+
+  it('encodes rows into one container, growing its block past rows larger than it', async () => {
+    // Rows far larger than the first guess (64 bytes a row), and a run of small ones after them.
+    const rows = [
+      ...Array.from({ length: 3 }, (_, index) => ({ id: 'x'.repeat(5_000 * (index + 1)), n: index, tags: { big: 'y'.repeat(3_000) } })),
+      ...Array.from({ length: 2_000 }, (_, index) => ({ id: `row-${index}`, n: index % 7 === 0 ? null : index, tags: {} })),
+    ]
+    const { schema: written, values } = await readContainer(avroRowsContainer(type, rows))
+    expect(written).toEqual(type.schema())
+    expect(values).toEqual(rows)
+  })
+
+  it('refuses a row that does not fit the type, naming what is wrong', () => {
+    expect(() => avroRowsContainer(type, [{ id: 'a', n: 1, tags: {} }, { id: 'b', tags: {} }])).toThrow(/invalid/)
   })
 })

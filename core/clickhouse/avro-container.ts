@@ -22,11 +22,37 @@ const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]) // "Obj" 1
 
 /** `datums` must each be one value encoded with `schema` (Avro binary, no framing). */
 export function avroContainer(schema: avro.Schema, datums: readonly Uint8Array[]): Buffer {
+  return container(schema, datums.length, datums)
+}
+
+/**
+ * Rows (objects with a field per column) encoded with `type` into one container, all into one
+ * growing buffer rather than a buffer per row. Throws on a row that does not fit the type (a
+ * missing column, a string where a number belongs): a bug in whoever built it, reported whole.
+ */
+export function avroRowsContainer(type: avro.Type, rows: readonly unknown[]): Buffer {
+  let block = Buffer.allocUnsafe(Math.max(1_024, rows.length * 64))
+  let position = 0
+  for (const row of rows) {
+    let next = type.encode(row, block, position)
+    if (next < 0) {
+      // Too small by -next bytes: grow (at least doubling) and write the row again.
+      const grown = Buffer.allocUnsafe(Math.max(block.length * 2, position - next))
+      block.copy(grown, 0, 0, position)
+      block = grown
+      next = type.encode(row, block, position)
+    }
+    position = next
+  }
+  return container(type.schema({ exportAttrs: true }), rows.length, [block.subarray(0, position)])
+}
+
+function container(schema: avro.Schema, count: number, parts: readonly Uint8Array[]): Buffer {
   const sync = randomBytes(16)
   const header = HEADER.toBuffer({ magic: MAGIC, meta: { 'avro.schema': Buffer.from(JSON.stringify(schema)), 'avro.codec': Buffer.from('null') }, sync })
   let size = 0
-  for (const datum of datums) size += datum.length
-  const count = LONG.toBuffer(datums.length)
+  for (const part of parts) size += part.length
+  const countBytes = LONG.toBuffer(count)
   const length = LONG.toBuffer(size)
-  return Buffer.concat([header, count, length, ...datums, sync], header.length + count.length + length.length + size + sync.length)
+  return Buffer.concat([header, countBytes, length, ...parts, sync], header.length + countBytes.length + length.length + size + sync.length)
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type avro from 'avsc'
-import { avroContainer } from '../../core/clickhouse/avro-container.ts'
+import { avroContainer, avroRowsContainer } from '../../core/clickhouse/avro-container.ts'
 import type { AvroInsert } from '../../core/clickhouse/avro-insert.ts'
 import type { Logger } from '../../core/logging/logger.ts'
 import { retry } from '../../core/retry.ts'
@@ -72,6 +72,20 @@ export class ClickHouseBatchWriter {
     if (!insertAvro) return Promise.reject(new Error('the ClickHouse writer has no Avro insert'))
     return this.enqueue(table, datums, options, (items) => {
       const container = avroContainer(schema, items as Uint8Array[])
+      return () => insertAvro(table, container)
+    })
+  }
+
+  /**
+   * Adds rows (a field per column) that go in as Avro records of `type` (avro-row-type.ts), one
+   * container per batch: cheaper to encode here and several times cheaper for ClickHouse to parse
+   * than JSON, which made the aggregates the larger part of the embedded engine's insert work.
+   */
+  writeRows(table: string, type: avro.Type, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
+    const insertAvro = this.options.insertAvro
+    if (!insertAvro) return Promise.reject(new Error('the ClickHouse writer has no Avro insert'))
+    return this.enqueue(table, rows, options, (items) => {
+      const container = avroRowsContainer(type, items)
       return () => insertAvro(table, container)
     })
   }

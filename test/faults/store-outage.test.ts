@@ -25,17 +25,21 @@ const health = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/heal
 describe('ClickHouse unavailable mid-run', () => {
   it('pauses, commits nothing past what was written, and ends with the same result', async () => {
     const clickhouse = await eddy.runtime.clickhouse()
-    const insert = clickhouse.insert.bind(clickhouse)
     let down = false
     let refused = 0
-    // The store fails every insert while "down", as a server that is unreachable would.
-    clickhouse.insert = (async (...args: Parameters<typeof insert>) => {
-      if (down) {
-        refused += 1
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })
-      }
-      return insert(...args)
-    }) as typeof clickhouse.insert
+    // The store fails every insert while "down", as a server that is unreachable would, whichever
+    // way the rows go in: JSON through insert(), Avro through an INSERT statement (command() on
+    // the embedded engine, exec() with a body on a server).
+    const refuse = () => {
+      refused += 1
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })
+    }
+    const insert = clickhouse.insert.bind(clickhouse)
+    clickhouse.insert = (async (...args: Parameters<typeof insert>) => (down ? refuse() : insert(...args))) as typeof clickhouse.insert
+    for (const method of ['command', 'exec'] as const) {
+      const original = clickhouse[method].bind(clickhouse) as (params: { query: string }) => Promise<unknown>
+      ;(clickhouse as unknown as Record<string, unknown>)[method] = async (params: { query: string }) => (down && /^\s*INSERT\b/i.test(params.query) ? refuse() : original(params))
+    }
 
     const stream = groundTruthStream({ seed: 3, events: 30_000, startMs: Date.now() - 12 * 3_600_000, partitions: 4, settings: DEFAULT_CLICKSTREAM })
     const half = Math.floor(stream.payloads.length / 2)
