@@ -41,6 +41,10 @@ export interface WindowingFigures {
 export interface ProcessorFigures {
   readonly eventsPerSec: Summary
   readonly eventsPerBusySecond: Summary
+  /** Per CPU second of the processors' thread; absent where /proc is (and in results before 2026-12-05). */
+  readonly eventsPerCpuSecond?: Summary
+  /** The same in a child with --single-threaded-gc: every collection on the thread, so its CPU is the whole cost on one core. */
+  readonly eventsPerCpuSecondOneThread?: Summary
   readonly busyShare: Summary
   readonly heapMb: Summary
   readonly referenceRecordsPerSec: Summary
@@ -75,8 +79,9 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
   if (data.processors) {
     const processors = data.processors as ProcessorFigures
     lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', '| figure | value |', '|---|---|',
-      ...(['eventsPerSec', 'eventsPerBusySecond', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const).map((k) => `| ${k} | ${fmt(processors[k])} |`),
+      ...(['eventsPerSec', 'eventsPerBusySecond', 'eventsPerCpuSecond', 'eventsPerCpuSecondOneThread', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const).flatMap((k) => (processors[k] ? [`| ${k} | ${fmt(processors[k])} |`] : [])),
       `| ratio (eventsPerSec / reference) | ${processors.ratio} |`,
+      '', 'eventsPerBusySecond divides by the time the processors\' thread was busy (event-loop utilisation), which includes the time it waited for a core while chDB\'s threads ran on both; eventsPerCpuSecond divides by the CPU time that thread actually used (Linux /proc), garbage collection on V8\'s helper threads not included; eventsPerCpuSecondOneThread is the same bench run again in a child with --single-threaded-gc, every collection on that thread, so its CPU time is the processors\' whole cost on one core.',
       '', 'Reference (referenceRecordsPerSec): the same records Avro-decoded with avsc (as the jobs need them) and their bodies stored as the sink stores raw events — one Avro object container per batch of the sink\'s size, inserted one after another through the same staged file — on the same chDB, before the processors start: the floor of the raw-row path alone, without the jobs\' aggregates.', '')
   }
   if (data.clickhouse) {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
@@ -5,6 +6,8 @@ import { loadConfig, type Config } from '../core/config/index.ts'
 import { fileAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import { createRuntime, type Runtime } from '../cli/runtime.ts'
 import { startPipeline } from '../cli/pipeline.ts'
+import { mainThreadCpuSeconds } from './thread-cpu.ts'
+import { EDDY_NODE_FLAGS } from '../cli/node-flags.ts'
 import { normaliseLogLine } from '../ingest/normalise/log.ts'
 import { normaliseNotification } from '../ingest/normalise/notification.ts'
 import { normaliseSegmentCall } from '../ingest/normalise/segment.ts'
@@ -29,6 +32,12 @@ export interface ProcessorFigure {
    * that work is not on the processor's machine at all.
    */
   readonly eventsPerBusySecond: number
+  /**
+   * Events per CPU second of the processors' thread (user + system, from /proc): the processor's
+   * own cost per core without the waits for a core that chDB's threads cause on this machine.
+   * Garbage collection on V8's helper threads is not in it; the main thread's share is.
+   */
+  readonly eventsPerCpuSecond: number | undefined
   /** The same records Avro-decoded with avsc and stored raw as the sink does, bare (bench/raw-row-floor.ts), before the processors start. */
   readonly referenceRecordsPerSec: number
 }
@@ -62,6 +71,7 @@ export async function benchProcessors(
     const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
     const started = performance.now()
     const loopBefore = performance.eventLoopUtilization()
+    const cpuBefore = mainThreadCpuSeconds()
     const { lag: backlog, reads } = await lags()
     const totalLag = async () => (await lags()).lag
     let heap = 0
@@ -74,6 +84,8 @@ export async function benchProcessors(
     }
     const seconds = (performance.now() - started) / 1_000
     const busyShare = performance.eventLoopUtilization(loopBefore).utilization
+    const cpuAfter = mainThreadCpuSeconds()
+    const cpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
     if (profiler) await profiler.stop(options.profilePath!)
     await pipeline.stop()
     const processed = (events * backlog) / reads
@@ -84,6 +96,7 @@ export async function benchProcessors(
       heapMb: Math.round(heap / 2 ** 20),
       busyShare: Math.round(busyShare * 100) / 100,
       eventsPerBusySecond: Math.round(processed / (seconds * busyShare)),
+      eventsPerCpuSecond: cpuSeconds === undefined ? undefined : Math.round(processed / cpuSeconds),
       referenceRecordsPerSec,
     }
   } finally {
@@ -159,4 +172,22 @@ export async function fillLog(
     onProgress?.(`filling the log: ${Math.min(traffic.length, start + 1_000).toLocaleString('en-US')}/${traffic.length.toLocaleString('en-US')} events`, start + 1_000 >= traffic.length)
   }
   return traffic.length
+}
+
+/**
+ * The same bench in a child whose garbage collection runs on the JavaScript thread alone
+ * (--single-threaded-gc), so that the thread's CPU time is all the processors' work on one core:
+ * in-process, V8's helper threads collect in parallel and their CPU is not in eventsPerCpuSecond.
+ */
+export async function benchProcessorsOnOneThread(options: { events: number }): Promise<ProcessorFigure> {
+  const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, '--expose-gc', '--single-threaded-gc', '--import', 'tsx', import.meta.filename, 'one-thread', String(options.events)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`the one-thread processors bench exited with ${code}`)
+  return JSON.parse(output.trim().split('\n').at(-1)!) as ProcessorFigure
+}
+
+if (process.argv[1] === import.meta.filename && process.argv[2] === 'one-thread') {
+  process.stdout.write(`${JSON.stringify(await benchProcessors({ events: Number(process.argv[3]) }))}\n`)
 }

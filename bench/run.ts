@@ -25,7 +25,7 @@ import { benchKafka } from './kafka.ts'
 import { log, throttled } from './log.ts'
 import { renderMarkdown, type BusFigures, type ProcessorFigures, type Target, type WindowingFigures } from './markdown.ts'
 import { watchMemory, type MemoryWatch, type StageMemory } from './memory.ts'
-import { benchProcessors } from './processors.ts'
+import { benchProcessors, benchProcessorsOnOneThread } from './processors.ts'
 import { benchSearch } from './search.ts'
 import { benchScaling } from './scaling.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
@@ -147,27 +147,41 @@ if (sections.has('window')) {
 
 if (sections.has('processors')) {
   const processors = await stage('processors', async (): Promise<ProcessorFigures> => {
-    const samples: Record<'rate' | 'perBusySecond' | 'busy' | 'heap' | 'reference', number[]> = { rate: [], perBusySecond: [], busy: [], heap: [], reference: [] }
+    const samples: Record<'rate' | 'perBusySecond' | 'perCpuSecond' | 'busy' | 'heap' | 'reference', number[]> = { rate: [], perBusySecond: [], perCpuSecond: [], busy: [], heap: [], reference: [] }
     for (let run = 1; run <= runs; run++) {
       log(`processors (raw rows + all jobs → ClickHouse), with the raw-row reference first: run ${run}/${runs}`)
       const profilePath = values.profile === undefined ? undefined : join(values.profile, `processors-${run}.cpuprofile`)
       const result = await benchProcessors({ events: quick ? 30_000 : 150_000, profilePath, onProgress: throttled() })
       samples.rate.push(result.eventsPerSec)
       samples.perBusySecond.push(result.eventsPerBusySecond)
+      if (result.eventsPerCpuSecond !== undefined) samples.perCpuSecond.push(result.eventsPerCpuSecond)
       samples.busy.push(result.busyShare)
       samples.heap.push(result.heapMb)
       samples.reference.push(result.referenceRecordsPerSec)
     }
+    const oneThread: number[] = []
+    for (let run = 1; run <= runs; run++) {
+      log(`processors again, garbage collection on the JavaScript thread only (its CPU time is then the whole cost on one core): run ${run}/${runs}`)
+      const result = await benchProcessorsOnOneThread({ events: quick ? 30_000 : 150_000 })
+      if (result.eventsPerCpuSecond !== undefined) oneThread.push(result.eventsPerCpuSecond)
+    }
     const eventsPerSec = summarise(samples.rate)
     const referenceRecordsPerSec = summarise(samples.reference)
     return {
-      eventsPerSec, eventsPerBusySecond: summarise(samples.perBusySecond), busyShare: summarise(samples.busy), heapMb: summarise(samples.heap),
+      eventsPerSec, eventsPerBusySecond: summarise(samples.perBusySecond),
+      ...(samples.perCpuSecond.length > 0 ? { eventsPerCpuSecond: summarise(samples.perCpuSecond) } : {}),
+      ...(oneThread.length > 0 ? { eventsPerCpuSecondOneThread: summarise(oneThread) } : {}),
+      busyShare: summarise(samples.busy), heapMb: summarise(samples.heap),
       referenceRecordsPerSec, ratio: ratio(eventsPerSec, referenceRecordsPerSec),
     }
   })
   results.processors = processors
   target('processors: raw rows + all three jobs into ClickHouse (chDB), one process, wall clock', '≥ 100,000 events/s', processors.eventsPerSec.median, 'events/s', processors.eventsPerSec.median >= 100_000)
-  target('processors: the same per second of the processor thread\'s busy time (one core)', '≥ 100,000 events/s', processors.eventsPerBusySecond.median, 'events/s', processors.eventsPerBusySecond.median >= 100_000)
+  target('processors: the same per second of the processor thread\'s busy time (event-loop utilisation)', '≥ 100,000 events/s', processors.eventsPerBusySecond.median, 'events/s', processors.eventsPerBusySecond.median >= 100_000)
+  if (processors.eventsPerCpuSecondOneThread) {
+    const perCore = processors.eventsPerCpuSecondOneThread.median
+    target('processors: the same per CPU second of the processor thread, all garbage collection on it (one core)', '≥ 100,000 events/s', perCore, 'events/s', perCore >= 100_000)
+  }
 }
 
 if (sections.has('clickhouse')) {
