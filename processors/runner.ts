@@ -5,7 +5,7 @@ import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { CheckpointStore } from './checkpoints/port.ts'
 import { DeadLetterQueue } from './dead-letters.ts'
-import type { Job, JobTask, OutputRows, Row } from './job.ts'
+import { mergeOutputs, type Job, type JobTask, type OutputRows, type Row } from './job.ts'
 import type { OutputWriter } from './outputs.ts'
 import { RAW_OUTPUT, SEARCH_OUTPUT } from './sinks/raw-rows.ts'
 import { decodeRecords } from './steps/decode.ts'
@@ -65,6 +65,8 @@ const MAX_CHECKPOINT_PAUSE_MS = 60_000
 
 /** The output every job binds to the late topic (processors/jobs/emissions.ts emits to it). */
 const LATE_OUTPUT = 'late'
+/** Records decoded and processed at a time within a consumer batch (see handle). */
+const DECODE_SLICE = 1_000
 
 export interface RunningJob {
   readonly name: string
@@ -243,19 +245,29 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     await owned.run(async () => {
       try {
         if (owned.failure) throw owned.failure
-        const results = await decodeRecords(codec, job.stream, batch.records)
-        const events: EventByStream[S][] = []
+        const rows: OutputRows = {}
         const datums: Buffer[] = []
+        const indexed: EventByStream[S][] = []
         const dead = []
-        for (const result of results) {
-          if (result.kind === 'ok') {
-            events.push(result.event)
-            if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value, result.event))
-          } else dead.push(result)
+        const now = clock()
+        // Decoded and processed a slice at a time: a slice's event objects are garbage before the
+        // next is decoded, so a young-generation collection finds a slice alive, not the batch.
+        // Copying a whole batch's events at every collection was the largest cost of the job
+        // thread (5,000-record slices: ~116,000 events per CPU second; 1,000: ~145,000).
+        for (let start = 0; start < batch.records.length; start += DECODE_SLICE) {
+          const results = await decodeRecords(codec, job.stream, batch.records.slice(start, start + DECODE_SLICE))
+          const events: EventByStream[S][] = []
+          for (const result of results) {
+            if (result.kind === 'ok') {
+              events.push(result.event)
+              if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value, result.event))
+            } else dead.push(result)
+          }
+          mergeOutputs(rows, owned.task.process(events, now))
+          if (options.indexForSearch) for (const event of events) indexed.push(event)
         }
-        const rows = owned.task.process(events, clock())
-        if (options.storeRawRows && events.length > 0) rows[RAW_OUTPUT] = datums as unknown as Row[]
-        if (options.indexForSearch && events.length > 0) rows[SEARCH_OUTPUT] = events as unknown as Row[]
+        if (datums.length > 0) rows[RAW_OUTPUT] = datums as unknown as Row[]
+        if (indexed.length > 0) rows[SEARCH_OUTPUT] = indexed as unknown as Row[]
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         await enqueueWrite(owned, rows, dead)
         await checkpoint(owned, false)
