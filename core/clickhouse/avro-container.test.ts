@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { avroContainer, avroRowsContainer } from './avro-container.ts'
+import { avroContainer, AvroDatumsBlock, avroRowsContainer } from './avro-container.ts'
 
 async function readContainer(bytes: Buffer): Promise<{ schema: unknown; values: unknown[] }> {
   const decoder = Readable.from([bytes]).pipe(new avro.streams.BlockDecoder())
@@ -40,5 +40,13 @@ describe('avroContainer', () => {
 
   it('refuses a row that does not fit the type, naming what is wrong', () => {
     expect(() => avroRowsContainer(type, [{ id: 'a', n: 1, tags: {} }, { id: 'b', tags: {} }])).toThrow(/invalid/)
+  })
+
+  it('copies datums added batch by batch into one block, growing it, as one container of them all', async () => {
+    const events = Array.from({ length: 3_000 }, (_, index) => ({ id: `event-${index}`.repeat(1 + (index % 40)), n: index % 3 === 0 ? null : index, tags: { index: String(index) } }))
+    const block = new AvroDatumsBlock(schema)
+    for (let start = 0; start < events.length; start += 700) block.add(events.slice(start, start + 700).map((event) => type.toBuffer(event)))
+    expect(block.count).toBe(events.length)
+    expect((await readContainer(block.container())).values).toEqual(events)
   })
 })

@@ -26,25 +26,86 @@ export function avroContainer(schema: avro.Schema, datums: readonly Uint8Array[]
 }
 
 /**
- * Rows (objects with a field per column) encoded with `type` into one container, all into one
- * growing buffer rather than a buffer per row. Throws on a row that does not fit the type (a
- * missing column, a string where a number belongs): a bug in whoever built it, reported whole.
+ * Datums already encoded with one schema, copied into a container's block as they are added: a
+ * batch waiting for its insert holds one buffer instead of a view per datum, each of which pinned
+ * the read buffer it came from and cost the young-generation collections a copy until the insert.
  */
+export class AvroDatumsBlock {
+  private block = Buffer.allocUnsafe(64 * 1_024)
+  private position = 0
+  count = 0
+
+  constructor(private readonly schema: avro.Schema) {}
+
+  add(datums: readonly Uint8Array[]): void {
+    let size = 0
+    for (const datum of datums) size += datum.length
+    if (this.position + size > this.block.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.position + size))
+      this.block.copy(grown, 0, 0, this.position)
+      this.block = grown
+    }
+    for (const datum of datums) {
+      this.block.set(datum, this.position)
+      this.position += datum.length
+    }
+    this.count += datums.length
+  }
+
+  container(): Buffer {
+    return container(this.schema, this.count, [this.block.subarray(0, this.position)])
+  }
+}
+
+/** Rows (objects with a field per column) encoded with `type` into one container. */
 export function avroRowsContainer(type: avro.Type, rows: readonly unknown[]): Buffer {
-  let block = Buffer.allocUnsafe(Math.max(1_024, rows.length * 64))
-  let position = 0
-  for (const row of rows) {
-    let next = type.encode(row, block, position)
+  const block = new AvroRowsBlock(type)
+  block.add(rows)
+  return block.container()
+}
+
+/**
+ * A container's block of rows, encoded as they are added, all into one growing buffer: a batch
+ * waiting for its insert then holds bytes outside the JavaScript heap instead of row objects that
+ * every young-generation collection until the insert would have to copy.
+ */
+export class AvroRowsBlock {
+  private block = Buffer.allocUnsafe(16 * 1_024)
+  private position = 0
+  count = 0
+
+  constructor(private readonly type: avro.Type) {}
+
+  /**
+   * Throws on a row that does not fit the type (a missing column, a string where a number belongs),
+   * a bug in whoever built it; the block is then left as it was, without any of these rows.
+   */
+  add(rows: readonly unknown[]): void {
+    const before = this.position
+    try {
+      for (const row of rows) this.encode(row)
+    } catch (error) {
+      this.position = before
+      throw error
+    }
+    this.count += rows.length
+  }
+
+  private encode(row: unknown): void {
+    let next = this.type.encode(row, this.block, this.position)
     if (next < 0) {
       // Too small by -next bytes: grow (at least doubling) and write the row again.
-      const grown = Buffer.allocUnsafe(Math.max(block.length * 2, position - next))
-      block.copy(grown, 0, 0, position)
-      block = grown
-      next = type.encode(row, block, position)
+      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.position - next))
+      this.block.copy(grown, 0, 0, this.position)
+      this.block = grown
+      next = this.type.encode(row, this.block, this.position)
     }
-    position = next
+    this.position = next
   }
-  return container(type.schema({ exportAttrs: true }), rows.length, [block.subarray(0, position)])
+
+  container(): Buffer {
+    return container(this.type.schema({ exportAttrs: true }), this.count, [this.block.subarray(0, this.position)])
+  }
 }
 
 function container(schema: avro.Schema, count: number, parts: readonly Uint8Array[]): Buffer {

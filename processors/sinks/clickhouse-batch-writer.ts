@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type avro from 'avsc'
-import { avroContainer, avroRowsContainer } from '../../core/clickhouse/avro-container.ts'
+import { AvroDatumsBlock, AvroRowsBlock } from '../../core/clickhouse/avro-container.ts'
 import type { AvroInsert } from '../../core/clickhouse/avro-insert.ts'
 import type { Logger } from '../../core/logging/logger.ts'
 import { retry } from '../../core/retry.ts'
@@ -17,16 +17,45 @@ export interface BatchWriterOptions {
   readonly onInsert?: (table: string, rows: number, durationMs: number, error?: unknown) => void
 }
 
+/** One table's batch as it fills: what each kind of write adds, and how the batch is sent. */
+interface Accumulator {
+  /** Adds items; throws (adding nothing) on one that cannot be encoded, a bug rather than an outage. */
+  add(items: readonly unknown[]): void
+  readonly count: number
+  /** Encodes the batch and returns what sends it; sending is retried. */
+  seal(): () => Promise<void>
+}
+
 interface Pending {
-  items: unknown[]
-  /**
-   * Encodes one batch of this table's items (rows as JSON, or Avro datums in a container) and
-   * returns what sends it. Encoding fails at once (a bug, not an outage); sending is retried.
-   */
-  prepare: (items: unknown[]) => () => Promise<void>
+  readonly accumulator: Accumulator
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>
   timer?: NodeJS.Timeout
   immediate?: NodeJS.Immediate
+}
+
+/** Items encoded into a container's block as they are added: the batch holds bytes, not objects. */
+function blockAccumulator(block: { add(items: readonly never[]): void; readonly count: number; container(): Buffer }, send: (container: Buffer) => () => Promise<void>): Accumulator {
+  return {
+    add: (items) => block.add(items as never[]),
+    get count() {
+      return block.count
+    },
+    seal: () => send(block.container()),
+  }
+}
+
+/** Items kept as they are until the batch is sealed. */
+function listAccumulator(seal: (items: unknown[]) => () => Promise<void>): Accumulator {
+  const items: unknown[] = []
+  return {
+    add: (more) => {
+      for (const item of more) items.push(item)
+    },
+    get count() {
+      return items.length
+    },
+    seal: () => seal(items),
+  }
 }
 
 export interface WriteOptions {
@@ -55,12 +84,12 @@ export class ClickHouseBatchWriter {
   }
 
   write(table: string, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
-    return this.enqueue(table, rows, options, (items) => {
+    return this.enqueue(table, rows, options, () => listAccumulator((items) => {
       const { columns, values } = compactRows(table, items as Record<string, unknown>[])
       return async () => {
         await this.options.client.insert({ table, values, columns, format: 'JSONCompactEachRow' })
       }
-    })
+    }))
   }
 
   /**
@@ -70,37 +99,38 @@ export class ClickHouseBatchWriter {
   writeAvro(table: string, schema: avro.Schema, datums: readonly Uint8Array[], options: WriteOptions = {}): Promise<void> {
     const insertAvro = this.options.insertAvro
     if (!insertAvro) return Promise.reject(new Error('the ClickHouse writer has no Avro insert'))
-    return this.enqueue(table, datums, options, (items) => {
-      const container = avroContainer(schema, items as Uint8Array[])
-      return () => insertAvro(table, container)
-    })
+    return this.enqueue(table, datums, options, () => blockAccumulator(new AvroDatumsBlock(schema), (container) => () => insertAvro(table, container)))
   }
 
   /**
    * Adds rows (a field per column) that go in as Avro records of `type` (avro-row-type.ts), one
    * container per batch: cheaper to encode here and several times cheaper for ClickHouse to parse
    * than JSON, which made the aggregates the larger part of the embedded engine's insert work.
+   * Rows are encoded as they arrive, so a waiting batch holds bytes, not objects.
    */
   writeRows(table: string, type: avro.Type, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
     const insertAvro = this.options.insertAvro
     if (!insertAvro) return Promise.reject(new Error('the ClickHouse writer has no Avro insert'))
-    return this.enqueue(table, rows, options, (items) => {
-      const container = avroRowsContainer(type, items)
-      return () => insertAvro(table, container)
-    })
+    return this.enqueue(table, rows, options, () => blockAccumulator(new AvroRowsBlock(type), (container) => () => insertAvro(table, container)))
   }
 
-  private enqueue(table: string, items: readonly unknown[], options: WriteOptions, prepare: Pending['prepare']): Promise<void> {
+  private enqueue(table: string, items: readonly unknown[], options: WriteOptions, accumulator: () => Accumulator): Promise<void> {
     if (this.aborted.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
     if (items.length === 0) return Promise.resolve()
     let batch = this.pending.get(table)
     if (!batch) {
-      batch = { items: [], prepare, waiters: [] }
+      batch = { accumulator: accumulator(), waiters: [] }
       this.pending.set(table, batch)
     }
-    for (const item of items) batch.items.push(item)
+    try {
+      batch.accumulator.add(items)
+    } catch (error) {
+      // Nothing of this call was added; the batch (and its other callers) go on without it.
+      if (batch.accumulator.count === 0 && batch.waiters.length === 0) this.pending.delete(table)
+      return Promise.reject(error)
+    }
     const done = new Promise<void>((resolve, reject) => batch!.waiters.push({ resolve, reject }))
-    if (batch.items.length >= this.options.maxBatchRows) void this.flush(table)
+    if (batch.accumulator.count >= this.options.maxBatchRows) void this.flush(table)
     else if (options.prompt) batch.immediate ??= setImmediate(() => void this.flush(table))
     else if (!batch.immediate) batch.timer ??= setTimeout(() => void this.flush(table), this.options.flushIntervalMs)
     return done
@@ -114,14 +144,15 @@ export class ClickHouseBatchWriter {
     clearImmediate(batch.immediate)
     const { logger, onInsert } = this.options
     try {
-      const send = batch.prepare(batch.items)
+      const send = batch.accumulator.seal()
+      const rows = batch.accumulator.count
       await retry(async () => {
         const started = performance.now()
         try {
           await send()
-          onInsert?.(table, batch.items.length, performance.now() - started)
+          onInsert?.(table, rows, performance.now() - started)
         } catch (error) {
-          onInsert?.(table, batch.items.length, performance.now() - started, error)
+          onInsert?.(table, rows, performance.now() - started, error)
           throw error
         }
       }, {
@@ -129,7 +160,7 @@ export class ClickHouseBatchWriter {
         minDelayMs: 100,
         maxDelayMs: 5_000,
         signal: this.aborted.signal,
-        onRetry: (error, attempt, delayMs) => logger.warn({ err: error, table, rows: batch.items.length, attempt, delayMs }, 'ClickHouse insert failed; retrying'),
+        onRetry: (error, attempt, delayMs) => logger.warn({ err: error, table, rows, attempt, delayMs }, 'ClickHouse insert failed; retrying'),
       })
       for (const waiter of batch.waiters) waiter.resolve()
     } catch (error) {
