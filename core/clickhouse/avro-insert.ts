@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
@@ -36,11 +37,12 @@ export function fileAvroInsert(client: ClickHouseClient, stagingDir: string): Av
   mkdirSync(stagingDir, { recursive: true })
   return async (table, container) => {
     const path = join(stagingDir, `${randomUUID()}.avro`)
-    writeFileSync(path, container)
+    // Written and removed off the event loop: a batch is megabytes, copied on the processors' thread otherwise.
+    await writeFile(path, container)
     try {
       await client.command({ query: `INSERT INTO ${table} FROM INFILE ${stringLiteral(path)} FORMAT Avro`, clickhouse_settings: AVRO_SETTINGS })
     } finally {
-      rmSync(path, { force: true })
+      await rm(path, { force: true })
     }
   }
 }

@@ -1,5 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { writeFileAtomic } from '../../core/bus/embedded/atomic-file.ts'
 import type { Checkpoint, CheckpointStore } from './port.ts'
 
 /**
@@ -25,28 +27,13 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async save(checkpoint: Checkpoint): Promise<void> {
     const file = this.path(checkpoint.job, checkpoint.topic, checkpoint.partition)
-    mkdirSync(dirname(file), { recursive: true })
+    await mkdir(dirname(file), { recursive: true })
     const { state, ...header } = checkpoint
     const headerBytes = Buffer.from(JSON.stringify(header))
     const length = Buffer.alloc(4)
     length.writeUInt32BE(headerBytes.length)
-    const temporary = `${file}.tmp`
-    const fd = openSync(temporary, 'w')
-    try {
-      writeSync(fd, length)
-      writeSync(fd, headerBytes)
-      writeSync(fd, state)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(temporary, file)
-    const directory = openSync(dirname(file), 'r')
-    try {
-      fsyncSync(directory)
-    } finally {
-      closeSync(directory)
-    }
+    // Off the event loop: the fsyncs wait for the disk, and the processors' thread has batches to run.
+    await writeFileAtomic(file, Buffer.concat([length, headerBytes, state]))
   }
 
   private path(job: string, topic: string, partition: number): string {

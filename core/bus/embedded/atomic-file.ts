@@ -8,7 +8,7 @@ import { syncDirectory } from './file-io.ts'
 
 let sequence = 0
 
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${process.pid}.${sequence++}.tmp`)
   const handle = await open(temp, 'w')
