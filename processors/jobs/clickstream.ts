@@ -138,7 +138,8 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
         else if (expiry > timer.time) armExpiry(state, expiry, context)
         return
       }
-      state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+      // Sorting allocates even for one element, and one pending page is the common case.
+      if (state.pending.length > 1) state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
       const project = keyParts(context.key)[0]!
       while (state.pending.length > 0 && state.pending[0]![0] <= timer.time) {
         const [ts, , path] = state.pending.shift()!
