@@ -27,6 +27,11 @@ export interface Job<S extends Stream = Stream> {
   readonly stream: S
   /** Every output name the job's tasks may emit. */
   readonly outputs: readonly string[]
+  /**
+   * The only fields its tasks read, when it is a few of many: the runner then decodes just these
+   * (the rest of each message is skipped, not built). Late rows still reach the late topic whole.
+   */
+  readonly reads?: readonly (keyof EventByStream[S] & string)[]
   createTask(partition: number): JobTask<EventByStream[S]>
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openBus, silent, tempDir } from '../core/bus/embedded/test-support.ts'
+import { openBus, readAll, silent, tempDir } from '../core/bus/embedded/test-support.ts'
 import { AvroCodec } from '../core/codec/avro-codec.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import { SAMPLES } from '../schemas/avro/fixtures/samples.ts'
@@ -144,5 +144,48 @@ describe('job runner', () => {
     now = 4_200 + 60_000
     expect(await eventually(async () => saved.length, (count) => count === 4, 5_000)).toBe(4)
     expect(saved).toEqual([50, 2_100, 4_200, 64_200])
+  })
+
+  it('gives a job that reads a few fields only those, and still sends its late events to the late topic whole', async () => {
+    const { directory, bus, codec } = await logOnDisk()
+    await bus.admin().ensureTopics([{ topic: 'eddy.late', partitions: 1 }])
+    const given: object[] = []
+    // Every second event is "late": the row carries the (partial) event the job was given.
+    const job: Job<'log'> = {
+      name: 'few-fields',
+      stream: 'log',
+      outputs: ['late'],
+      reads: ['event_id', 'ts'],
+      createTask: () => ({
+        process(events) {
+          given.push(...(events as object[]))
+          return { late: events.filter((_, index) => index % 2 === 1).map((event) => ({ event, reason: 'beyond-allowed-lateness', latenessMs: 1, job: 'few-fields' })) }
+        },
+        onProcessingTime: () => ({}),
+        snapshot: () => new Uint8Array(0),
+        restore: () => ({ ok: true }),
+        stats: () => ({}),
+      }),
+    }
+    const events = [0, 1, 2, 3].map((index) => ({ ...SAMPLES.log, event_id: `00000000-0000-4000-8000-00000000000${index}`, message: `line ${index}` }))
+    await bus.producer().send(TOPICS.log, events.map((event) => ({ key: 's', value: codec.encode('log', event as never) })))
+    const running = await startJob({
+      job,
+      groupId: 'few-fields',
+      topic: TOPICS.log,
+      dlqTopic: 'eddy.dlq',
+      bus,
+      codec,
+      outputs: new OutputWriter({ late: { kind: 'late-topic', topic: 'eddy.late', stream: 'log' } }, { write: async () => undefined } as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+      checkpoints: new FileCheckpointStore(join(directory.path, 'checkpoints')),
+      logger: silent,
+      checkpointIntervalMs: 10,
+      tickIntervalMs: 10,
+    })
+    cleanups.push(() => running.stop())
+    await eventually(async () => (await bus.admin().committedOffsets('few-fields', TOPICS.log))[0]?.offset, (offset) => offset === 4, 5_000)
+    expect(given).toEqual(events.map(({ event_id, ts }) => ({ event_id, ts })))
+    const late = (await readAll(bus, 'eddy.late'))[0]!.map((record) => codec.decode('log', record.value))
+    expect(late).toEqual([events[1], events[3]].map((event) => expect.objectContaining({ ok: true, value: event })))
   })
 })

@@ -1,4 +1,4 @@
-import type { Batch, Bus, Consumer, TopicPartition } from '../core/bus/port.ts'
+import type { Batch, Bus, BusRecord, Consumer, TopicPartition } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
@@ -8,7 +8,7 @@ import { DeadLetterQueue } from './dead-letters.ts'
 import { mergeOutputs, type Job, type JobTask, type OutputRows, type Row } from './job.ts'
 import type { OutputWriter } from './outputs.ts'
 import { RAW_OUTPUT, SEARCH_OUTPUT } from './sinks/raw-rows.ts'
-import { decodeRecords } from './steps/decode.ts'
+import { decodeRecords, type DecodeResult } from './steps/decode.ts'
 
 export interface JobRunnerOptions<S extends Stream> {
   readonly job: Job<S>
@@ -239,6 +239,25 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     await assign([{ topic, partition: owned.partition }])
   }
 
+  // Search indexing stores whole events, so a job that indexes decodes them whole.
+  const fields = options.indexForSearch ? undefined : job.reads
+
+  /**
+   * Late rows carry the event the job was given, which is partial when it reads only some fields;
+   * the late topic gets the whole event, decoded again from its record (late events are few).
+   */
+  const wholeLateEvents = (late: Row[], results: readonly DecodeResult<S>[]) => {
+    const records = new Map<unknown, BusRecord>()
+    for (const result of results) if (result.kind === 'ok') records.set(result.event, result.record)
+    for (const row of late) {
+      const record = records.get(row.event)
+      if (!record) throw new Error(`job "${job.name}" emitted a late row for an event it was not given in this batch`)
+      const decoded = codec.decode(job.stream, record.value)
+      if (!decoded.ok) throw new Error(`a late ${job.stream} event no longer decodes whole: ${decoded.reason}`)
+      row.event = decoded.value
+    }
+  }
+
   const handle = async (batch: Batch) => {
     const owned = tasks.get(batch.partition)
     if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
@@ -255,15 +274,17 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         // Copying a whole batch's events at every collection was the largest cost of the job
         // thread (5,000-record slices: ~116,000 events per CPU second; 1,000: ~145,000).
         for (let start = 0; start < batch.records.length; start += DECODE_SLICE) {
-          const results = await decodeRecords(codec, job.stream, batch.records.slice(start, start + DECODE_SLICE))
+          const results = await decodeRecords(codec, job.stream, batch.records.slice(start, start + DECODE_SLICE), fields)
           const events: EventByStream[S][] = []
           for (const result of results) {
             if (result.kind === 'ok') {
               events.push(result.event)
-              if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value, result.event))
+              if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value))
             } else dead.push(result)
           }
-          mergeOutputs(rows, owned.task.process(events, now))
+          const produced = owned.task.process(events, now)
+          if (fields !== undefined && produced[LATE_OUTPUT]) wholeLateEvents(produced[LATE_OUTPUT], results)
+          mergeOutputs(rows, produced)
           if (options.indexForSearch) for (const event of events) indexed.push(event)
         }
         if (datums.length > 0) rows[RAW_OUTPUT] = datums as unknown as Row[]

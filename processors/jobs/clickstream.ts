@@ -70,6 +70,8 @@ export function clickstreamJob(overrides: Partial<ClickstreamSettings> = {}): Jo
     name: 'clickstream',
     stream: 'click',
     outputs: ['clicks_1m', 'sessions', 'page_transitions_1h', 'active_visitors_5m', 'late'],
+    // Not the url, title, screen, locale, user agent fields or properties map: half of a click's decode.
+    reads: ['event_id', 'project_id', 'anonymous_id', 'ts', 'type', 'path', 'referrer_domain', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device_type', 'country'],
     createTask: (partition) => createClickstreamTask(partition, settings),
   }
 }

@@ -9,14 +9,14 @@ export type DecodeResult<S extends Stream> =
 /**
  * Decodes a batch. Writer schemas the codec has not seen are fetched once per batch; a record
  * that still cannot be decoded is a DLQ result with the reason, never an exception, so one
- * poison message cannot stop its partition.
+ * poison message cannot stop its partition. `fields`: decode only these (see AvroCodec.decode).
  */
-export async function decodeRecords<S extends Stream>(codec: AvroCodec, stream: S, records: readonly BusRecord[]): Promise<DecodeResult<S>[]> {
+export async function decodeRecords<S extends Stream>(codec: AvroCodec, stream: S, records: readonly BusRecord[], fields?: readonly string[]): Promise<DecodeResult<S>[]> {
   const results: DecodeResult<S>[] = new Array(records.length)
   const retry: number[] = []
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!
-    const decoded = codec.decode(stream, record.value)
+    const decoded = codec.decode(stream, record.value, fields)
     if (decoded.ok) results[index] = { kind: 'ok', record, event: decoded.value }
     else if (decoded.unknownSchema) retry.push(index)
     else results[index] = { kind: 'dlq', record, reason: decoded.reason }
@@ -34,7 +34,7 @@ export async function decodeRecords<S extends Stream>(codec: AvroCodec, stream: 
     }
     for (const index of retry) {
       const record = records[index]!
-      const decoded = codec.decode(stream, record.value)
+      const decoded = codec.decode(stream, record.value, fields)
       results[index] = decoded.ok
         ? { kind: 'ok', record, event: decoded.value }
         : { kind: 'dlq', record, reason: unavailable.get(record.value.readUInt32BE(1)) ?? decoded.reason }
