@@ -44,6 +44,7 @@ export function logsJob(overrides: Partial<LogsJobSettings> = {}): Job<'log'> {
     name: 'logs',
     stream: 'log',
     outputs: ['logs_1m', 'error_fingerprints_1h', 'log_anomalies', 'late'],
+    reads: ['event_id', 'project_id', 'ts', 'service', 'level', 'message'],
     createTask: (partition) => createLogsTask(partition, settings),
   }
 }

@@ -52,6 +52,7 @@ export function notificationsJob(overrides: Partial<NotificationsJobSettings> = 
     name: 'notifications',
     stream: 'notification',
     outputs: ['notifications_1m', 'notification_lifecycle', 'late'],
+    reads: ['event_id', 'project_id', 'ts', 'notification_id', 'channel', 'provider', 'template', 'user_id', 'status', 'error_code'],
     createTask: (partition) => createNotificationsTask(partition, settings),
   }
 }
