@@ -87,11 +87,11 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
   if (data.clickhouse) {
     const clickhouse = data.clickhouse as ClickHouseFigure
     lines.push(`## ClickHouse insert (chDB, ${number(clickhouse.rows)} events_click rows from the traffic model)`, '', '| path | rows/s |', '|---|---|',
-      `| Eddy's sink: ClickHouseBatchWriter, ${number(clickhouse.batchRows)} rows or ${clickhouse.flushIntervalMs} ms, JSONCompactEachRow, ${number(clickhouse.eddyInserts)} insert(s) per run | ${fmt(clickhouse.eddyRowsPerSec)} |`,
-      `| reference: bare client.insert, JSONEachRow, ${number(clickhouse.batchRows)}-row batches one after another | ${fmt(clickhouse.referenceRowsPerSec)} |`,
-      `| reference in the writer's format: bare client.insert, JSONCompactEachRow (rows to arrays included), the same batches | ${fmt(clickhouse.compactReferenceRowsPerSec)} |`,
-      '', `Eddy / JSONEachRow reference: ${clickhouse.ratio}. Eddy / JSONCompactEachRow reference: ${clickhouse.compactRatio}.`,
-      '', 'The writer is fed as the job runner feeds it (one caller per partition, 5,000-row batches, up to 8 writes in flight), so its inserts may overlap. chDB parses JSONCompactEachRow markedly faster than JSONEachRow, so against the plain JSONEachRow reference Eddy can score above 1; the same-format reference is the floor of the writer\'s own path.', '')
+      `| Eddy's sink: the ClickHouseBatchWriter's raw path, ${number(clickhouse.batchRows)} rows or ${clickhouse.flushIntervalMs} ms, Avro containers through a staged file, ${number(clickhouse.eddyInserts)} insert(s) per run | ${fmt(clickhouse.eddyRowsPerSec)} |`,
+      `| reference in the writer's format: bare Avro containers through the same staged file, ${number(clickhouse.batchRows)}-row batches one after another | ${fmt(clickhouse.avroReferenceRowsPerSec)} |`,
+      `| reference: bare client.insert, JSONEachRow, the same batches | ${fmt(clickhouse.referenceRowsPerSec)} |`,
+      '', `Eddy / Avro reference: ${clickhouse.avroRatio}. Eddy / JSONEachRow reference: ${clickhouse.ratio}.`,
+      '', 'The writer is fed as the job runner feeds it (one caller per partition, 5,000-row batches, up to 8 writes in flight), so its inserts may overlap. The same-format reference is the floor of the writer\'s own path; the JSONEachRow one is what a plain client would do with the same events.', '')
   }
   if (data.pipeline) {
     const pipeline = data.pipeline as PipelineCapacitySummary

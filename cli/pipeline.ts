@@ -66,7 +66,6 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
     writer = new ClickHouseBatchWriter({
-      client: clickhouse,
       ...config.sink,
       insertAvro: config.clickhouse.url ? httpAvroInsert(clickhouse) : fileAvroInsert(clickhouse, join(config.dataDir, 'clickhouse-staging')),
       logger: logger.child({ component: 'clickhouse-writer' }),

@@ -65,7 +65,7 @@ describe('job runner', () => {
     await checkpoints.save({ job: 'counting', topic: TOPICS.log, partition: 0, nextOffset: 3, state: new Uint8Array(new Float64Array([3]).buffer), savedAt: 0 })
 
     const seen: number[] = []
-    const writer = { write: async () => undefined } as unknown as ClickHouseBatchWriter
+    const writer = {} as unknown as ClickHouseBatchWriter
     const job = await startJob({
       job: countingJob(seen),
       groupId: 'counting',
@@ -106,7 +106,7 @@ describe('job runner', () => {
       dlqTopic: 'eddy.dlq',
       bus,
       codec,
-      outputs: new OutputWriter({}, { write: async () => undefined } as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+      outputs: new OutputWriter({}, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
       checkpoints,
       logger: silent,
       clock: () => now,
@@ -176,7 +176,7 @@ describe('job runner', () => {
       dlqTopic: 'eddy.dlq',
       bus,
       codec,
-      outputs: new OutputWriter({ late: { kind: 'late-topic', topic: 'eddy.late', stream: 'log' } }, { write: async () => undefined } as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+      outputs: new OutputWriter({ late: { kind: 'late-topic', topic: 'eddy.late', stream: 'log' } }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
       checkpoints: new FileCheckpointStore(join(directory.path, 'checkpoints')),
       logger: silent,
       checkpointIntervalMs: 10,
