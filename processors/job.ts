@@ -29,7 +29,8 @@ export interface Job<S extends Stream = Stream> {
   readonly outputs: readonly string[]
   /**
    * The only fields its tasks read, when it is a few of many: the runner then decodes just these
-   * (the rest of each message is skipped, not built). Late rows still reach the late topic whole.
+   * (the rest of each message is skipped, not built). Late rows still reach the late topic whole:
+   * they come from process(), and the runner decodes their records again.
    */
   readonly reads?: readonly (keyof EventByStream[S] & string)[]
   createTask(partition: number): JobTask<EventByStream[S]>
