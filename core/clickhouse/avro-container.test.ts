@@ -28,9 +28,11 @@ describe('avroContainer', () => {
   })
 
   it('encodes rows into one container, growing its block past rows larger than it', async () => {
-    // Rows far larger than the first guess (64 bytes a row), and a run of small ones after them.
+    // Rows far larger than the block, and a run of small ones after them.
     const rows = [
       ...Array.from({ length: 3 }, (_, index) => ({ id: 'x'.repeat(5_000 * (index + 1)), n: index, tags: { big: 'y'.repeat(3_000) } })),
+      // More than twice the block as it stands (16 KiB to start): one doubling is not enough.
+      { id: 'z'.repeat(200_000), n: 7, tags: {} },
       ...Array.from({ length: 2_000 }, (_, index) => ({ id: `row-${index}`, n: index % 7 === 0 ? null : index, tags: {} })),
     ]
     const { schema: written, values } = await readContainer(avroRowsContainer(type, rows))

@@ -94,11 +94,13 @@ export class AvroRowsBlock {
   private encode(row: unknown): void {
     let next = this.type.encode(row, this.block, this.position)
     if (next < 0) {
-      // Too small by -next bytes: grow (at least doubling) and write the row again.
-      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.position - next))
+      // avsc answers how far past the buffer's end the row went: grow to hold it (at least
+      // doubling) and write it again, which then fits.
+      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.block.length - next))
       this.block.copy(grown, 0, 0, this.position)
       this.block = grown
       next = this.type.encode(row, this.block, this.position)
+      if (next < 0) throw new Error(`an Avro row did not fit the ${grown.length}-byte block grown for it`)
     }
     this.position = next
   }
