@@ -150,7 +150,7 @@ describe('job runner', () => {
     const { directory, bus, codec } = await logOnDisk()
     await bus.admin().ensureTopics([{ topic: 'eddy.late', partitions: 1 }])
     const given: object[] = []
-    // Every second event is "late": the row carries the (partial) event the job was given.
+    // Every odd-numbered event is "late": the row carries the (partial) event the job was given.
     const job: Job<'log'> = {
       name: 'few-fields',
       stream: 'log',
@@ -159,7 +159,8 @@ describe('job runner', () => {
       createTask: () => ({
         process(events) {
           given.push(...(events as object[]))
-          return { late: events.filter((_, index) => index % 2 === 1).map((event) => ({ event, reason: 'beyond-allowed-lateness', latenessMs: 1, job: 'few-fields' })) }
+          const odd = (event: unknown) => Number((event as { event_id: string }).event_id.slice(-12)) % 2 === 1
+          return { late: events.filter(odd).map((event) => ({ event, reason: 'beyond-allowed-lateness', latenessMs: 1, job: 'few-fields' })) }
         },
         onProcessingTime: () => ({}),
         snapshot: () => new Uint8Array(0),
@@ -167,7 +168,8 @@ describe('job runner', () => {
         stats: () => ({}),
       }),
     }
-    const events = [0, 1, 2, 3].map((index) => ({ ...SAMPLES.log, event_id: `00000000-0000-4000-8000-00000000000${index}`, message: `line ${index}` }))
+    // More than a consumer batch's decode slice (1,000), so late rows come from several slices.
+    const events = Array.from({ length: 2_500 }, (_, index) => ({ ...SAMPLES.log, event_id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, message: `line ${index}` }))
     await bus.producer().send(TOPICS.log, events.map((event) => ({ key: 's', value: codec.encode('log', event as never) })))
     const running = await startJob({
       job,
@@ -183,9 +185,11 @@ describe('job runner', () => {
       tickIntervalMs: 10,
     })
     cleanups.push(() => running.stop())
-    await eventually(async () => (await bus.admin().committedOffsets('few-fields', TOPICS.log))[0]?.offset, (offset) => offset === 4, 5_000)
+    await eventually(async () => (await bus.admin().committedOffsets('few-fields', TOPICS.log))[0]?.offset, (offset) => offset === events.length, 10_000)
     expect(given).toEqual(events.map(({ event_id, ts }) => ({ event_id, ts })))
     const late = (await readAll(bus, 'eddy.late'))[0]!.map((record) => codec.decode('log', record.value))
-    expect(late).toEqual([events[1], events[3]].map((event) => expect.objectContaining({ ok: true, value: event })))
+    const expected = events.filter((_, index) => index % 2 === 1)
+    expect(late).toHaveLength(expected.length)
+    expect(late).toEqual(expected.map((event) => expect.objectContaining({ ok: true, value: event })))
   })
 })

@@ -239,6 +239,8 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     await assign([{ topic, partition: owned.partition }])
   }
 
+  type DeadLetters = Extract<DecodeResult<S>, { kind: 'dlq' }>[]
+
   // Search indexing stores whole events, so a job that indexes decodes them whole.
   const fields = options.indexForSearch ? undefined : job.reads
 
@@ -246,16 +248,19 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * Late rows carry the event the job was given, which is partial when it reads only some fields;
    * the late topic gets the whole event, decoded again from its record (late events are few).
    */
-  const wholeLateEvents = (late: Row[], results: readonly DecodeResult<S>[]) => {
+  const wholeLateEvents = (late: Row[], results: readonly DecodeResult<S>[], dead: DeadLetters) => {
     const records = new Map<unknown, BusRecord>()
     for (const result of results) if (result.kind === 'ok') records.set(result.event, result.record)
-    for (const row of late) {
+    return late.filter((row) => {
       const record = records.get(row.event)
-      if (!record) throw new Error(`job "${job.name}" emitted a late row for an event it was not given in this batch`)
+      // A late row comes from process(), for an event of the slice it was given: anything else is a bug in the job.
+      if (!record) throw new Error(`job "${job.name}" emitted a late row for an event it was not given in this slice`)
       const decoded = codec.decode(job.stream, record.value)
-      if (!decoded.ok) throw new Error(`a late ${job.stream} event no longer decodes whole: ${decoded.reason}`)
-      row.event = decoded.value
-    }
+      if (decoded.ok) row.event = decoded.value
+      // Whole, it does not decode (a field the job skips is corrupt): the DLQ has it with the reason.
+      else dead.push({ kind: 'dlq', record, reason: decoded.reason })
+      return decoded.ok
+    })
   }
 
   const handle = async (batch: Batch) => {
@@ -267,7 +272,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         const rows: OutputRows = {}
         const datums: Buffer[] = []
         const indexed: EventByStream[S][] = []
-        const dead = []
+        const dead: DeadLetters = []
         const now = clock()
         // Decoded and processed a slice at a time: a slice's event objects are garbage before the
         // next is decoded, so a young-generation collection finds a slice alive, not the batch.
@@ -277,13 +282,22 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           const results = await decodeRecords(codec, job.stream, batch.records.slice(start, start + DECODE_SLICE), fields)
           const events: EventByStream[S][] = []
           for (const result of results) {
-            if (result.kind === 'ok') {
-              events.push(result.event)
-              if (options.storeRawRows) datums.push(codec.readerDatum(job.stream, result.record.value))
-            } else dead.push(result)
+            if (result.kind !== 'ok') {
+              dead.push(result)
+              continue
+            }
+            if (options.storeRawRows) {
+              const raw = codec.readerDatum(job.stream, result.record.value)
+              if (!raw.ok) {
+                dead.push({ kind: 'dlq', record: result.record, reason: raw.reason })
+                continue
+              }
+              datums.push(raw.datum)
+            }
+            events.push(result.event)
           }
           const produced = owned.task.process(events, now)
-          if (fields !== undefined && produced[LATE_OUTPUT]) wholeLateEvents(produced[LATE_OUTPUT], results)
+          if (fields !== undefined && produced[LATE_OUTPUT]) produced[LATE_OUTPUT] = wholeLateEvents(produced[LATE_OUTPUT], results, dead)
           mergeOutputs(rows, produced)
           if (options.indexForSearch) for (const event of events) indexed.push(event)
         }

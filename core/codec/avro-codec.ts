@@ -27,7 +27,8 @@ export class AvroCodec {
   private readonly readers: Record<Stream, avro.Type>
   private readonly readerSchemas = new Map<Stream, avro.Schema>()
   private readonly writerTypes = new Map<number, avro.Type>()
-  private readonly resolvers = new Map<string, avro.Resolver | avro.Type>()
+  /** By reader (a stream, or a stream's projection), then by writer schema id. */
+  private readonly resolvers = new Map<string, Map<number, avro.Resolver | avro.Type>>()
   private readonly projections = new Map<string, avro.Type>()
   private readonly scratch = Buffer.allocUnsafe(64 * 1024)
 
@@ -114,12 +115,11 @@ export class AvroCodec {
    * is the reader's (every event this version of Eddy ingested), else `event` encoded again, so
    * an older or newer producer's event carries the reader's fields and defaults, as decoded.
    */
-  readerDatum<S extends Stream>(stream: S, message: Buffer): Buffer {
+  readerDatum<S extends Stream>(stream: S, message: Buffer): { ok: true; datum: Buffer } | { ok: false; reason: string } {
     const id = message.readUInt32BE(1)
-    if (this.writerTypes.get(id) === this.readers[stream]) return message.subarray(HEADER_LENGTH)
+    if (this.writerTypes.get(id) === this.readers[stream]) return { ok: true, datum: message.subarray(HEADER_LENGTH) }
     const decoded = this.decode(stream, message)
-    if (!decoded.ok) throw new Error(`cannot re-encode a ${stream} message in the reader schema: ${decoded.reason}`)
-    return this.readers[stream].toBuffer(decoded.value)
+    return decoded.ok ? { ok: true, datum: this.readers[stream].toBuffer(decoded.value) } : { ok: false, reason: decoded.reason }
   }
 
   /**
@@ -156,18 +156,14 @@ export class AvroCodec {
     const { schemaId, body } = unframed
     const writer = this.writerTypes.get(schemaId)
     if (!writer) return { ok: false, reason: `schema id ${schemaId} is not loaded`, schemaId, unknownSchema: true }
+    // A projection must refuse what the whole reader refuses: a writer schema without a field the
+    // reader needs (and has no default for) would otherwise pass through the fields it skips.
+    const whole = this.resolver(stream, stream, this.readers[stream], schemaId, writer)
+    if (typeof whole === 'string') return { ok: false, reason: whole, schemaId }
     const projection = fields === undefined ? undefined : this.projection(stream, fields)
     const reader = projection?.type ?? this.readers[stream]
-    const cacheKey = `${projection?.key ?? stream}:${schemaId}`
-    let resolver = this.resolvers.get(cacheKey)
-    if (!resolver) {
-      try {
-        resolver = writer === reader ? reader : reader.createResolver(writer)
-      } catch (error) {
-        return { ok: false, reason: `writer schema ${schemaId} cannot be read as ${stream}: ${(error as Error).message}`, schemaId }
-      }
-      this.resolvers.set(cacheKey, resolver)
-    }
+    const resolver = projection === undefined ? whole : this.resolver(stream, projection.key, projection.type, schemaId, writer)
+    if (typeof resolver === 'string') return { ok: false, reason: resolver, schemaId }
     try {
       const value = resolver === reader
         ? reader.fromBuffer(body)
@@ -176,6 +172,22 @@ export class AvroCodec {
     } catch (error) {
       return { ok: false, reason: `undecodable Avro body for schema ${schemaId}: ${(error as Error).message}`, schemaId }
     }
+  }
+
+  /** How `reader` reads `writer`'s bytes (itself when they are one type), cached; or why it cannot. */
+  private resolver(stream: Stream, readerKey: string, reader: avro.Type, schemaId: number, writer: avro.Type): avro.Resolver | avro.Type | string {
+    let byWriter = this.resolvers.get(readerKey)
+    if (!byWriter) this.resolvers.set(readerKey, (byWriter = new Map()))
+    let resolver = byWriter.get(schemaId)
+    if (!resolver) {
+      try {
+        resolver = writer === reader ? reader : reader.createResolver(writer)
+      } catch (error) {
+        return `writer schema ${schemaId} cannot be read as ${stream}: ${(error as Error).message}`
+      }
+      byWriter.set(schemaId, resolver)
+    }
+    return resolver
   }
 
   /** Fetches a writer schema the codec has not seen (e.g. written by a newer or older producer). */
