@@ -114,7 +114,8 @@ describe('keyed process function with timers', () => {
     expect(outputs(operator.onProcessingTime(600) as never)).toEqual(['a:2@600'])
   })
 
-  it('keeps one timer per (key, domain, time, tag): a repeat is ignored, a deleted one never fires, one set again fires once', () => {
+  // With 20 more timers on key a, it keeps them in a Map by id rather than a list.
+  it.each([0, 20])('keeps one timer per (key, domain, time, tag): a repeat is ignored, a deleted one never fires, one set again fires once (%i more on the key)', (padding) => {
     type Command = { key: string; op: 'set' | 'delete'; time: number; tag: string; domain: 'event' | 'processing' }
     const operator = new KeyedProcessOperator<Command & { at: number }, true, string>({
       key: (command) => command.key,
@@ -133,16 +134,23 @@ describe('keyed process function with timers', () => {
     })
     const command = (key: string, op: 'set' | 'delete', time: number, tag = 't', domain: 'event' | 'processing' = 'event') => ({ key, op, time, tag, domain, at: 0 })
     operator.process(0, [
+      ...Array.from({ length: padding }, (_, index) => command('a', 'set', 10_000 + index)),
+      command('a', 'set', 20_000, 'x'), command('a', 'delete', 20_000, 'x'), // on a's list, or its Map
+      command('a', 'set', 20_001, 'y'), command('a', 'delete', 20_001, 'y'), command('a', 'set', 20_001, 'y'), command('a', 'set', 20_001, 'y'),
       command('a', 'set', 100), command('a', 'set', 100), // a repeat: one timer
       command('a', 'set', 100, 'u'), command('a', 'set', 100, 't', 'processing'), // another tag, another domain: timers of their own
       command('b', 'set', 50), command('b', 'delete', 50), // deleted: never fires
       command('c', 'set', 70), command('c', 'delete', 70), command('c', 'set', 70), // set again: fires once
       command('d', 'delete', 70), // nothing to delete
     ], 0)
-    expect(operator.pendingTimers).toBe(4)
+    expect(operator.pendingTimers).toBe(5 + padding)
     const fired = [...operator.process(0, [{ ...command('z', 'set', 1_000), at: 200 }], 0), ...operator.onProcessingTime(100)]
     expect(outputs(fired as never)).toEqual(['c/event/t@70', 'a/event/t@100', 'a/event/u@100', 'a/processing/t@100'])
-    expect(operator.pendingTimers).toBe(1)
+    expect(operator.pendingTimers).toBe(2 + padding)
+    // The key's remaining timers still fire in order, once each, and none is left behind.
+    const rest = outputs(operator.endOfInput(0) as never)
+    expect(rest).toEqual(['z/event/t@1000', ...Array.from({ length: padding }, (_, index) => `a/event/t@${10_000 + index}`), 'a/event/y@20001'])
+    expect(operator.pendingTimers).toBe(0)
   })
 
   it('restoring at a random cut point yields the same outputs as never stopping (property)', () => {

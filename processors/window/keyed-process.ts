@@ -70,6 +70,14 @@ const TIMER_LIST_BYTES = MAP_ENTRY_BYTES + arrayBytes(4)
 const QUEUED_TIMER_BYTES = objectBytes(5) + NUMBER_BYTES + 16
 const FORMAT_VERSION = 1
 
+/** Timers a key keeps in a list before they move to a Map by id. */
+const LISTED_TIMERS = 16
+
+/** A timer's identity within its key, for keys with many timers. */
+function timerId(domain: TimerDomain, time: number, tag: string): string {
+  return `${domain}\u0000${time}\u0000${tag}`
+}
+
 /**
  * A timer as queued. `live` is cleared when it fires or is deleted: the heap entry stays until its
  * time comes and is skipped then (a timer deleted and set again is a new object, and that one fires).
@@ -85,11 +93,12 @@ function compareTimers(left: Timer, right: Timer): number {
 export class KeyedProcessOperator<In, State, Out> {
   private readonly states = new Map<string, State>()
   /**
-   * Pending timers by key. A key has few (a notification's timeout, a visitor's pages), so a
-   * short list per key finds duplicates and deletions without building an id string per timer,
-   * which cost more than the rest of setting one.
+   * Pending timers by key. A key usually has few (a notification's timeout, a visitor's pages),
+   * and a short list finds duplicates and deletions without building an id string per timer,
+   * which cost more than the rest of setting one. A key with more (a bot's thousand pages within
+   * the out-of-orderness) moves to a Map by id, so its timers do not cost a scan each.
    */
-  private readonly timers = new Map<string, QueuedTimer[]>()
+  private readonly timers = new Map<string, QueuedTimer[] | Map<string, QueuedTimer>>()
   private timerCount = 0
   private readonly queues = { event: new MinHeap<QueuedTimer>(), processing: new MinHeap<QueuedTimer>() }
   private tracker: WatermarkTracker
@@ -118,10 +127,8 @@ export class KeyedProcessOperator<In, State, Out> {
       emit: (value) => operator.out.push({ kind: 'output', value }),
       setTimer: (domain, time, tag = '') => operator.setTimer(operator.context.key, domain, time, tag),
       deleteTimer: (domain, time, tag = '') => {
-        const key = operator.context.key
-        const list = operator.timers.get(key)
-        const index = list === undefined ? -1 : list.findIndex((timer) => timer.time === time && timer.domain === domain && timer.tag === tag)
-        if (index >= 0) operator.unlist(key, list!, index)
+        const timer = operator.findTimer(operator.context.key, domain, time, tag)
+        if (timer) operator.unlist(timer)
       },
     }
   }
@@ -130,24 +137,38 @@ export class KeyedProcessOperator<In, State, Out> {
     return this.tracker.watermark
   }
 
+  private findTimer(key: string, domain: TimerDomain, time: number, tag: string): QueuedTimer | undefined {
+    const timers = this.timers.get(key)
+    if (timers === undefined) return undefined
+    if (!Array.isArray(timers)) return timers.get(timerId(domain, time, tag))
+    for (const timer of timers) if (timer.time === time && timer.domain === domain && timer.tag === tag) return timer
+    return undefined
+  }
+
   private setTimer(key: string, domain: TimerDomain, time: number, tag: string): void {
-    let list = this.timers.get(key)
-    if (list === undefined) this.timers.set(key, (list = []))
-    else {
-      for (const timer of list) if (timer.time === time && timer.domain === domain && timer.tag === tag) return
-    }
+    if (this.findTimer(key, domain, time, tag)) return
     const timer: QueuedTimer = { key, domain, time, tag, live: true }
-    list.push(timer)
+    const timers = this.timers.get(key)
+    if (timers === undefined) this.timers.set(key, [timer])
+    else if (!Array.isArray(timers)) timers.set(timerId(domain, time, tag), timer)
+    else if (timers.length < LISTED_TIMERS) timers.push(timer)
+    else this.timers.set(key, new Map([...timers, timer].map((each) => [timerId(each.domain, each.time, each.tag), each])))
     this.timerCount++
     this.queues[domain].push(time, timer)
   }
 
-  /** Takes a timer off its key's list (it fired or was deleted); its heap entry is skipped when popped. */
-  private unlist(key: string, list: QueuedTimer[], index: number): void {
-    list[index]!.live = false
-    if (list.length === 1) this.timers.delete(key)
-    else list.splice(index, 1)
+  /** Takes a pending timer off its key's timers (it fired or was deleted); its heap entry is skipped when popped. */
+  private unlist(timer: QueuedTimer): void {
+    timer.live = false
     this.timerCount--
+    const timers = this.timers.get(timer.key)!
+    if (Array.isArray(timers)) {
+      if (timers.length === 1) this.timers.delete(timer.key)
+      else timers.splice(timers.indexOf(timer), 1)
+    } else {
+      timers.delete(timerId(timer.domain, timer.time, timer.tag))
+      if (timers.size === 0) this.timers.delete(timer.key)
+    }
   }
 
   process(partition: PartitionId, events: readonly In[], nowMs: number): KeyedEmission<In, Out>[] {
@@ -232,8 +253,7 @@ export class KeyedProcessOperator<In, State, Out> {
     while (queue.size > 0 && queue.peekPriority() <= until) {
       const timer = queue.pop()!
       if (!timer.live) continue // deleted (or deleted and set again: the newer entry fires)
-      const list = this.timers.get(timer.key)!
-      this.unlist(timer.key, list, list.indexOf(timer))
+      this.unlist(timer)
       due.push(timer)
     }
   }
@@ -250,7 +270,7 @@ export class KeyedProcessOperator<In, State, Out> {
       const state = this.states.get(key) as State
       writer.section(() => this.spec.serializeState(state, writer))
     }
-    const timers = [...this.timers.values()].flat().sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
+    const timers = [...this.timers.values()].flatMap((each) => (Array.isArray(each) ? each : [...each.values()])).sort((left, right) => compareStrings(left.domain, right.domain) || compareTimers(left, right))
     writer.u32(timers.length)
     for (const timer of timers) {
       writer.string(timer.key)
