@@ -37,9 +37,9 @@ export function fileAvroInsert(client: ClickHouseClient, stagingDir: string): Av
   mkdirSync(stagingDir, { recursive: true })
   return async (table, container) => {
     const path = join(stagingDir, `${randomUUID()}.avro`)
-    // Written and removed off the event loop: a batch is megabytes, copied on the processors' thread otherwise.
-    await writeFile(path, container)
     try {
+      // Written and removed off the event loop: a batch is megabytes, copied on the processors' thread otherwise.
+      await writeFile(path, container)
       await client.command({ query: `INSERT INTO ${table} FROM INFILE ${stringLiteral(path)} FORMAT Avro`, clickhouse_settings: AVRO_SETTINGS })
     } finally {
       await rm(path, { force: true })
