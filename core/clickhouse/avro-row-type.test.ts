@@ -31,13 +31,16 @@ describe('avroTypeOf', () => {
 })
 
 describe('avroRowType', () => {
-  it('writes the plain columns in order, leaving those ClickHouse computes to ClickHouse', () => {
+  it('writes the columns in order; one with a default may be left out (null, which the insert makes the default), one computed is not written', () => {
     const type = avroRowType('eddy.t', [
       { name: 'project_id', type: 'LowCardinality(String)', defaultKind: '' },
       { name: 'inserted_at', type: 'DateTime', defaultKind: 'DEFAULT' },
+      { name: 'day', type: 'Date', defaultKind: 'MATERIALIZED' },
       { name: 'revision', type: 'UInt64', defaultKind: '' },
     ])
-    expect(type.toBuffer({ project_id: 'shop', revision: 7 })).toEqual(Buffer.from([8, ...Buffer.from('shop'), 14]))
+    // shop, then the union's branch (0: null, 1: long), then the revision; zigzag varints.
+    expect(type.toBuffer({ project_id: 'shop', revision: 7 })).toEqual(Buffer.from([8, ...Buffer.from('shop'), 0, 14]))
+    expect(type.toBuffer({ project_id: 'shop', inserted_at: 5, revision: 7 })).toEqual(Buffer.from([8, ...Buffer.from('shop'), 2, 10, 14]))
   })
 
   it('refuses a row without one of the columns rather than writing a default', () => {

@@ -6,14 +6,16 @@ import type { ClickHouseClient } from '@clickhouse/client'
  * processors' aggregate rows reach ClickHouse in a format it reads several times faster than JSON
  * (and that is cheaper to produce), without a second schema to keep in step with the migrations.
  *
- * Rows carry each column by name. Columns with a DEFAULT, MATERIALIZED or ALIAS expression are left
- * out: ClickHouse computes them, as it did for JSON rows that did not carry them.
+ * Rows carry each column by name. A column with a DEFAULT (or EPHEMERAL) expression may be left out
+ * of a row: it is written as null, which the insert turns into the default (input_format_null_as_default),
+ * and a row that carries it writes its value, as JSON rows did. MATERIALIZED and ALIAS columns
+ * cannot be inserted and are not in the record.
  */
 
 export interface ColumnDescription {
   readonly name: string
   readonly type: string
-  /** system.columns' default_kind: '' for a plain column. */
+  /** system.columns' default_kind: '' for a plain column, else DEFAULT, MATERIALIZED, ALIAS or EPHEMERAL. */
   readonly defaultKind: string
 }
 
@@ -42,14 +44,17 @@ export function avroTypeOf(clickhouseType: string): avro.Schema {
 
 export function avroRowType(table: string, columns: readonly ColumnDescription[]): avro.Type {
   const fields = columns
-    .filter((column) => column.defaultKind === '')
+    .filter((column) => column.defaultKind !== 'MATERIALIZED' && column.defaultKind !== 'ALIAS')
     .map((column) => {
       if (!AVRO_NAME.test(column.name)) throw new Error(`column ${table}.${column.name} has a name Avro cannot carry`)
+      let type: avro.Schema
       try {
-        return { name: column.name, type: avroTypeOf(column.type) }
+        type = avroTypeOf(column.type)
       } catch (error) {
         throw new Error(`column ${table}.${column.name}: ${(error as Error).message}`)
       }
+      if (column.defaultKind === '') return { name: column.name, type }
+      return { name: column.name, type: Array.isArray(type) ? type : ['null', type], default: null }
     })
   if (fields.length === 0) throw new Error(`table ${table} has no columns to write`)
   return avro.Type.forSchema({ type: 'record', name: `row_${table.replace(/[^A-Za-z0-9_]/g, '_')}`, fields } as avro.Schema)

@@ -9,7 +9,7 @@ import { revisionOf } from './window-state.ts'
  *
  * The same numbers could come from one window state per (dimension, value), and did: every
  * pageview then became nine keyed events, nine joined key strings to hash and nine trips through
- * watermarks, lateness checks and state bookkeeping, two thirds of the clickstream job's time.
+ * watermarks, lateness checks and state bookkeeping, about half of the clickstream job's time.
  * Here the window machinery runs once per event and each dimension costs a Map lookup on a value
  * string the event already holds.
  *
