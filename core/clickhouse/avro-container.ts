@@ -25,14 +25,35 @@ export function avroContainer(schema: avro.Schema, datums: readonly Uint8Array[]
   return container(schema, datums.length, datums)
 }
 
+/** Bytes written one after another into one buffer that grows (at least doubling) to hold them. */
+class GrowingBlock {
+  bytes: Buffer
+  position = 0
+
+  constructor(initialBytes: number) {
+    this.bytes = Buffer.allocUnsafe(initialBytes)
+  }
+
+  /** Makes room for `size` more bytes after the position. */
+  reserve(size: number): void {
+    if (this.position + size <= this.bytes.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.position + size))
+    this.bytes.copy(grown, 0, 0, this.position)
+    this.bytes = grown
+  }
+
+  written(): Buffer {
+    return this.bytes.subarray(0, this.position)
+  }
+}
+
 /**
  * Datums already encoded with one schema, copied into a container's block as they are added: a
  * batch waiting for its insert holds one buffer instead of a view per datum, each of which pinned
  * the read buffer it came from and cost the young-generation collections a copy until the insert.
  */
 export class AvroDatumsBlock {
-  private block = Buffer.allocUnsafe(64 * 1_024)
-  private position = 0
+  private readonly block = new GrowingBlock(64 * 1_024)
   count = 0
 
   constructor(private readonly schema: avro.Schema) {}
@@ -40,20 +61,16 @@ export class AvroDatumsBlock {
   add(datums: readonly Uint8Array[]): void {
     let size = 0
     for (const datum of datums) size += datum.length
-    if (this.position + size > this.block.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.position + size))
-      this.block.copy(grown, 0, 0, this.position)
-      this.block = grown
-    }
+    this.block.reserve(size)
     for (const datum of datums) {
-      this.block.set(datum, this.position)
-      this.position += datum.length
+      this.block.bytes.set(datum, this.block.position)
+      this.block.position += datum.length
     }
     this.count += datums.length
   }
 
   container(): Buffer {
-    return container(this.schema, this.count, [this.block.subarray(0, this.position)])
+    return container(this.schema, this.count, [this.block.written()])
   }
 }
 
@@ -70,8 +87,7 @@ export function avroRowsContainer(type: avro.Type, rows: readonly unknown[]): Bu
  * every young-generation collection until the insert would have to copy.
  */
 export class AvroRowsBlock {
-  private block = Buffer.allocUnsafe(16 * 1_024)
-  private position = 0
+  private readonly block = new GrowingBlock(16 * 1_024)
   count = 0
 
   constructor(private readonly type: avro.Type) {}
@@ -81,32 +97,30 @@ export class AvroRowsBlock {
    * a bug in whoever built it; the block is then left as it was, without any of these rows.
    */
   add(rows: readonly unknown[]): void {
-    const before = this.position
+    const before = this.block.position
     try {
       for (const row of rows) this.encode(row)
     } catch (error) {
-      this.position = before
+      this.block.position = before
       throw error
     }
     this.count += rows.length
   }
 
   private encode(row: unknown): void {
-    let next = this.type.encode(row, this.block, this.position)
+    const block = this.block
+    let next = this.type.encode(row, block.bytes, block.position)
     if (next < 0) {
-      // avsc answers how far past the buffer's end the row went: grow to hold it (at least
-      // doubling) and write it again, which then fits.
-      const grown = Buffer.allocUnsafe(Math.max(this.block.length * 2, this.block.length - next))
-      this.block.copy(grown, 0, 0, this.position)
-      this.block = grown
-      next = this.type.encode(row, this.block, this.position)
-      if (next < 0) throw new Error(`an Avro row did not fit the ${grown.length}-byte block grown for it`)
+      // avsc answers how far past the buffer's end the row went: make that room and write it again.
+      block.reserve(block.bytes.length - next - block.position)
+      next = this.type.encode(row, block.bytes, block.position)
+      if (next < 0) throw new Error(`an Avro row did not fit the ${block.bytes.length}-byte block grown for it`)
     }
-    this.position = next
+    block.position = next
   }
 
   container(): Buffer {
-    return container(this.type.schema({ exportAttrs: true }), this.count, [this.block.subarray(0, this.position)])
+    return container(this.type.schema({ exportAttrs: true }), this.count, [this.block.written()])
   }
 }
 
