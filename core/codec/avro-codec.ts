@@ -10,6 +10,14 @@ export interface EventByStream {
   notification: NotificationEvent
 }
 
+/** A reader type (a stream's, or a projection of it) and how it reads each writer schema id. */
+interface Reading {
+  readonly type: avro.Type
+  readonly resolvers: Map<number, avro.Resolver | avro.Type | string>
+  /** For a projection: the stream's whole reading, whose refusals it shares. */
+  readonly whole?: Reading
+}
+
 export type Decoded<S extends Stream> =
   | { ok: true; value: EventByStream[S]; schemaId: number }
   | { ok: false; reason: string; schemaId?: number; unknownSchema?: boolean }
@@ -27,9 +35,11 @@ export class AvroCodec {
   private readonly readers: Record<Stream, avro.Type>
   private readonly readerSchemas = new Map<Stream, avro.Schema>()
   private readonly writerTypes = new Map<number, avro.Type>()
-  /** By reader (a stream, or a stream's projection), then by writer schema id. */
-  private readonly resolvers = new Map<string, Map<number, avro.Resolver | avro.Type>>()
-  private readonly projections = new Map<string, avro.Type>()
+  /** How each stream's reader reads each writer schema. */
+  private readonly wholeReadings = new Map<Stream, Reading>()
+  /** By stream and fields; and by the field list a caller passes on every decode, so no key is built per message. */
+  private readonly projections = new Map<string, Reading>()
+  private readonly projectionsByList = new WeakMap<readonly string[], Map<Stream, Reading>>()
   private readonly scratch = Buffer.allocUnsafe(64 * 1024)
 
   private constructor(private readonly registry: SchemaRegistry, readers: Record<Stream, avro.Type>) {
@@ -122,21 +132,32 @@ export class AvroCodec {
     return decoded.ok ? { ok: true, datum: this.readers[stream].toBuffer(decoded.value) } : { ok: false, reason: decoded.reason }
   }
 
+  private wholeReading(stream: Stream): Reading {
+    let reading = this.wholeReadings.get(stream)
+    if (!reading) this.wholeReadings.set(stream, (reading = { type: this.readers[stream], resolvers: new Map() }))
+    return reading
+  }
+
   /**
    * The stream's reader record with only `fields`: decoding into it skips the other fields' bytes
    * without building their strings and maps, which for a click is more than half the decode.
    */
-  private projection(stream: Stream, fields: readonly string[]): { key: string; type: avro.Type } {
+  private projection(stream: Stream, fields: readonly string[]): Reading {
+    let byStream = this.projectionsByList.get(fields)
+    if (!byStream) this.projectionsByList.set(fields, (byStream = new Map()))
+    let reading = byStream.get(stream)
+    if (reading) return reading
     const key = `${stream}:${fields.join(',')}`
-    let type = this.projections.get(key)
-    if (!type) {
+    reading = this.projections.get(key)
+    if (!reading) {
       const schema = this.readerSchema(stream) as avro.Schema & { fields: Array<{ name: string }> }
       const unknown = fields.filter((field) => !schema.fields.some((known) => known.name === field))
       if (unknown.length > 0) throw new Error(`${stream} events have no field(s) ${unknown.join(', ')}`)
-      type = avro.Type.forSchema({ ...(schema as object), fields: schema.fields.filter((field) => fields.includes(field.name)) } as avro.Schema)
-      this.projections.set(key, type)
+      const type = avro.Type.forSchema({ ...(schema as object), fields: schema.fields.filter((field) => fields.includes(field.name)) } as avro.Schema)
+      this.projections.set(key, (reading = { type, resolvers: new Map(), whole: this.wholeReading(stream) }))
     }
-    return { key, type }
+    byStream.set(stream, reading)
+    return reading
   }
 
   /** Checks an event against the stream's schema; returns the paths of invalid fields. */
@@ -156,13 +177,9 @@ export class AvroCodec {
     const { schemaId, body } = unframed
     const writer = this.writerTypes.get(schemaId)
     if (!writer) return { ok: false, reason: `schema id ${schemaId} is not loaded`, schemaId, unknownSchema: true }
-    // A projection must refuse what the whole reader refuses: a writer schema without a field the
-    // reader needs (and has no default for) would otherwise pass through the fields it skips.
-    const whole = this.resolver(stream, stream, this.readers[stream], schemaId, writer)
-    if (typeof whole === 'string') return { ok: false, reason: whole, schemaId }
-    const projection = fields === undefined ? undefined : this.projection(stream, fields)
-    const reader = projection?.type ?? this.readers[stream]
-    const resolver = projection === undefined ? whole : this.resolver(stream, projection.key, projection.type, schemaId, writer)
+    const reading = fields === undefined ? this.wholeReading(stream) : this.projection(stream, fields)
+    const reader = reading.type
+    const resolver = this.resolver(stream, reading, schemaId, writer)
     if (typeof resolver === 'string') return { ok: false, reason: resolver, schemaId }
     try {
       const value = resolver === reader
@@ -174,18 +191,25 @@ export class AvroCodec {
     }
   }
 
-  /** How `reader` reads `writer`'s bytes (itself when they are one type), cached; or why it cannot. */
-  private resolver(stream: Stream, readerKey: string, reader: avro.Type, schemaId: number, writer: avro.Type): avro.Resolver | avro.Type | string {
-    let byWriter = this.resolvers.get(readerKey)
-    if (!byWriter) this.resolvers.set(readerKey, (byWriter = new Map()))
-    let resolver = byWriter.get(schemaId)
-    if (!resolver) {
-      try {
-        resolver = writer === reader ? reader : reader.createResolver(writer)
-      } catch (error) {
-        return `writer schema ${schemaId} cannot be read as ${stream}: ${(error as Error).message}`
+  /**
+   * How a reading reads `writer`'s bytes (its type itself when they are one), or why it cannot; both
+   * cached, as a writer schema never changes. A projection refuses what its whole reader refuses: a
+   * writer without a field the reader needs (and has no default for) would otherwise pass through
+   * the fields it skips, and fail later where the event is needed whole.
+   */
+  private resolver(stream: Stream, reading: Reading, schemaId: number, writer: avro.Type): avro.Resolver | avro.Type | string {
+    let resolver = reading.resolvers.get(schemaId)
+    if (resolver === undefined) {
+      const refused = reading.whole === undefined ? undefined : this.resolver(stream, reading.whole, schemaId, writer)
+      if (typeof refused === 'string') resolver = refused
+      else {
+        try {
+          resolver = writer === reading.type ? reading.type : reading.type.createResolver(writer)
+        } catch (error) {
+          resolver = `writer schema ${schemaId} cannot be read as ${stream}: ${(error as Error).message}`
+        }
       }
-      byWriter.set(schemaId, resolver)
+      reading.resolvers.set(schemaId, resolver)
     }
     return resolver
   }
