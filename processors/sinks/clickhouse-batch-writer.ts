@@ -15,31 +15,22 @@ export interface BatchWriterOptions {
   readonly onInsert?: (table: string, rows: number, durationMs: number, error?: unknown) => void
 }
 
-/** One table's batch as it fills: what each kind of write adds, and how the batch is sent. */
-interface Accumulator {
-  /** Adds items; throws (adding nothing) on one that cannot be encoded, a bug rather than an outage. */
-  add(items: readonly unknown[]): void
+/**
+ * One table's batch as it fills: an Avro block its items are encoded into as they are added (so a
+ * waiting batch holds bytes, not objects), one container when it is sent.
+ */
+interface AvroBlock {
+  /** Throws, adding nothing, on an item that cannot be encoded: a bug rather than an outage. */
+  add(items: readonly never[]): void
   readonly count: number
-  /** Encodes the batch and returns what sends it; sending is retried. */
-  seal(): () => Promise<void>
+  container(): Buffer
 }
 
 interface Pending {
-  readonly accumulator: Accumulator
+  readonly block: AvroBlock
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>
   timer?: NodeJS.Timeout
   immediate?: NodeJS.Immediate
-}
-
-/** Items encoded into a container's block as they are added: the batch holds bytes, not objects. */
-function blockAccumulator(block: { add(items: readonly never[]): void; readonly count: number; container(): Buffer }, send: (container: Buffer) => () => Promise<void>): Accumulator {
-  return {
-    add: (items) => block.add(items as never[]),
-    get count() {
-      return block.count
-    },
-    seal: () => send(block.container()),
-  }
 }
 
 export interface WriteOptions {
@@ -72,8 +63,7 @@ export class ClickHouseBatchWriter {
    * one container per batch. A table takes either rows or datums of one schema.
    */
   writeAvro(table: string, schema: avro.Schema, datums: readonly Uint8Array[], options: WriteOptions = {}): Promise<void> {
-    const insertAvro = this.options.insertAvro
-    return this.enqueue(table, datums, options, () => blockAccumulator(new AvroDatumsBlock(schema), (container) => () => insertAvro(table, container)))
+    return this.enqueue(table, datums, options, () => new AvroDatumsBlock(schema))
   }
 
   /**
@@ -83,27 +73,26 @@ export class ClickHouseBatchWriter {
    * Rows are encoded as they arrive, so a waiting batch holds bytes, not objects.
    */
   writeRows(table: string, type: avro.Type, rows: readonly Record<string, unknown>[], options: WriteOptions = {}): Promise<void> {
-    const insertAvro = this.options.insertAvro
-    return this.enqueue(table, rows, options, () => blockAccumulator(new AvroRowsBlock(type), (container) => () => insertAvro(table, container)))
+    return this.enqueue(table, rows, options, () => new AvroRowsBlock(type))
   }
 
-  private enqueue(table: string, items: readonly unknown[], options: WriteOptions, accumulator: () => Accumulator): Promise<void> {
+  private enqueue(table: string, items: readonly unknown[], options: WriteOptions, newBlock: () => AvroBlock): Promise<void> {
     if (this.aborted.signal.aborted) return Promise.reject(new Error('the ClickHouse writer is closed'))
     if (items.length === 0) return Promise.resolve()
     let batch = this.pending.get(table)
     if (!batch) {
-      batch = { accumulator: accumulator(), waiters: [] }
+      batch = { block: newBlock(), waiters: [] }
       this.pending.set(table, batch)
     }
     try {
-      batch.accumulator.add(items)
+      batch.block.add(items as never[])
     } catch (error) {
       // Nothing of this call was added; the batch (and its other callers) go on without it.
-      if (batch.accumulator.count === 0 && batch.waiters.length === 0) this.pending.delete(table)
+      if (batch.block.count === 0 && batch.waiters.length === 0) this.pending.delete(table)
       return Promise.reject(error)
     }
     const done = new Promise<void>((resolve, reject) => batch!.waiters.push({ resolve, reject }))
-    if (batch.accumulator.count >= this.options.maxBatchRows) void this.flush(table)
+    if (batch.block.count >= this.options.maxBatchRows) void this.flush(table)
     else if (options.prompt) batch.immediate ??= setImmediate(() => void this.flush(table))
     else if (!batch.immediate) batch.timer ??= setTimeout(() => void this.flush(table), this.options.flushIntervalMs)
     return done
@@ -117,12 +106,12 @@ export class ClickHouseBatchWriter {
     clearImmediate(batch.immediate)
     const { logger, onInsert } = this.options
     try {
-      const send = batch.accumulator.seal()
-      const rows = batch.accumulator.count
+      const container = batch.block.container()
+      const rows = batch.block.count
       await retry(async () => {
         const started = performance.now()
         try {
-          await send()
+          await this.options.insertAvro(table, container)
           onInsert?.(table, rows, performance.now() - started)
         } catch (error) {
           onInsert?.(table, rows, performance.now() - started, error)
