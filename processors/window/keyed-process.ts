@@ -78,6 +78,12 @@ function timerId(domain: TimerDomain, time: number, tag: string): string {
   return `${domain}\u0000${time}\u0000${tag}`
 }
 
+function findIn(timers: QueuedTimer[] | Map<string, QueuedTimer>, domain: TimerDomain, time: number, tag: string): QueuedTimer | undefined {
+  if (!Array.isArray(timers)) return timers.get(timerId(domain, time, tag))
+  for (const timer of timers) if (timer.time === time && timer.domain === domain && timer.tag === tag) return timer
+  return undefined
+}
+
 /**
  * A timer as queued. `live` is cleared when it fires or is deleted: the heap entry stays until its
  * time comes and is skipped then (a timer deleted and set again is a new object, and that one fires).
@@ -139,16 +145,13 @@ export class KeyedProcessOperator<In, State, Out> {
 
   private findTimer(key: string, domain: TimerDomain, time: number, tag: string): QueuedTimer | undefined {
     const timers = this.timers.get(key)
-    if (timers === undefined) return undefined
-    if (!Array.isArray(timers)) return timers.get(timerId(domain, time, tag))
-    for (const timer of timers) if (timer.time === time && timer.domain === domain && timer.tag === tag) return timer
-    return undefined
+    return timers === undefined ? undefined : findIn(timers, domain, time, tag)
   }
 
   private setTimer(key: string, domain: TimerDomain, time: number, tag: string): void {
-    if (this.findTimer(key, domain, time, tag)) return
-    const timer: QueuedTimer = { key, domain, time, tag, live: true }
     const timers = this.timers.get(key)
+    if (timers !== undefined && findIn(timers, domain, time, tag)) return
+    const timer: QueuedTimer = { key, domain, time, tag, live: true }
     if (timers === undefined) this.timers.set(key, [timer])
     else if (!Array.isArray(timers)) timers.set(timerId(domain, time, tag), timer)
     else if (timers.length < LISTED_TIMERS) timers.push(timer)
