@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { modelEvents } from '../../test/support/model-events.ts'
+import type { JobTask, OutputRows } from '../job.ts'
+import { clickstreamJob } from './clickstream.ts'
+import { logsJob } from './logs.ts'
+import { notificationsJob } from './notifications.ts'
+
+/**
+ * Pins every row each job emits on a stretch of the traffic model (batches, processing-time ticks,
+ * a checkpoint restored halfway), so a refactoring of how jobs are wired cannot change what reaches
+ * the tables or the late topic. A deliberate change of a job's results updates these digests.
+ */
+const T0 = Date.parse('2026-11-22T10:00:00Z')
+const SPAN = 20 * 60_000
+const BATCHES = 12
+
+function outputDigest<In>(job: { createTask(partition: number): JobTask<In> }, events: readonly In[]): string {
+  const hash = createHash('sha256')
+  let emitted = 0
+  const record = (outputs: OutputRows) => {
+    for (const rows of Object.values(outputs)) emitted += rows.length
+    for (const name of Object.keys(outputs).sort()) hash.update(`${name}\n${JSON.stringify(outputs[name])}\n`)
+  }
+  let task = job.createTask(0)
+  const size = Math.ceil(events.length / BATCHES)
+  for (let batch = 0; batch < BATCHES; batch++) {
+    const now = T0 + batch * (SPAN / BATCHES) + 90_000
+    record(task.process(events.slice(batch * size, (batch + 1) * size), now))
+    record(task.onProcessingTime(now + 500))
+    if (batch === BATCHES / 2) {
+      const restored = job.createTask(0)
+      expect(restored.restore(task.snapshot())).toEqual({ ok: true })
+      task = restored
+    }
+  }
+  // Far enough on that every window, session and timer fires.
+  record(task.onProcessingTime(T0 + SPAN + 86_400_000))
+  hash.update(JSON.stringify(task.stats()))
+  expect(emitted).toBeGreaterThan(events.length / 10)
+  return hash.digest('hex')
+}
+
+describe('job outputs on the traffic model', () => {
+  const { clicks, logs, notifications } = modelEvents({ seed: 11, events: 6_000, startMs: T0, spanMs: SPAN })
+  // Digests of the rows written by 9973fea, before jobs were declared as topologies.
+  it('clickstream emits the pinned rows', () => {
+    expect(outputDigest(clickstreamJob(), clicks)).toBe('d7a626319c12ee4154908b43a59648fb803db5fd0a0c7170bed5cd401456414e')
+  })
+  it('logs emits the pinned rows', () => {
+    expect(outputDigest(logsJob(), logs)).toBe('8caf832eb37327915a51813b998f3db3c9f6d9628cf6905a25a7ed358d83eb71')
+  })
+  it('notifications emits the pinned rows', () => {
+    expect(outputDigest(notificationsJob(), notifications)).toBe('06be5554ba81571f8649d404c892205d599f602f033a058a413ef7f9959043b4')
+  })
+})
