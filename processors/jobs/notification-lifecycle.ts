@@ -1,6 +1,7 @@
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { Row } from '../job.ts'
-import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes, type ByteReader, type ByteWriter } from '../window/index.ts'
+import type { ByteReader, ByteWriter } from '../state/bytes.ts'
+import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 
 /**
  * What one notification has been through, built from its events in any order: every status

@@ -1,5 +1,5 @@
 import type { RestoreResult } from '../job.ts'
-import { MAP_ENTRY_BYTES, stringBytes } from '../window/heap-size.ts'
+import { MAP_ENTRY_BYTES, stringBytes } from '../state/heap-size.ts'
 
 /** Ids sized per heapBytes() call: summing every one would be O(ids) at each metrics scrape. */
 const SAMPLED_IDS = 256

@@ -1,4 +1,4 @@
-import { compareStrings, type ByteReader, type ByteWriter } from './bytes.ts'
+import { compareStrings, type ByteReader, type ByteWriter } from '../state/bytes.ts'
 import type { Aggregator } from './types.ts'
 
 /** Built-in aggregators with fixed-size number accumulators; sketches live in sketch-aggregators.ts. */

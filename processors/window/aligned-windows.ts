@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
+import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
 import { lastWindowStart } from './assigners.ts'
 import type { Emission } from './types.ts'
 import type { StateContext, WindowState } from './window-state.ts'

@@ -1,5 +1,5 @@
-import { compareStrings, type ByteWriter } from './bytes.ts'
-import { MAP_ENTRY_BYTES, objectBytes, stringBytes } from './heap-size.ts'
+import { compareStrings, type ByteWriter } from '../state/bytes.ts'
+import { MAP_ENTRY_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import type { Aggregator, FiringTiming } from './types.ts'
 import { revisionOf } from './window-state.ts'
 

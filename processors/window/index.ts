@@ -4,12 +4,6 @@ export { tumbling, hopping, session } from './assigners.ts'
 export { WindowOperator, createWindowOperator, defaultLimits } from './operator.ts'
 export { dimensionBreakdown, writeBreakdownEntries, type BreakdownEntry, type BreakdownEntrySnapshot } from './breakdown.ts'
 export { regroupAlignedSnapshot, type OldState, type Regrouping } from './regroup-snapshot.ts'
-export { HyperLogLog } from './hyperloglog.ts'
-export { QuantileSketch } from './quantile-sketch.ts'
-export { SpaceSaving, type TopItem } from './top-k.ts'
-export { murmur3 } from './murmur3.ts'
-export { ByteReader, ByteWriter } from './bytes.ts'
-export { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
 export type * from './types.ts'
 export {
   KeyedProcessOperator,

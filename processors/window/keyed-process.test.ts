@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { NUMBER_BYTES, objectBytes } from './heap-size.ts'
+import { NUMBER_BYTES, objectBytes } from '../state/heap-size.ts'
 import { KeyedProcessOperator, type KeyedEmission } from './keyed-process.ts'
 import { canonical } from './test-support.ts'
 

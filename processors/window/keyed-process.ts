@@ -1,6 +1,6 @@
-import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from './bytes.ts'
-import { arrayBytes, MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from './heap-size.ts'
-import { MinHeap } from './min-heap.ts'
+import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from '../state/bytes.ts'
+import { arrayBytes, MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
+import { MinHeap } from '../collections/min-heap.ts'
 import type { PartitionId, RestoreResult } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
 

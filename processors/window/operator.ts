@@ -1,5 +1,5 @@
 import { AlignedWindows } from './aligned-windows.ts'
-import { ByteReader, ByteWriter, SnapshotFormatError } from './bytes.ts'
+import { ByteReader, ByteWriter, SnapshotFormatError } from '../state/bytes.ts'
 import { SessionWindows } from './session-windows.ts'
 import type {
   AggregateSpec,

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from './bytes.ts'
+import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../state/bytes.ts'
 import { fingerprintOf, FORMAT_VERSION, MAGIC } from './operator.ts'
 import type { AnyAggregator, WindowAssigner } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'

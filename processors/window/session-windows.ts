@@ -1,5 +1,5 @@
-import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
-import { MinHeap } from './min-heap.ts'
+import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
+import { MinHeap } from '../collections/min-heap.ts'
 import type { Emission } from './types.ts'
 import { compareStates, revisionOf, type StateContext, type WindowState } from './window-state.ts'
 

@@ -1,6 +1,6 @@
-import { HyperLogLog } from './hyperloglog.ts'
-import { QuantileSketch } from './quantile-sketch.ts'
-import { SpaceSaving, type TopItem } from './top-k.ts'
+import { HyperLogLog } from '../sketches/hyperloglog.ts'
+import { QuantileSketch } from '../sketches/quantile-sketch.ts'
+import { SpaceSaving, type TopItem } from '../sketches/top-k.ts'
 import type { Aggregator } from './types.ts'
 
 /** Sketch-backed aggregators: approximate distinct (HLL), quantiles (DDSketch), top-k (space-saving). */

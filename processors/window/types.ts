@@ -1,4 +1,4 @@
-import type { ByteReader, ByteWriter } from './bytes.ts'
+import type { ByteReader, ByteWriter } from '../state/bytes.ts'
 
 /**
  * Public types of the windowing engine. Everything here is plain data: the operator never does

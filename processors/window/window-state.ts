@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
+import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
 import type { AnyAggregator, Emission, FiringTiming, OperatorCounters, OverflowReason, StateLimits } from './types.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, compareStrings } from './bytes.ts'
+import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
 
 /**
  * Space-saving heavy hitters (Metwally et al. 2005) with `capacity` counters. When full, the

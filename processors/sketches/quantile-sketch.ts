@@ -1,5 +1,5 @@
 import { DDSketch } from '@datadog/sketches-js'
-import { ByteReader, ByteWriter } from './bytes.ts'
+import { ByteReader, ByteWriter } from '../state/bytes.ts'
 
 /**
  * Mergeable relative-error quantile sketch: `@datadog/sketches-js` DDSketch for inserts and

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from './bytes.ts'
+import { ByteReader, ByteWriter } from '../state/bytes.ts'
 import { murmur3 } from './murmur3.ts'
 
 /**
