@@ -63,7 +63,7 @@ const CHECKPOINT_SHARE = 0.05
  */
 const MAX_CHECKPOINT_PAUSE_MS = 60_000
 
-/** The output every job binds to the late topic (processors/jobs/emissions.ts emits to it). */
+/** The output every job binds to the late topic (processors/operators/emissions.ts emits to it). */
 const LATE_OUTPUT = 'late'
 /** Records decoded and processed at a time within a consumer batch (see handle). */
 const DECODE_SLICE = 1_000

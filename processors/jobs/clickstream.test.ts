@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { OutputRows } from '../job.ts'
 import { clickstreamJob } from './clickstream.ts'
-import { click, collect, latestRows, runTask } from './test-events.ts'
+import { click, collect, latestRows, runTask } from '../../test/support/job-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const MINUTE = 60_000

@@ -4,10 +4,10 @@ import { Deduplicator } from '../steps/deduplicate.ts'
 import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import { count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, session, sum, tumbling, type Timer } from '../window/index.ts'
-import { BREAKDOWN_SHAPE, CLICK_DIMENSIONS, restoreBreakdown } from './click-breakdown.ts'
-import { keyParts, joinKey, routeEmissions, seconds } from './emissions.ts'
-import { firstBy, lastBy } from './first-last.ts'
-import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
+import { BREAKDOWN_SHAPE, CLICK_DIMENSIONS, restoreBreakdown } from '../operators/click-breakdown.ts'
+import { keyParts, joinKey, routeEmissions, seconds } from '../operators/emissions.ts'
+import { firstBy, lastBy } from '../operators/first-last.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from '../operators/settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

@@ -2,9 +2,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { LogEvent } from '../../schemas/types.generated.ts'
 import type { OutputRows, Row } from '../job.ts'
-import { fingerprintOf } from './fingerprint.ts'
+import { fingerprintOf } from '../operators/fingerprint.ts'
 import { logsJob, type LogsJobSettings } from './logs.ts'
-import { collect, latestRows, expectSameAfterRestore, runTask } from './test-events.ts'
+import { collect, latestRows, expectSameAfterRestore, runTask } from '../../test/support/job-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const MINUTE = 60_000

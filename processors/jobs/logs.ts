@@ -3,11 +3,11 @@ import { emit, type Job, type JobTask, type OutputRows, type RestoreResult } fro
 import { Deduplicator } from '../steps/deduplicate.ts'
 import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { count, createWindowOperator, max, min, tumbling, type Emission, type ResultRow } from '../window/index.ts'
-import { DEFAULT_BASELINE, ErrorRateBaselines, validateBaselineSettings, type BaselineSettings } from './error-baseline.ts'
-import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
-import { fingerprintOf, messageTemplate } from './fingerprint.ts'
-import { firstBy } from './first-last.ts'
-import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
+import { DEFAULT_BASELINE, ErrorRateBaselines, validateBaselineSettings, type BaselineSettings } from '../operators/error-baseline.ts'
+import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
+import { fingerprintOf, messageTemplate } from '../operators/fingerprint.ts'
+import { firstBy } from '../operators/first-last.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from '../operators/settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { OutputRows, Row } from '../job.ts'
 import { notificationsJob, type NotificationsJobSettings } from './notifications.ts'
-import { collect, latestRows, expectSameAfterRestore, runTask } from './test-events.ts'
+import { collect, latestRows, expectSameAfterRestore, runTask } from '../../test/support/job-events.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const SECOND = 1_000

@@ -3,11 +3,11 @@ import { emit, type Job, type JobTask, type OutputRows, type RestoreResult, type
 import { Deduplicator } from '../steps/deduplicate.ts'
 import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
 import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission } from '../window/index.ts'
-import { joinKey, keyParts, routeEmissions, seconds } from './emissions.ts'
+import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
 import {
   applyEvent, deserializeLifecycle, lifecycleBytes, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
-} from './notification-lifecycle.ts'
-import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from './settings.ts'
+} from '../operators/notification-lifecycle.ts'
+import { DEFAULT_EVENT_TIME, deduplicationLimits, type EventTimeSettings } from '../operators/settings.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

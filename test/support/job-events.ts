@@ -1,6 +1,6 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { expect } from 'vitest'
-import type { JobTask, OutputRows, Row } from '../job.ts'
+import type { JobTask, OutputRows, Row } from '../../processors/job.ts'
 
 let sequence = 0
 
