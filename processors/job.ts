@@ -1,5 +1,6 @@
 import type { EventByStream } from '../core/codec/avro-codec.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
+import type { Topology } from './topology/declaration.ts'
 
 export type Row = Record<string, unknown>
 
@@ -25,7 +26,9 @@ export interface JobTask<In> {
 export interface Job<S extends Stream = Stream> {
   readonly name: string
   readonly stream: S
-  /** Every output name the job's tasks may emit. */
+  /** Its named operators and what each feeds; docs/ARCHITECTURE.md draws it. */
+  readonly topology: Topology
+  /** Every output name the job's tasks may emit: what its topology feeds (topologyOutputs). */
   readonly outputs: readonly string[]
   /**
    * The only fields its tasks read, when it is a few of many: the runner then decodes just these

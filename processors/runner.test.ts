@@ -18,6 +18,7 @@ function countingJob(seen: number[]): Job<'log'> {
   return {
     name: 'counting',
     stream: 'log',
+    topology: { input: 'log', operators: [{ name: 'count', does: 'count events', feeds: [] }] },
     outputs: [],
     createTask(): JobTask<unknown> {
       let count = 0
@@ -154,6 +155,7 @@ describe('job runner', () => {
     const job: Job<'log'> = {
       name: 'few-fields',
       stream: 'log',
+      topology: { input: 'log', operators: [{ name: 'odd', does: 'odd events are late', feeds: ['late'] }] },
       outputs: ['late'],
       reads: ['event_id', 'ts'],
       createTask: () => ({

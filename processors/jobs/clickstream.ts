@@ -1,9 +1,11 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
-import { type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
-import { Deduplicator } from '../steps/deduplicate.ts'
-import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
-import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
-import { count, createWindowOperator, distinct, hopping, KeyedProcessOperator, max, min, session, sum, tumbling, type Timer } from '../window/index.ts'
+import { type Job, type JobTask, type OutputRows } from '../job.ts'
+import { Deduplicator } from '../operators/deduplicate.ts'
+import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
+import { namedState } from '../topology/named-state.ts'
+import { CounterPart, deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
+import { count, createWindowOperator, distinct, hopping, max, min, session, sum, tumbling } from '../window/index.ts'
+import { visitorPathsOperator, type Transition } from '../operators/visitor-paths.ts'
 import { BREAKDOWN_SHAPE, CLICK_DIMENSIONS, restoreBreakdown } from '../operators/click-breakdown.ts'
 import { keyParts, joinKey, routeEmissions, seconds } from '../operators/emissions.ts'
 import { firstBy, lastBy } from '../operators/first-last.ts'
@@ -34,24 +36,6 @@ export const DEFAULT_CLICKSTREAM: ClickstreamSettings = {
 
 export { CLICK_DIMENSIONS }
 
-interface Transition {
-  readonly project: string
-  readonly from: string
-  readonly to: string
-  readonly ts: number
-}
-
-interface VisitorPath {
-  last?: string
-  lastTs?: number
-  pending: Array<[number, string, string]>
-  /**
-   * When the one pending 'expire' timer fires. Absent in checkpoints written before it existed,
-   * which may hold several expire timers per visitor: the first to fire re-arms, the rest are stale.
-   */
-  expireAt?: number
-}
-
 const isPageview = (event: ClickEvent) => event.type === 'pageview'
 const pageOf = (event: ClickEvent) => (isPageview(event) ? event.path : undefined)
 
@@ -65,12 +49,25 @@ const pageOf = (event: ClickEvent) => (isPageview(event) ? event.path : undefine
  *                               └─ by project ─ hopping 5 min / 1 min, early firings ─ visitors ─► active_visitors_5m
  *   events beyond the allowed lateness ─► late
  */
+export const CLICKSTREAM_TOPOLOGY: Topology = validateTopology('clickstream', {
+  input: 'click',
+  operators: [
+    { name: 'dedup', does: 'drop repeated event_ids', feeds: ['breakdown', 'session-windows', 'visitor-paths', 'active'] },
+    { name: 'breakdown', does: 'pageviews by project × dimension, tumbling 1 min: pageviews, visitors', feeds: ['clicks_1m'] },
+    { name: 'session-windows', does: 'by visitor, session windows (30 min gap), early firings: start, end, entry, exit…', feeds: ['sessions', LATE_OUTPUT] },
+    { name: 'visitor-paths', does: 'by visitor, pageviews in event-time order: page → page', feeds: ['transitions'] },
+    { name: 'transitions', does: 'by project, from, to, tumbling 1 h: transitions', feeds: ['page_transitions_1h'] },
+    { name: 'active', does: 'by project, hopping 5 min every 1 min, early firings: visitors, pageviews', feeds: ['active_visitors_5m'] },
+  ],
+})
+
 export function clickstreamJob(overrides: Partial<ClickstreamSettings> = {}): Job<'click'> {
   const settings = { ...DEFAULT_CLICKSTREAM, ...overrides }
   return {
     name: 'clickstream',
     stream: 'click',
-    outputs: ['clicks_1m', 'sessions', 'page_transitions_1h', 'active_visitors_5m', 'late'],
+    topology: CLICKSTREAM_TOPOLOGY,
+    outputs: topologyOutputs(CLICKSTREAM_TOPOLOGY),
     // Not the url, title, screen, locale, user agent fields or properties map: half of a click's decode.
     reads: ['event_id', 'project_id', 'anonymous_id', 'ts', 'type', 'path', 'referrer_domain', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device_type', 'country'],
     createTask: (partition) => createClickstreamTask(partition, settings),
@@ -109,59 +106,8 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
     },
   })
 
-  let lateForTransitions = 0
-  const visitorPaths = new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
-    key: (event) => joinKey(event.project_id, event.anonymous_id),
-    time: (event) => event.ts,
-    outOfOrdernessMs: settings.outOfOrdernessMs,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    // Pageviews wait until the watermark passes them, then leave in event-time order, so a
-    // transition is always between consecutive pages whatever order they arrived in.
-    processEvent: (event, context) => {
-      if (!isPageview(event)) return
-      if (event.ts < context.watermark) {
-        lateForTransitions += 1
-        return
-      }
-      let state = context.state
-      if (state === undefined) context.state = state = { pending: [] }
-      state.pending.push([event.ts, event.event_id, event.path])
-      context.setTimer('event', event.ts, 'page')
-    },
-    onTimer: (timer: Timer, context) => {
-      const state = context.state
-      if (!state) return
-      if (timer.tag === 'expire') {
-        if (state.expireAt !== undefined && state.expireAt !== timer.time) return
-        state.expireAt = undefined
-        const expiry = (state.lastTs ?? 0) + settings.sessionGapMs
-        if (state.pending.length === 0 && expiry <= timer.time) context.state = undefined
-        // One expire timer per visitor, moved on when it fires, rather than one per page: a
-        // pageview would otherwise queue a timer that fires only to find the visitor still active.
-        else if (expiry > timer.time) armExpiry(state, expiry, context)
-        return
-      }
-      // Sorting allocates even for one element, and one pending page is the common case.
-      if (state.pending.length > 1) state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-      const project = keyParts(context.key)[0]!
-      while (state.pending.length > 0 && state.pending[0]![0] <= timer.time) {
-        const [ts, , path] = state.pending.shift()!
-        if (state.last !== undefined && state.lastTs !== undefined && ts - state.lastTs <= settings.sessionGapMs) {
-          context.emit({ project, from: state.last, to: path, ts })
-        }
-        state.last = path
-        state.lastTs = ts
-      }
-      if (state.expireAt === undefined) armExpiry(state, state.lastTs! + settings.sessionGapMs, context)
-    },
-    serializeState: (state, writer) => writer.text(JSON.stringify(state)),
-    deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
-    stateBytes: (state) => {
-      let bytes = objectBytes(4) + 2 * NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
-      for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
-      return bytes
-    },
-  })
+  const lateForTransitions = new CounterPart('lateForTransitions')
+  const visitorPaths = visitorPathsOperator(settings, lateForTransitions)
 
   const transitions = createWindowOperator({
     ...timing,
@@ -256,46 +202,23 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings)
       })
       return outputs
     },
-    snapshot() {
-      return joinSnapshots([deduplicator.snapshot(), breakdown.snapshot(), sessions.snapshot(), visitorPaths.snapshot(), transitions.snapshot(), active.snapshot(), numberPart(lateForTransitions)])
-    },
-    restore(bytes): RestoreResult {
-      let parts: Uint8Array[]
-      let restoredCount: number
-      try {
-        parts = splitSnapshot(bytes, 7)
-        restoredCount = readNumberPart(parts[6]!)
-      } catch (error) {
-        return { ok: false, reason: (error as Error).message }
-      }
-      const results = [
-        deduplicator.restore(parts[0]!), restoreBreakdown(breakdown, parts[1]!), sessions.restore(parts[2]!),
-        visitorPaths.restore(parts[3]!), transitions.restore(parts[4]!), active.restore(parts[5]!),
-      ]
-      lateForTransitions = restoredCount
-      return results.find((result) => !result.ok) ?? { ok: true }
-    },
-    stats() {
-      const windows = [breakdown.stats(), sessions.stats(), transitions.stats(), active.stats()]
-      return {
-        watermark: sessions.stats().watermark,
-        stateBytes: windows.reduce((total, s) => total + s.stateBytes, 0) + visitorPaths.stats().stateBytes + deduplicator.heapBytes(),
-        keys: windows.reduce((total, s) => total + s.keys, 0),
-        late: sessions.stats().late,
-        overflow: windows.reduce((total, s) => total + s.overflowKeysPerWindow + s.overflowStateBytes, 0),
-        duplicates: deduplicator.duplicates,
-        rememberedIds: deduplicator.size,
-        lateForTransitions,
+    ...namedState('clickstream', CLICKSTREAM_TOPOLOGY, {
+      dedup: deduplicatorPart(deduplicator),
+      breakdown: windowPart(breakdown, (bytes) => restoreBreakdown(breakdown, bytes)),
+      'session-windows': windowPart(sessions),
+      'visitor-paths': statePart(visitorPaths, () => {
+        const stats = visitorPaths.stats()
         /** Visitors whose last page is remembered for the next transition; let go after the inactivity gap. */
-        trackedVisitors: visitorPaths.stats().keys,
-      }
-    },
+        return { stateBytes: stats.stateBytes, trackedVisitors: stats.keys }
+      }),
+      transitions: windowPart(transitions),
+      active: windowPart(active),
+      'visitor-paths/late': lateForTransitions,
+    }, {
+      clock: 'session-windows',
+      positionalOrder: ['dedup', 'breakdown', 'session-windows', 'visitor-paths', 'transitions', 'active', 'visitor-paths/late'],
+    }),
   }
-}
-
-function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {
-  state.expireAt = time
-  context.setTimer('event', time, 'expire')
 }
 
 function entryOf(event: ClickEvent) {

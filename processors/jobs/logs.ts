@@ -1,7 +1,9 @@
 import type { LogEvent } from '../../schemas/types.generated.ts'
-import { emit, type Job, type JobTask, type OutputRows, type RestoreResult } from '../job.ts'
-import { Deduplicator } from '../steps/deduplicate.ts'
-import { joinSnapshots, numberPart, readNumberPart, splitSnapshot } from '../steps/snapshot-parts.ts'
+import { emit, type Job, type JobTask, type OutputRows } from '../job.ts'
+import { Deduplicator } from '../operators/deduplicate.ts'
+import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
+import { namedState } from '../topology/named-state.ts'
+import { CounterPart, deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
 import { count, createWindowOperator, max, min, tumbling, type Emission, type ResultRow } from '../window/index.ts'
 import { DEFAULT_BASELINE, ErrorRateBaselines, validateBaselineSettings, type BaselineSettings } from '../operators/error-baseline.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
@@ -37,13 +39,24 @@ const NOT_AN_ERROR = ''
  *                                  ─ occurrences, first/last seen, sample ───────────────────► error_fingerprints_1h
  *   lines beyond the allowed lateness, refused or invalid ─► late
  */
+export const LOGS_TOPOLOGY: Topology = validateTopology('logs', {
+  input: 'log',
+  operators: [
+    { name: 'dedup', does: 'drop repeated event_ids', feeds: ['per-minute', 'fingerprints'] },
+    { name: 'per-minute', does: 'by project, service, level, tumbling 1 min: lines', feeds: ['logs_1m', 'baselines', LATE_OUTPUT] },
+    { name: 'baselines', does: 'final minutes summed per service, in window order: error rate against an EWMA baseline', feeds: ['log_anomalies'] },
+    { name: 'fingerprints', does: 'errors by project, service, message template, tumbling 1 h: occurrences, first/last seen, sample', feeds: ['error_fingerprints_1h', LATE_OUTPUT] },
+  ],
+})
+
 export function logsJob(overrides: Partial<LogsJobSettings> = {}): Job<'log'> {
   const settings: LogsJobSettings = Object.freeze({ ...DEFAULT_LOGS, ...overrides })
   validateBaselineSettings(settings)
   return {
     name: 'logs',
     stream: 'log',
-    outputs: ['logs_1m', 'error_fingerprints_1h', 'log_anomalies', 'late'],
+    topology: LOGS_TOPOLOGY,
+    outputs: topologyOutputs(LOGS_TOPOLOGY),
     reads: ['event_id', 'project_id', 'ts', 'service', 'level', 'message'],
     createTask: (partition) => createLogsTask(partition, settings),
   }
@@ -80,7 +93,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
   })
 
   const baselines = new ErrorRateBaselines(settings)
-  let anomalies = 0
+  const anomalies = new CounterPart('anomalies')
 
   const route = (outputs: OutputRows, minutes: ReturnType<typeof perMinute.process>, errors: ReturnType<typeof fingerprints.process>) => {
     routeEmissions(minutes, outputs, 'logs_1m', 'logs', (row) => {
@@ -106,7 +119,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
         const judgement = baselines.observe(service, minute, total.lines, total.errors)
         if (judgement === undefined) continue
         const [project_id, name] = keyParts(service)
-        anomalies += 1
+        anomalies.value += 1
         emit(outputs, 'log_anomalies', {
           project_id, service: name, window_start: seconds(minute), lines: judgement.lines, errors: judgement.errors,
           error_rate: judgement.errorRate, baseline: judgement.baseline, factor: settings.anomalyFactor, direction: judgement.direction,
@@ -127,37 +140,16 @@ function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<L
       route(outputs, perMinute.onProcessingTime(nowMs), fingerprints.onProcessingTime(nowMs))
       return outputs
     },
-    snapshot() {
-      return joinSnapshots([deduplicator.snapshot(), perMinute.snapshot(), fingerprints.snapshot(), baselines.snapshot(), numberPart(anomalies)])
-    },
-    restore(bytes): RestoreResult {
-      let parts: Uint8Array[]
-      let restoredCount: number
-      try {
-        parts = splitSnapshot(bytes, 5)
-        restoredCount = readNumberPart(parts[4]!)
-      } catch (error) {
-        return { ok: false, reason: (error as Error).message }
-      }
-      const results = [deduplicator.restore(parts[0]!), perMinute.restore(parts[1]!), fingerprints.restore(parts[2]!), baselines.restore(parts[3]!)]
-      anomalies = restoredCount
-      return results.find((result) => !result.ok) ?? { ok: true }
-    },
-    stats() {
-      const minuteStats = perMinute.stats()
-      const fingerprintStats = fingerprints.stats()
-      return {
-        watermark: minuteStats.watermark,
-        stateBytes: minuteStats.stateBytes + fingerprintStats.stateBytes + deduplicator.heapBytes(),
-        keys: minuteStats.keys + fingerprintStats.keys,
-        late: minuteStats.late,
-        overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes + fingerprintStats.overflowKeysPerWindow + fingerprintStats.overflowStateBytes,
-        duplicates: deduplicator.duplicates,
-        rememberedIds: deduplicator.size,
-        baselines: baselines.size,
-        anomalies,
-      }
-    },
+    ...namedState('logs', LOGS_TOPOLOGY, {
+      dedup: deduplicatorPart(deduplicator),
+      'per-minute': windowPart(perMinute),
+      fingerprints: windowPart(fingerprints),
+      baselines: statePart(baselines, () => ({ baselines: baselines.size })),
+      'baselines/anomalies': anomalies,
+    }, {
+      clock: 'per-minute',
+      positionalOrder: ['dedup', 'per-minute', 'fingerprints', 'baselines', 'baselines/anomalies'],
+    }),
   }
 }
 

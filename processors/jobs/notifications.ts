@@ -1,7 +1,9 @@
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
-import { emit, type Job, type JobTask, type OutputRows, type RestoreResult, type Row } from '../job.ts'
-import { Deduplicator } from '../steps/deduplicate.ts'
-import { joinSnapshots, splitSnapshot } from '../steps/snapshot-parts.ts'
+import { emit, type Job, type JobTask, type OutputRows, type Row } from '../job.ts'
+import { Deduplicator } from '../operators/deduplicate.ts'
+import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
+import { namedState } from '../topology/named-state.ts'
+import { deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
 import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission } from '../window/index.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
 import {
@@ -40,6 +42,19 @@ const EXPIRE = 'expire'
  *                                            └─ timer newest event + retention ─ state dropped
  *   events beyond the allowed lateness ─► late
  */
+export const NOTIFICATIONS_TOPOLOGY: Topology = validateTopology('notifications', {
+  input: 'notification',
+  operators: [
+    { name: 'dedup', does: 'drop repeated event_ids', feeds: ['per-minute', 'lifecycles'] },
+    { name: 'per-minute', does: 'by project, channel, provider, template, status, tumbling 1 min: notifications', feeds: ['notifications_1m', LATE_OUTPUT] },
+    {
+      name: 'lifecycles',
+      does: 'by notification: times of each status, latencies; undelivered after the timeout; dropped after retention',
+      feeds: ['notification_lifecycle', LATE_OUTPUT],
+    },
+  ],
+})
+
 export function notificationsJob(overrides: Partial<NotificationsJobSettings> = {}): Job<'notification'> {
   const settings: NotificationsJobSettings = Object.freeze({ ...DEFAULT_NOTIFICATIONS, ...overrides })
   if (!(settings.deliveryTimeoutMs > 0)) throw new RangeError(`deliveryTimeoutMs must be positive, got ${settings.deliveryTimeoutMs}`)
@@ -51,7 +66,8 @@ export function notificationsJob(overrides: Partial<NotificationsJobSettings> = 
   return {
     name: 'notifications',
     stream: 'notification',
-    outputs: ['notifications_1m', 'notification_lifecycle', 'late'],
+    topology: NOTIFICATIONS_TOPOLOGY,
+    outputs: topologyOutputs(NOTIFICATIONS_TOPOLOGY),
     reads: ['event_id', 'project_id', 'ts', 'notification_id', 'channel', 'provider', 'template', 'user_id', 'status', 'error_code'],
     createTask: (partition) => createNotificationsTask(partition, settings),
   }
@@ -102,32 +118,14 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
       route(outputs, perMinute.onProcessingTime(nowMs), lifecycles.onProcessingTime(nowMs))
       return outputs
     },
-    snapshot() {
-      return joinSnapshots([deduplicator.snapshot(), perMinute.snapshot(), lifecycles.snapshot()])
-    },
-    restore(bytes): RestoreResult {
-      let parts: Uint8Array[]
-      try {
-        parts = splitSnapshot(bytes, 3)
-      } catch (error) {
-        return { ok: false, reason: (error as Error).message }
-      }
-      const results = [deduplicator.restore(parts[0]!), perMinute.restore(parts[1]!), lifecycles.restore(parts[2]!)]
-      return results.find((result) => !result.ok) ?? { ok: true }
-    },
-    stats() {
-      const minuteStats = perMinute.stats()
-      return {
-        watermark: minuteStats.watermark,
-        stateBytes: minuteStats.stateBytes + lifecycles.stats().stateBytes + deduplicator.heapBytes(),
-        keys: minuteStats.keys,
-        late: minuteStats.late,
-        overflow: minuteStats.overflowKeysPerWindow + minuteStats.overflowStateBytes,
-        duplicates: deduplicator.duplicates,
-        rememberedIds: deduplicator.size,
-        lifecycleTimers: lifecycles.pendingTimers,
-      }
-    },
+    ...namedState('notifications', NOTIFICATIONS_TOPOLOGY, {
+      dedup: deduplicatorPart(deduplicator),
+      'per-minute': windowPart(perMinute),
+      lifecycles: statePart(lifecycles, () => ({ stateBytes: lifecycles.stats().stateBytes, lifecycleTimers: lifecycles.pendingTimers })),
+    }, {
+      clock: 'per-minute',
+      positionalOrder: ['dedup', 'per-minute', 'lifecycles'],
+    }),
   }
 }
 

@@ -1,0 +1,94 @@
+import type { ClickEvent } from '../../schemas/types.generated.ts'
+import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
+import { KeyedProcessOperator, type Timer } from '../window/index.ts'
+import { joinKey, keyParts } from './emissions.ts'
+
+/** A visitor moving from one page to the next, at the second page's time. */
+export interface Transition {
+  readonly project: string
+  readonly from: string
+  readonly to: string
+  readonly ts: number
+}
+
+interface VisitorPath {
+  last?: string
+  lastTs?: number
+  pending: Array<[number, string, string]>
+  /**
+   * When the one pending 'expire' timer fires. Absent in checkpoints written before it existed,
+   * which may hold several expire timers per visitor: the first to fire re-arms, the rest are stale.
+   */
+  expireAt?: number
+}
+
+export interface VisitorPathSettings {
+  readonly outOfOrdernessMs: number
+  readonly idleTimeoutMs: number
+  /** A visitor's last page is forgotten this long (event time) after it: the session gap. */
+  readonly sessionGapMs: number
+}
+
+/**
+ * Page → page transitions per visitor. Pageviews wait until the watermark passes them, then
+ * leave in event-time order, so a transition is always between consecutive pages whatever order
+ * they arrived in. A pageview that arrives behind the watermark cannot be slotted into a sequence
+ * already emitted: it is counted in `late` and left out.
+ */
+export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }) {
+  return new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
+    key: (event) => joinKey(event.project_id, event.anonymous_id),
+    time: (event) => event.ts,
+    outOfOrdernessMs: settings.outOfOrdernessMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    processEvent: (event, context) => {
+      if (event.type !== 'pageview') return
+      if (event.ts < context.watermark) {
+        late.value += 1
+        return
+      }
+      let state = context.state
+      if (state === undefined) context.state = state = { pending: [] }
+      state.pending.push([event.ts, event.event_id, event.path])
+      context.setTimer('event', event.ts, 'page')
+    },
+    onTimer: (timer: Timer, context) => {
+      const state = context.state
+      if (!state) return
+      if (timer.tag === 'expire') {
+        if (state.expireAt !== undefined && state.expireAt !== timer.time) return
+        state.expireAt = undefined
+        const expiry = (state.lastTs ?? 0) + settings.sessionGapMs
+        if (state.pending.length === 0 && expiry <= timer.time) context.state = undefined
+        // One expire timer per visitor, moved on when it fires, rather than one per page: a
+        // pageview would otherwise queue a timer that fires only to find the visitor still active.
+        else if (expiry > timer.time) armExpiry(state, expiry, context)
+        return
+      }
+      // Sorting allocates even for one element, and one pending page is the common case.
+      if (state.pending.length > 1) state.pending.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+      const project = keyParts(context.key)[0]!
+      while (state.pending.length > 0 && state.pending[0]![0] <= timer.time) {
+        const [ts, , path] = state.pending.shift()!
+        if (state.last !== undefined && state.lastTs !== undefined && ts - state.lastTs <= settings.sessionGapMs) {
+          context.emit({ project, from: state.last, to: path, ts })
+        }
+        state.last = path
+        state.lastTs = ts
+      }
+      if (state.expireAt === undefined) armExpiry(state, state.lastTs! + settings.sessionGapMs, context)
+    },
+    serializeState: (state, writer) => writer.text(JSON.stringify(state)),
+    deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
+    stateBytes: (state) => {
+      let bytes = objectBytes(4) + 2 * NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
+      for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
+      return bytes
+    },
+  })
+}
+
+function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {
+  state.expireAt = time
+  context.setTimer('event', time, 'expire')
+}
