@@ -14,7 +14,7 @@ import type { AvroInsert } from '../core/clickhouse/avro-insert.ts'
 import { migrate } from '../core/clickhouse/migrate.ts'
 import { HEADER_LENGTH } from '../core/codec/wire-format.ts'
 import { latestSchemas, STREAMS, type Stream } from '../schemas/avro/catalog.ts'
-import { RAW_TABLE } from '../processors/sinks/raw-rows.ts'
+import { RAW_TABLE } from '../core/clickhouse/raw-tables.ts'
 
 export interface RawRowFloor {
   readonly records: number

@@ -9,10 +9,10 @@ import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
 import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
 import type { CheckpointStore } from '../processors/checkpoints/port.ts'
-import { defaultJobs, OUTPUT_TABLES } from '../processors/jobs/index.ts'
+import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
+import { defaultJobs } from '../processors/jobs/index.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
-import { OutputWriter, type OutputBinding } from '../processors/outputs.ts'
-import { RAW_OUTPUT, RAW_TABLE, SEARCH_OUTPUT } from '../processors/sinks/raw-rows.ts'
+import { OutputWriter } from '../processors/outputs.ts'
 import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import type avro from 'avsc'
 import { tableRowType } from '../core/clickhouse/avro-row-type.ts'
@@ -20,7 +20,6 @@ import type { ElasticsearchClient } from '../core/search/elasticsearch/client.ts
 import { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
 import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
-import type { SearchStream } from '../core/search/port.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
 import { pipelineStatus, type ConsumerGroup, type PipelineStatus } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
@@ -99,19 +98,9 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     // Every table's row type before any job starts: a table the migrations left out fails here.
     const rowTypes = new Map<string, avro.Type>()
     for (const table of Object.values(OUTPUT_TABLES)) rowTypes.set(table, await tableRowType(clickhouse, database, table))
-    // The first job of each stream also stores its raw rows: one read and one decode per event.
-    const rawStored = new Set<string>()
-    for (const job of defaultJobs()) {
-      const bindings: Record<string, OutputBinding> = { late: { kind: 'late-topic', topic: config.topics.late, stream: job.stream } }
-      const storeRawRows = !rawStored.has(job.stream)
-      rawStored.add(job.stream)
-      if (storeRawRows) bindings[RAW_OUTPUT] = { kind: 'avro-table', table: `${database}.${RAW_TABLE[job.stream]}`, stream: job.stream }
-      const indexForSearch = storeRawRows && indexer !== undefined && job.stream !== 'click'
-      if (indexForSearch) bindings[SEARCH_OUTPUT] = { kind: 'search-index', stream: job.stream as SearchStream, dlqTopic: config.topics.dlq }
-      for (const output of job.outputs) {
-        const table = OUTPUT_TABLES[output]
-        if (table) bindings[output] = { kind: 'table', table: `${database}.${table}`, rowType: rowTypes.get(table)! }
-      }
+    const jobList = defaultJobs()
+    const bindings = bindJobs(jobList, { database, lateTopic: config.topics.late, dlqTopic: config.topics.dlq, rowTypes, search: indexer !== undefined })
+    for (const [index, job] of jobList.entries()) {
       const groupId = `${config.topics.prefix}-${job.name}`
       groups.push({ group: groupId, topics: [config.topics[job.stream]], job: job.name })
       jobs.push(await startJob({
@@ -121,10 +110,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         dlqTopic: config.topics.dlq,
         bus,
         codec,
-        outputs: new OutputWriter(bindings, writer, bus.producer(), codec, indexer),
+        outputs: new OutputWriter(bindings[index]!, writer, bus.producer(), codec, indexer),
         checkpoints,
-        storeRawRows,
-        indexForSearch,
         logger: logger.child({ component: 'processor' }),
         metrics,
       }))

@@ -7,7 +7,6 @@ import { SAMPLES } from '../schemas/avro/fixtures/samples.ts'
 import type { LogEvent } from '../schemas/types.generated.ts'
 import { RecordingProducer } from '../test/support/recording-producer.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
-import type { Row } from './job.ts'
 import { OutputWriter } from './outputs.ts'
 import type { ClickHouseBatchWriter } from './sinks/clickhouse-batch-writer.ts'
 
@@ -27,9 +26,9 @@ it('sends the events Elasticsearch refused to the DLQ, re-encoded, with the reas
     },
   } as unknown as BulkIndexer
   const producer = new RecordingProducer()
-  const writer = new OutputWriter({ search: { kind: 'search-index', stream: 'log', dlqTopic: 'eddy.dlq' } }, {} as ClickHouseBatchWriter, producer, codec, indexer)
+  const writer = new OutputWriter({ outputs: {}, streamSinks: [{ kind: 'search-index', stream: 'log', dlqTopic: 'eddy.dlq' }] }, {} as ClickHouseBatchWriter, producer, codec, indexer)
 
-  await writer.write({ search: [good, refused] as unknown as Row[] })
+  await writer.write({ rows: {}, datums: [], events: [good, refused] })
 
   expect(indexed).toEqual([good.event_id, refused.event_id])
   expect(producer.sent).toHaveLength(1)
@@ -42,6 +41,6 @@ it('sends the events Elasticsearch refused to the DLQ, re-encoded, with the reas
 
 it('fails loudly when events are bound to search indexing but no indexer was given', async () => {
   const codec = await AvroCodec.create(new LocalSchemaRegistry(join(directory.path, 'registry-2.json')), TOPICS)
-  const writer = new OutputWriter({ search: { kind: 'search-index', stream: 'log', dlqTopic: 'eddy.dlq' } }, {} as ClickHouseBatchWriter, new RecordingProducer(), codec)
-  await expect(writer.write({ search: [SAMPLES.log] as unknown as Row[] })).rejects.toThrow(/no indexer/)
+  const writer = new OutputWriter({ outputs: {}, streamSinks: [{ kind: 'search-index', stream: 'log', dlqTopic: 'eddy.dlq' }] }, {} as ClickHouseBatchWriter, new RecordingProducer(), codec)
+  await expect(writer.write({ rows: {}, datums: [], events: [SAMPLES.log as LogEvent] })).rejects.toThrow(/no indexer/)
 })

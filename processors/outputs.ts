@@ -1,22 +1,10 @@
-import type avro from 'avsc'
 import type { Producer } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
-import type { Stream } from '../schemas/avro/catalog.ts'
-import type { OutputRows, Row } from './job.ts'
 import type { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
-import type { SearchStream } from '../core/search/port.ts'
+import type { Stream } from '../schemas/avro/catalog.ts'
+import type { JobBindings, OutputBinding, StreamSink } from './bindings.ts'
+import type { OutputRows, Row } from './job.ts'
 import type { ClickHouseBatchWriter, WriteOptions } from './sinks/clickhouse-batch-writer.ts'
-
-/** Where a named output goes; chosen at start-up, so jobs never know tables or topics. */
-export type OutputBinding =
-  /** Rows, written as Avro records of the table's row type (core/clickhouse/avro-row-type.ts). */
-  | { readonly kind: 'table'; readonly table: string; readonly rowType: avro.Type }
-  /** Avro datums in the stream's reader schema (raw events), inserted as containers. */
-  | { readonly kind: 'avro-table'; readonly table: string; readonly stream: Stream }
-  /** Late events: re-encoded onto a topic with why and how late in headers. */
-  | { readonly kind: 'late-topic'; readonly topic: string; readonly stream: Stream }
-  /** Events indexed for search; those Elasticsearch refuses go to the DLQ topic with the reason. */
-  | { readonly kind: 'search-index'; readonly stream: SearchStream; readonly dlqTopic: string }
 
 export interface LateRow {
   readonly event: EventByStream[Stream]
@@ -25,14 +13,25 @@ export interface LateRow {
   readonly job: string
 }
 
+/** What one batch (or tick) of a partition sends on: the task's rows, and what its stream's sinks get. */
+export interface BatchOutput {
+  readonly rows: OutputRows
+  /** Each decoded event's Avro datum in the reader schema, for a 'raw-table' sink. */
+  readonly datums: readonly Buffer[]
+  /** The decoded events, whole, for a 'search-index' sink. */
+  readonly events: readonly EventByStream[Stream][]
+}
+
+export const noStreamOutput = (rows: OutputRows): BatchOutput => ({ rows, datums: [], events: [] })
+
 /**
- * Writes a task's rows to their bound outputs and resolves only when all are durable, which is
- * what lets the runner checkpoint and commit after it. An output without a binding is a wiring
- * bug and fails loudly rather than dropping rows.
+ * Writes a batch's rows and events to their bindings and resolves only when all are durable,
+ * which is what lets the runner checkpoint and commit after it. An output without a binding is
+ * a wiring bug and fails loudly rather than dropping rows.
  */
 export class OutputWriter {
   constructor(
-    private readonly bindings: Readonly<Record<string, OutputBinding>>,
+    readonly bindings: JobBindings,
     private readonly tables: ClickHouseBatchWriter,
     private readonly producer: Producer,
     private readonly codec: AvroCodec,
@@ -40,40 +39,58 @@ export class OutputWriter {
   ) {}
 
   /** `options.prompt`: rows someone is waiting to see; tables insert them without the flush interval. */
-  async write(rows: OutputRows, options: WriteOptions = {}): Promise<void> {
+  async write(output: BatchOutput, options: WriteOptions = {}): Promise<void> {
     const writes: Promise<unknown>[] = []
-    for (const [name, list] of Object.entries(rows)) {
-      if (list.length === 0) continue
-      const binding = this.bindings[name]
+    for (const [name, rows] of Object.entries(output.rows)) {
+      if (rows.length === 0) continue
+      const binding = this.bindings.outputs[name]
       if (!binding) throw new Error(`output "${name}" has no binding`)
-      if (binding.kind === 'table') writes.push(this.tables.writeRows(binding.table, binding.rowType, list, options))
-      else if (binding.kind === 'avro-table') writes.push(this.tables.writeAvro(binding.table, this.codec.readerSchema(binding.stream), list as unknown as Buffer[], options))
-      else if (binding.kind === 'search-index') writes.push(this.index(binding, list))
-      else writes.push(this.producer.send(binding.topic, list.map((row) => this.lateRecord(binding.stream, row))))
+      writes.push(this.writeRows(binding, rows, options))
     }
+    for (const sink of this.bindings.streamSinks) writes.push(this.writeStream(sink, output, options))
     await Promise.all(writes)
   }
 
-  private async index(binding: Extract<OutputBinding, { kind: 'search-index' }>, rows: Row[]): Promise<void> {
+  private writeRows(binding: OutputBinding, rows: Row[], options: WriteOptions): Promise<unknown> {
+    if (binding.kind === 'table') return this.tables.writeRows(binding.table, binding.rowType, rows, options)
+    return this.producer.send(binding.topic, rows.map((row) => this.lateRecord(binding.stream, lateRow(row))))
+  }
+
+  private async writeStream(sink: StreamSink, output: BatchOutput, options: WriteOptions): Promise<void> {
+    if (sink.kind === 'raw-table') {
+      if (output.datums.length > 0) await this.tables.writeAvro(sink.table, this.codec.readerSchema(sink.stream), output.datums, options)
+      return
+    }
+    if (output.events.length > 0) await this.index(sink, output.events)
+  }
+
+  private async index(sink: Extract<StreamSink, { kind: 'search-index' }>, events: readonly EventByStream[Stream][]): Promise<void> {
     if (!this.search) throw new Error('events are bound to search indexing, but there is no indexer')
-    const events = rows as unknown as Array<EventByStream[SearchStream]>
-    const rejections = await this.search.index(binding.stream, events)
+    const rejections = await this.search.index(sink.stream, events)
     if (rejections.length === 0) return
-    await this.producer.send(binding.dlqTopic, rejections.map(({ event, reason }) => ({
+    await this.producer.send(sink.dlqTopic, rejections.map(({ event, reason }) => ({
       key: event.event_id,
-      value: this.codec.encode(binding.stream, event as never),
+      value: this.codec.encode(sink.stream, event as EventByStream[typeof sink.stream]),
       timestamp: event.ts,
       headers: { 'eddy.dlq.reason': `elasticsearch: ${reason}`.slice(0, 1_000), 'eddy.dlq.job': 'search-index' },
     })))
   }
 
-  private lateRecord(stream: Stream, row: Row) {
-    const late = row as unknown as LateRow
+  private lateRecord(stream: Stream, late: LateRow) {
     return {
       key: null,
-      value: this.codec.encode(stream, late.event as never),
+      value: this.codec.encode(stream, late.event),
       timestamp: late.event.ts,
       headers: { 'eddy.late.reason': late.reason, 'eddy.late.lateness-ms': String(late.latenessMs), 'eddy.late.job': late.job },
     }
   }
+}
+
+/** A late row as the jobs emit it (operators/emissions.ts); checked, since a row is only a record. */
+export function lateRow(row: Row): LateRow {
+  const { event, reason, latenessMs, job } = row
+  if (typeof event !== 'object' || event === null || typeof reason !== 'string' || typeof latenessMs !== 'number' || typeof job !== 'string') {
+    throw new Error(`a late row needs event, reason, latenessMs and job; got ${Object.keys(row).join(', ')}`)
+  }
+  return { event: event as EventByStream[Stream], reason, latenessMs, job }
 }

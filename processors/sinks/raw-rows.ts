@@ -1,18 +1,6 @@
 import type { EventByStream } from '../../core/codec/avro-codec.ts'
 import type { Stream } from '../../schemas/avro/catalog.ts'
 
-/** The output a job runner stores raw rows on (see JobRunnerOptions.storeRawRows). */
-export const RAW_OUTPUT = 'raw'
-
-/** The output a job runner hands decoded events to for search indexing (JobRunnerOptions.indexForSearch). */
-export const SEARCH_OUTPUT = 'search'
-
-export const RAW_TABLE: Record<Stream, string> = {
-  click: 'events_click',
-  log: 'events_log',
-  notification: 'events_notification',
-}
-
 /**
  * Raw rows are the events themselves; ClickHouse columns are not Nullable (empty string instead of
  * null), which keeps the columns cheap and the queries simple. The pipeline stores them as Avro

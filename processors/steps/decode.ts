@@ -1,4 +1,5 @@
 import type { BusRecord } from '../../core/bus/port.ts'
+import type { DeadLetter } from '../dead-letters.ts'
 import type { AvroCodec, EventByStream } from '../../core/codec/avro-codec.ts'
 import type { Stream } from '../../schemas/avro/catalog.ts'
 
@@ -41,4 +42,47 @@ export async function decodeRecords<S extends Stream>(codec: AvroCodec, stream: 
     }
   }
   return results
+}
+
+/** A slice of a batch, decoded: the events for the task, and what the stream's sinks and the DLQ get. */
+export interface DecodedSlice<S extends Stream> {
+  readonly results: readonly DecodeResult<S>[]
+  readonly events: EventByStream[S][]
+  /** Each event's datum in the reader schema, when raw rows are stored. */
+  readonly datums: Buffer[]
+  readonly dead: DeadLetter[]
+}
+
+export interface SliceDecoding {
+  /** The only fields to decode (Job.reads), or all. */
+  readonly fields?: readonly string[]
+  /** Also take each event's Avro datum in the reader schema (a raw-table sink). */
+  readonly datums: boolean
+}
+
+/**
+ * Decodes a slice for the task. A record whose datum cannot be taken whole (a field the job skips
+ * is corrupt) goes to the DLQ like one that does not decode: its raw row could not be stored.
+ */
+export async function decodeSlice<S extends Stream>(codec: AvroCodec, stream: S, records: readonly BusRecord[], decoding: SliceDecoding): Promise<DecodedSlice<S>> {
+  const results = await decodeRecords(codec, stream, records, decoding.fields)
+  const events: EventByStream[S][] = []
+  const datums: Buffer[] = []
+  const dead: DeadLetter[] = []
+  for (const result of results) {
+    if (result.kind !== 'ok') {
+      dead.push(result)
+      continue
+    }
+    if (decoding.datums) {
+      const raw = codec.readerDatum(stream, result.record.value)
+      if (!raw.ok) {
+        dead.push({ record: result.record, reason: raw.reason })
+        continue
+      }
+      datums.push(raw.datum)
+    }
+    events.push(result.event)
+  }
+  return { results, events, datums, dead }
 }

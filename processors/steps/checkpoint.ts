@@ -1,0 +1,73 @@
+import type { Consumer } from '../../core/bus/port.ts'
+import type { EddyMetrics } from '../../core/metrics/index.ts'
+import type { CheckpointStore } from '../checkpoints/port.ts'
+import type { PartitionTask } from '../partition-task.ts'
+
+/**
+ * Most of the processor thread that one job's snapshots may take. A snapshot writes every open
+ * window and session of the partition; with many of them (sessions stay open for their 30-minute
+ * gap) a checkpoint every second would spend more time writing state than processing events. So a
+ * partition waits, after a snapshot that took `t`, at least t × partitions / CHECKPOINT_SHARE
+ * before the next: the price is a longer replay after a crash, never a lost or doubled row.
+ */
+const CHECKPOINT_SHARE = 0.05
+
+/**
+ * The longest a partition waits between checkpoints however big its state: what a crash replays,
+ * and what stays uncommitted after a stream stops, is at most about a minute of records. Past
+ * that size the snapshots take more than CHECKPOINT_SHARE (eddy_checkpoint_snapshot_seconds).
+ */
+const MAX_CHECKPOINT_PAUSE_MS = 60_000
+
+export interface CheckpointContext {
+  readonly job: string
+  readonly topic: string
+  readonly checkpoints: CheckpointStore
+  readonly consumer: () => Consumer
+  readonly clock: () => number
+  readonly intervalMs: number
+  /** Partitions this member owns: their snapshots share the thread. */
+  readonly partitions: () => number
+  readonly metrics?: Pick<EddyMetrics, 'checkpointSnapshotDuration'>
+}
+
+/**
+ * Takes a checkpoint without stopping the partition: the state is snapshotted now, at a batch
+ * boundary, together with the writes that carry its outputs; those writes, the save and the
+ * commit then finish in the background while later batches are processed. The snapshot is what
+ * the state was at `nextOffset`, and it is saved only after every output it reflects is durable,
+ * which is the order a restore needs. A forced checkpoint (revocation) waits for all.
+ */
+export async function checkpoint(context: CheckpointContext, owned: PartitionTask<unknown>, force: boolean): Promise<void> {
+  const now = context.clock()
+  if (owned.nextOffset === owned.checkpointedOffset && !force) return
+  if (!force && (now - owned.lastCheckpointAt < Math.max(context.intervalMs, owned.checkpointPauseMs) || owned.saving)) return
+  if (owned.saving) await owned.saving
+  if (owned.failure) throw owned.failure
+  const offset = owned.nextOffset
+  const snapshotStarted = context.clock()
+  const state = owned.task.snapshot()
+  const snapshotMs = context.clock() - snapshotStarted
+  owned.checkpointPauseMs = Math.min(MAX_CHECKPOINT_PAUSE_MS, (snapshotMs * context.partitions()) / CHECKPOINT_SHARE)
+  context.metrics?.checkpointSnapshotDuration.observe({ job: context.job }, snapshotMs / 1_000)
+  const writes = owned.writes.splice(0)
+  const committed = owned.checkpointedOffset
+  owned.checkpointedOffset = offset
+  owned.lastCheckpointAt = now
+  const saving = (async () => {
+    for (const write of writes) await write
+    await context.checkpoints.save({ job: context.job, topic: context.topic, partition: owned.partition, nextOffset: offset, state, savedAt: now })
+    if (offset !== committed) await context.consumer().commit([{ topic: context.topic, partition: owned.partition, offset }])
+  })()
+  owned.saving = saving.then(
+    () => { owned.saving = undefined },
+    (error: unknown) => {
+      owned.saving = undefined
+      owned.failure = error
+    },
+  )
+  if (force) {
+    await owned.saving
+    if (owned.failure) throw owned.failure
+  }
+}
