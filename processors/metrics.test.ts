@@ -2,7 +2,7 @@ import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createMetrics } from '../core/metrics/index.ts'
 import { recordProcessorStatus } from './metrics.ts'
-import type { PipelineStatus } from './status.ts'
+import type { PipelineStatus } from '../core/pipeline-status.ts'
 
 const NOW = Date.UTC(2026, 0, 1, 12)
 const groups = [{ group: 'eddy-clickstream', topics: ['eddy.clicks'], job: 'clickstream' }]

@@ -1,5 +1,6 @@
 import type { EddyMetrics } from '../core/metrics/index.ts'
-import type { ConsumerGroup, PipelineStatus } from './status.ts'
+import type { PipelineStatus } from '../core/pipeline-status.ts'
+import type { ConsumerGroup } from './status.ts'
 
 export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'processingLag' | 'watermarkDelay' | 'windowStateSize'>
 

@@ -1,29 +1,6 @@
 import type { Bus } from '../core/bus/port.ts'
 import type { RunningJob } from './runner.ts'
-import type { InsertSummary } from './sinks/insert-stats.ts'
-
-export interface ConsumerLag {
-  readonly group: string
-  readonly topic: string
-  readonly partitions: ReadonlyArray<{ partition: number; committed: number; high: number; lag: number }>
-  readonly lag: number
-}
-
-export interface PipelineStatus {
-  readonly consumers: readonly ConsumerLag[]
-  /**
-   * Per job and partition this instance owns: the next offset to process, and watermark, state size,
-   * late and duplicate counts.
-   */
-  readonly jobs: ReadonlyArray<{ job: string; partition: number; position: number; stats: Record<string, number> }>
-  /** Records held in the dead-letter and late topics (what retention has not yet removed). */
-  readonly deadLetters: number
-  readonly lateEvents: number
-  /** This process's ClickHouse inserts, where it runs processors. */
-  readonly sink?: InsertSummary
-  /** Events accepted per second over the last 10 s, all projects, where the live counters are in reach. */
-  readonly ingestEventsPerSecond?: number
-}
+import type { ConsumerLag, InsertSummary, PipelineStatus } from '../core/pipeline-status.ts'
 
 /** Where the extras of a status come from; each is optional because not every process has it. */
 export interface StatusSources {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { KeyRing } from '../../core/auth/keys.ts'
-import type { PipelineStatus } from '../../processors/status.ts'
+import type { PipelineStatus } from '../../core/pipeline-status.ts'
 import { authenticateReadKey } from '../auth.ts'
 
 /** The pipeline's own health: how far each consumer group is behind and where the jobs stand. */

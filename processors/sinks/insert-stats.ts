@@ -1,11 +1,4 @@
-/** What /api/v1/pipeline/health says about the ClickHouse sink of this process. */
-export interface InsertSummary {
-  readonly inserts: number
-  readonly failures: number
-  /** Over the most recent inserts (up to RECENT); undefined before the first. */
-  readonly p50Ms?: number
-  readonly p99Ms?: number
-}
+import type { InsertSummary } from '../../core/pipeline-status.ts'
 
 const RECENT = 256
 
