@@ -9,6 +9,7 @@ import type { Logger } from '../core/logging/logger.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import { installBodyParsers } from './body.ts'
 import { FRAMEWORK_PROBLEMS } from './errors.ts'
+import type { IngestDependencies } from './dependencies.ts'
 import type { TimeBounds } from './normalise/time.ts'
 import { UserAgentParser } from './normalise/user-agent.ts'
 import type { EventPublisher } from './publisher.ts'
@@ -22,17 +23,6 @@ import { lokiRoutes } from './shippers/loki/plugin.ts'
 import { otlpRoutes } from './shippers/otlp/plugin.ts'
 import type { WebhookOptions } from './webhooks/options.ts'
 import { webhookRoutes } from './webhooks/plugin.ts'
-
-export interface IngestDependencies {
-  readonly config: Pick<Config, 'ingest' | 'retentionDays'>
-  readonly keys: KeyRing
-  readonly publisher: EventPublisher
-  readonly clock: () => number
-  readonly timeBounds: TimeBounds
-  readonly userAgents: UserAgentParser
-  /** Counts lines refused inside a log body that was otherwise accepted (the 202 names them). */
-  readonly refusedLines?: (count: number) => void
-}
 
 export type IngestMetrics = Pick<EddyMetrics, 'ingestRequests' | 'ingestRejections' | 'webhookRejections'>
 

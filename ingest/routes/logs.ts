@@ -7,7 +7,7 @@ import { isObject } from '../normalise/fields.ts'
 import { normaliseLogLine } from '../normalise/log.ts'
 import { handleOtlpLogs } from '../shippers/otlp/plugin.ts'
 import { authenticateShipper } from '../shippers/write-key.ts'
-import type { IngestDependencies } from '../app.ts'
+import type { IngestDependencies } from '../dependencies.ts'
 
 interface Entry {
   /** Position reported to the client: NDJSON line number (1-based) or array index (0-based). */

@@ -5,7 +5,7 @@ import { INGEST_PROBLEMS } from '../errors.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseNotification } from '../normalise/notification.ts'
 import { authenticateWriteKey, bodyBytes, oversizedEvents } from '../request-context.ts'
-import type { IngestDependencies } from '../app.ts'
+import type { IngestDependencies } from '../dependencies.ts'
 
 /** Notification lifecycle events as a JSON array (or one object). All-or-nothing, like batches. */
 export async function notificationRoutes(app: FastifyInstance, dependencies: IngestDependencies): Promise<void> {

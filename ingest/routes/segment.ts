@@ -9,7 +9,7 @@ import { readTime } from '../normalise/time.ts'
 import { referrerDomain } from '../normalise/url.ts'
 import { authenticateWriteKey, bodyBytes, clientAddress, oversizedEvents, trustedProxies } from '../request-context.ts'
 import { visitorHasher, type VisitorHasher } from '../snippet/visitor-hash.ts'
-import type { IngestDependencies } from '../app.ts'
+import type { IngestDependencies } from '../dependencies.ts'
 
 /** The single-call endpoints, `/v1/<call>`, beside `/v1/batch`. */
 export const SINGLE_CALLS = ['track', 'page', 'screen', 'identify'] as const

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { IngestDependencies } from '../app.ts'
+import type { IngestDependencies } from '../dependencies.ts'
 import { allowCrossOrigin, collectRoute, segmentHandlers } from '../routes/segment.ts'
 import { buildSnippet, type BuiltSnippet } from './build.ts'
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ProblemError, type FieldError } from '../../core/http/problem.ts'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
-import type { IngestDependencies } from '../app.ts'
+import type { IngestDependencies } from '../dependencies.ts'
 import { INGEST_PROBLEMS } from '../errors.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseNotification } from '../normalise/notification.ts'

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { v5 as uuidv5 } from 'uuid'
-import type { IngestDependencies } from '../../app.ts'
+import type { IngestDependencies } from '../../dependencies.ts'
 import { normaliseShipped } from '../accept.ts'
 import { authenticateShipper } from '../write-key.ts'
 import { bulkItemToLine, parseBulk } from './bulk.ts'
