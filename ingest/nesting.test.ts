@@ -160,6 +160,37 @@ describe('deeply nested bodies', () => {
   })
 })
 
+/** Protobuf bytes of a length-delimited field, written by hand: protobufjs will not encode this deep. */
+function field(number: number, bytes: Buffer): Buffer {
+  const varint = (value: number): number[] => (value < 0x80 ? [value] : [(value & 0x7f) | 0x80, ...varint(value >>> 7)])
+  return Buffer.concat([Buffer.from(varint((number << 3) | 2)), Buffer.from(varint(bytes.length)), bytes])
+}
+
+/** An ExportLogsServiceRequest whose one record's body is arrays of arrays, `depth` deep. */
+function otlpProtobufNested(depth: number): Buffer {
+  let value = field(1, Buffer.from('x')) // AnyValue.string_value
+  for (let level = 0; level < depth; level++) value = field(5, field(1, value)) // AnyValue.array_value → ArrayValue.values
+  const record = field(5, value) // LogRecord.body
+  return field(1, field(2, field(2, record))) // request.resource_logs → ResourceLogs.scope_logs → ScopeLogs.log_records
+}
+
+describe('deeply nested OTLP protobuf', () => {
+  const shared = useIngestApp(config, { now: NOW, writeKey: WRITE_KEY, name: 'nesting-otlp' })
+
+  it('answers 400 INGEST_NESTED_TOO_DEEP past the limit, whether our check or the decoder\'s stops it, and 200 within it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1_000, max: 10_000 })), async (depth) => {
+        const response = await shared.app.inject({ method: 'POST', url: '/otlp/v1/logs', payload: otlpProtobufNested(depth), headers: { 'content-type': 'application/x-protobuf', authorization: basic(WRITE_KEY) } })
+        // Decoded, each level is an object holding an array holding an object: 3 of the 64 levels.
+        const levels = 8 + 3 * depth
+        expect(response.statusCode, `${depth}: ${response.body.slice(0, 200)}`).toBe(levels > LIMIT ? 400 : 200)
+        if (levels > LIMIT) expect(response.json().code).toBe('INGEST_NESTED_TOO_DEEP')
+      }),
+      { numRuns: 40, seed: 21 },
+    )
+  })
+})
+
 describe('deeperThan', () => {
   it('finds the first value past the limit, without recursion, wherever it sits', () => {
     fc.assert(
