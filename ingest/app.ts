@@ -70,7 +70,7 @@ export async function ingestPlugin(app: FastifyInstance, options: IngestOptions)
       if (code !== undefined) metrics.ingestRejections.inc({ reason: rejectionReason(code) })
     })
   }
-  installBodyParsers(app)
+  installBodyParsers(app, options.config.ingest.maxNestingDepth)
   installProblemHandler(app, FRAMEWORK_PROBLEMS, { notFound: false })
   // The OpenAPI document of the routes below (ingest/openapi.ts): no write key needed.
   ingestOpenApiRoute(app, { config: options.config, now: dependencies.clock() })

@@ -2,7 +2,9 @@ import { createGunzip, createInflate } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import snappy from 'snappyjs'
 import { ProblemError } from '../core/http/problem.ts'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../core/http/nesting.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
+import { assertShallow, lineTooDeep } from './nesting.ts'
 
 export interface NdjsonLine {
   /** 1-based line number in the body. */
@@ -43,9 +45,11 @@ export function decodeSnappy(bytes: Uint8Array, maxBytes: number): Buffer {
 /**
  * Body handling shared by every ingest route: gzip/deflate request bodies, JSON (also as
  * text/plain, which is what navigator.sendBeacon sends), and NDJSON. `bodyLimit` is enforced by
- * fastify on the decompressed stream, so a small gzip bomb is still refused with 413.
+ * fastify on the decompressed stream, so a small gzip bomb is still refused with 413. A JSON body
+ * nested deeper than `maxNestingDepth` is 400 here, before a route walks it (an NDJSON line is
+ * marked refused instead, so the other lines still count).
  */
-export function installBodyParsers(app: FastifyInstance): void {
+export function installBodyParsers(app: FastifyInstance, maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
     const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase()
     if (encoding === 'identity') return payload
@@ -62,25 +66,32 @@ export function installBodyParsers(app: FastifyInstance): void {
 
   const parseJson = (_request: unknown, body: string, done: (error: Error | null, value?: unknown) => void) => {
     if (body.length === 0) return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'the body is empty'))
+    let value: unknown
     try {
-      done(null, JSON.parse(body))
+      value = JSON.parse(body)
     } catch (error) {
-      done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
+      return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
     }
+    try {
+      assertShallow(value, maxNestingDepth)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done(null, value)
   }
   // Replaces fastify's JSON parser: plain JSON.parse is faster, and prototype poisoning is not a
   // risk here because bodies are only read field by field into new objects, never merged.
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson)
   app.addContentTypeParser(NDJSON_CONTENT_TYPES, { parseAs: 'string' }, (_request, body, done) => {
-    done(null, parseNdjson(body as string))
+    done(null, parseNdjson(body as string, maxNestingDepth))
   })
   app.addContentTypeParser(PROTOBUF_CONTENT_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
     done(null, new BinaryBody(body as Buffer, String(request.headers['content-type'] ?? '')))
   })
 }
 
-export function parseNdjson(body: string): NdjsonBody {
+export function parseNdjson(body: string, maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH): NdjsonBody {
   const lines: NdjsonLine[] = []
   let start = 0
   let number = 0
@@ -91,11 +102,16 @@ export function parseNdjson(body: string): NdjsonBody {
     const text = body.slice(start, end).replace(/^\u001e/, '').trim()
     if (text !== '') {
       const bytes = Buffer.byteLength(text)
+      let value: unknown
       try {
-        lines.push({ line: number, value: JSON.parse(text), bytes })
+        value = JSON.parse(text)
       } catch (error) {
         lines.push({ line: number, error: `not valid JSON: ${(error as Error).message}`, bytes })
+        start = end + 1
+        continue
       }
+      const tooDeep = lineTooDeep(value, maxNestingDepth)
+      lines.push(tooDeep === undefined ? { line: number, value, bytes } : { line: number, error: tooDeep, bytes })
     }
     start = end + 1
   }

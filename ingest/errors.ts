@@ -5,6 +5,7 @@ export const INGEST_PROBLEMS = defineProblems({
   INGEST_INVALID_EVENTS: { status: 400, title: 'Invalid events', meaning: 'One or more events failed validation; `errors` names each event and field. For batch endpoints nothing was written.' },
   INGEST_MALFORMED_BODY: { status: 400, title: 'Malformed body', meaning: 'The body is not valid JSON/NDJSON or not the expected shape (for example not an array).' },
   INGEST_INVALID_REQUEST: { status: 400, title: 'Invalid request', meaning: 'The request does not match the endpoint schema; `errors` names the fields.' },
+  INGEST_NESTED_TOO_DEEP: { status: 400, title: 'Nested too deep', meaning: 'Objects and arrays in the body nest more than EDDY_MAX_NESTING_DEPTH levels (default 64, counted from the body itself); `errors` names the event and the field where the limit is passed. Nothing was written; a line of NDJSON (or an Elasticsearch `_bulk` document) that nests too deep is refused on its own.' },
   INGEST_UNAUTHORIZED: { status: 401, title: 'Unknown write key', meaning: 'No write key was given (HTTP Basic user name or `writeKey` in the body; for logs and webhooks also the Basic password, `Bearer`, `ApiKey`, `X-Eddy-Write-Key`, `X-Scope-OrgID` or `?key=`), or it belongs to no project.' },
   INGEST_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such ingest endpoint.' },
   INGEST_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body (after gunzip) exceeds EDDY_MAX_REQUEST_BYTES.' },

@@ -17,3 +17,9 @@ it('finds exactly the events over the limit', () => {
   // 'é' is 2 bytes: 1,200+ bytes of JSON; 'y' × 1,100 is 1,108 bytes.
   expect(oversizedEvents(events, 10_000, 1_150, (i) => `/batch/${i}`).map((e) => e.event)).toEqual([1])
 })
+
+it('jsonSizeBound counts bodies nested past any stack without recursing', () => {
+  const deep = JSON.parse(`${'['.repeat(100_000)}"x"${']'.repeat(100_000)}`)
+  expect(jsonSizeBound(deep, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(200_003)
+  expect(jsonSizeBound(deep, 1_000)).toBeLessThan(2_000)
+})

@@ -41,32 +41,31 @@ export function oversizedEvents(events: readonly unknown[], bodyBytes: number, m
 /**
  * An upper bound of the UTF-8 JSON size of a value without building the string: every UTF-16
  * unit is at most 6 bytes once escaped (\u0000) or encoded, plus punctuation. Stops counting once
- * past `stopAbove`.
+ * past `stopAbove`. A loop over a stack of values still to count, not recursion: the sum does not
+ * depend on the order, and the body parser's depth check should not be all that stands between a
+ * client's nesting and the call stack.
  */
 export function jsonSizeBound(value: unknown, stopAbove: number): number {
-  return addJsonSize(value, 0, stopAbove)
-}
-
-// Module-level recursion rather than a closure per call: this runs for every event of large bodies.
-function addJsonSize(item: unknown, size: number, stopAbove: number): number {
-  if (size > stopAbove) return size
-  if (typeof item === 'string') return size + 2 + 6 * item.length
-  if (Array.isArray(item)) {
-    size += 2 + item.length
-    for (let index = 0; index < item.length && size <= stopAbove; index++) size = addJsonSize(item[index], size, stopAbove)
-    return size
-  }
-  if (item !== null && typeof item === 'object') {
-    size += 2
-    for (const key in item) {
-      size = addJsonSize((item as Record<string, unknown>)[key], size + 4 + 6 * key.length, stopAbove)
-      if (size > stopAbove) return size
+  let size = 0
+  const pending: unknown[] = [value]
+  while (pending.length > 0 && size <= stopAbove) {
+    const item = pending.pop()
+    if (typeof item === 'string') size += 2 + 6 * item.length
+    else if (Array.isArray(item)) {
+      size += 2 + item.length
+      for (let index = 0; index < item.length; index++) pending.push(item[index])
+    } else if (item !== null && typeof item === 'object') {
+      size += 2
+      for (const key in item) {
+        size += 4 + 6 * key.length
+        pending.push((item as Record<string, unknown>)[key])
+      }
     }
-    return size
+    // Numbers, booleans, null: at most 25 characters, the longest being a negative number in
+    // [1e-6, 1e-5) with 17 significant digits, -0.0000012345678901234567 (fast-check found it).
+    else size += 25
   }
-  // Numbers, booleans, null: at most 25 characters, the longest being a negative number in
-  // [1e-6, 1e-5) with 17 significant digits, -0.0000012345678901234567 (fast-check found it).
-  return size + 25
+  return size
 }
 
 export function bodyBytes(request: FastifyRequest): number {

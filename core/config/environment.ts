@@ -22,6 +22,7 @@ export const ENVIRONMENT = {
   EDDY_TOPIC_PREFIX: 'Prefix of topic and consumer group names (default eddy), to share one Kafka cluster between deployments.',
   EDDY_MAX_EVENT_BYTES: 'Largest accepted event in bytes (default 32768, as Segment).',
   EDDY_MAX_REQUEST_BYTES: 'Largest accepted request body in bytes, after gunzip (default 512000, as Segment).',
+  EDDY_MAX_NESTING_DEPTH: 'Most levels objects and arrays may nest in an ingest body or OTLP protobuf message (default 64, 8 to 1000); deeper is 400 naming the event and field, never a stack overflow.',
   EDDY_RETENTION_DAYS: 'Raw event retention; older events are rejected at ingest (default 400).',
   EDDY_SINK_MAX_BATCH_ROWS: 'Largest ClickHouse insert batch (default 20000).',
   EDDY_SINK_FLUSH_MS: 'Longest time rows wait before an insert (default 250).',

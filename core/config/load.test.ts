@@ -15,6 +15,13 @@ describe('loadConfig', () => {
     expect(config.projects[0]!.id).toBe('development')
   })
 
+  it('reads the nesting limit, 64 by default, and refuses one past where a walk could overflow', () => {
+    expect(loadConfig({}, development).ingest.maxNestingDepth).toBe(64)
+    expect(loadConfig({ EDDY_MAX_NESTING_DEPTH: '128' }, development).ingest.maxNestingDepth).toBe(128)
+    expect(() => loadConfig({ EDDY_MAX_NESTING_DEPTH: '100000' }, development)).toThrow(/maxNestingDepth/)
+    expect(() => loadConfig({ EDDY_MAX_NESTING_DEPTH: 'deep' }, development)).toThrow(/EDDY_MAX_NESTING_DEPTH/)
+  })
+
   it('is frozen all the way down', () => {
     const config = loadConfig({ EDDY_WRITE_KEY: 'write-key-1' })
     expect(Object.isFrozen(config)).toBe(true)

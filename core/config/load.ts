@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type Config, type Project } from './schema.ts'
 import type { EnvironmentVariable } from './environment.ts'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../http/nesting.ts'
 import { trustedProxies } from '../http/trusted-proxies.ts'
 
 export type Environment = Partial<Record<EnvironmentVariable, string>>
@@ -69,6 +70,7 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
       maxEventBytes: integer('EDDY_MAX_EVENT_BYTES', 32 * 1024),
       maxRequestBytes: integer('EDDY_MAX_REQUEST_BYTES', 500 * 1024),
       maxFutureMs: 24 * 60 * 60 * 1000,
+      maxNestingDepth: integer('EDDY_MAX_NESTING_DEPTH', DEFAULT_MAX_NESTING_DEPTH),
       produceTimeoutMs: 5_000,
       ...(optional('EDDY_SNIPPET_PATH') ? { scriptPath: optional('EDDY_SNIPPET_PATH') } : {}),
       ...(optional('EDDY_COLLECT_PATH') ? { collectPath: optional('EDDY_COLLECT_PATH') } : {}),

@@ -57,6 +57,12 @@ export const ConfigSchema = Type.Object({
     maxEventBytes: Type.Integer({ minimum: 1024 }),
     maxRequestBytes: Type.Integer({ minimum: 1024 }),
     maxFutureMs: Type.Integer({ minimum: 0 }),
+    /**
+     * Levels objects and arrays may nest in a body (EDDY_MAX_NESTING_DEPTH); deeper is 400 before
+     * anything recursive reads it. Optional for configurations built by hand; absent means
+     * DEFAULT_MAX_NESTING_DEPTH. At most 1000, far below where a recursive walk overflows.
+     */
+    maxNestingDepth: Type.Optional(Type.Integer({ minimum: 8, maximum: 1000 })),
     /** Produce attempts give up after this long and the client gets 503 + Retry-After. */
     produceTimeoutMs: Type.Integer({ minimum: 100 }),
     /** Where the snippet is served and where it posts (first-party names past ad blockers). */

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { ProblemError, type FieldError } from '../../core/http/problem.ts'
 import type { LogEvent } from '../../schemas/types.generated.ts'
 import { BinaryBody, NdjsonBody, parseNdjson } from '../body.ts'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../../core/http/nesting.ts'
 import { INGEST_PROBLEMS } from '../errors.ts'
+import { assertShallow } from '../nesting.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseLogLine } from '../normalise/log.ts'
 import { handleOtlpLogs } from '../shippers/otlp/plugin.ts'
@@ -29,18 +31,27 @@ interface Entry {
  */
 export async function logRoutes(app: FastifyInstance, dependencies: IngestDependencies): Promise<void> {
   const { keys, publisher, config } = dependencies
+  const maxNestingDepth = config.ingest.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH
   // Some shippers label NDJSON as application/json (Fluent Bit `http` with json_lines does): a
   // JSON body that does not parse as one document but does line by line is read as NDJSON.
   app.removeContentTypeParser(['application/json'])
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string
     if (text.trim() === '') return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'the body is empty'))
+    let value: unknown
     try {
-      done(null, JSON.parse(text))
+      value = JSON.parse(text)
     } catch (error) {
-      if (/\n\s*\S/.test(text.trim())) return done(null, parseNdjson(text))
-      done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
+      if (/\n\s*\S/.test(text.trim())) return done(null, parseNdjson(text, maxNestingDepth))
+      return done(new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`))
     }
+    try {
+      // Before toEntries measures lines with JSON.stringify, which recurses.
+      assertShallow(value, maxNestingDepth)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done(null, value)
   })
 
   app.post('/v1/logs', async (request, reply) => {

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DEFAULT_MAX_NESTING_DEPTH, deeperThan } from '../../core/http/nesting.ts'
 import { ProblemError, type FieldError } from '../../core/http/problem.ts'
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import type { IngestDependencies } from '../dependencies.ts'
 import { INGEST_PROBLEMS } from '../errors.ts'
+import { assertShallow, tooDeepError } from '../nesting.ts'
 import { isObject } from '../normalise/fields.ts'
 import { normaliseNotification } from '../normalise/notification.ts'
 import { authenticateShipper } from '../shippers/write-key.ts'
@@ -32,6 +34,7 @@ export interface WebhookRouteOptions extends WebhookOptions {
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
   const { dependencies } = options
+  const maxNestingDepth = dependencies.config.ingest.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH
   const rejections: RejectionCounter = options.rejections ?? { inc() {} }
   const certificate = options.snsCertificate ?? snsCertificateFetcher()
   const confirm = options.confirmSnsSubscription ?? snsSubscriptionConfirmer()
@@ -78,7 +81,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     const timestamp = header(request, 'x-twilio-email-event-webhook-timestamp')
     if (!signature || !timestamp) refuse('sendgrid', 'unsigned', 'the request carries no X-Twilio-Email-Event-Webhook-Signature and -Timestamp')
     if (!verifySendGridSignature(secrets.sendgrid!.publicKey, signature, timestamp, raw(request))) refuse('sendgrid', 'invalid', 'the SendGrid signature does not match the body')
-    const body = parseJson(raw(request))
+    const body = parseJson(raw(request), maxNestingDepth)
     if (!Array.isArray(body)) throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, 'a SendGrid event webhook body is a JSON array of events')
     return store(reply, projectId, body.map(sendgridEvent))
   })
@@ -95,7 +98,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
 
   app.post('/webhooks/ses', async (request, reply) => {
     const { projectId, secrets } = secretsFor(request, 'sns')
-    const envelope = parseJson(raw(request))
+    const envelope = parseJson(raw(request), maxNestingDepth)
     if (!isObject(envelope) || typeof envelope.Type !== 'string' || typeof envelope.TopicArn !== 'string') {
       refuse('sns', 'unsigned', 'the body is not a signed SNS message')
     }
@@ -127,6 +130,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     } catch {
       ses = undefined
     }
+    // The SES event is JSON inside the SNS message, so the body's check did not reach into it.
+    const tooDeep = deeperThan(ses, maxNestingDepth)
+    if (tooDeep) throw new ProblemError(INGEST_PROBLEMS.INGEST_NESTED_TOO_DEEP, `the SES event in Message nests more than ${maxNestingDepth} levels deep; nothing was accepted`, [tooDeepError(tooDeep, maxNestingDepth, 0)])
     return store(reply, projectId, [sesEvent(ses, message.MessageId)])
   })
 }
@@ -136,12 +142,16 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-function parseJson(bytes: Buffer): unknown {
+/** The raw body (kept as bytes for the signature) as JSON, no deeper than the limit. */
+function parseJson(bytes: Buffer, maxNestingDepth: number): unknown {
+  let value: unknown
   try {
-    return JSON.parse(bytes.toString('utf8'))
+    value = JSON.parse(bytes.toString('utf8'))
   } catch (error) {
     throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not valid JSON: ${(error as Error).message}`)
   }
+  assertShallow(value, maxNestingDepth)
+  return value
 }
 
 function unavailable(detail: string): ProblemError {

@@ -27,6 +27,8 @@ export function parseSearchQuery(text: string, schema: SearchSchema): ParseResul
   if (text === '') return { ok: true, query: MATCH_ALL }
   if (text.length > QUERY_LIMITS.text) return { ok: false, reason: `the query is ${text.length} characters long, at most ${QUERY_LIMITS.text} are allowed` }
   if (text.trim() === '') return { ok: false, reason: 'the query is blank: leave it empty to match everything' }
+  // Counted before liqe sees the text: its parser and the conversion below both recurse per level.
+  if (parenthesisDepth(text) > QUERY_LIMITS.depth) return { ok: false, reason: `parentheses nest more than ${QUERY_LIMITS.depth} levels deep` }
   let ast: ParserAst
   try {
     ast = parseLucene(text)
@@ -39,6 +41,25 @@ export function parseSearchQuery(text: string, schema: SearchSchema): ParseResul
     if (error instanceof Rejection) return error.result
     throw error
   }
+}
+
+/**
+ * The deepest the parentheses nest, outside "quoted" values and \-escapes, in one pass.
+ * Unbalanced text is left to liqe, which names the character.
+ */
+export function parenthesisDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let quoted = false
+  for (let index = 0; index < text.length; index++) {
+    const character = text[index]
+    if (character === '\\') index++
+    else if (character === '"') quoted = !quoted
+    else if (quoted) continue
+    else if (character === '(') deepest = Math.max(deepest, ++depth)
+    else if (character === ')') depth = Math.max(0, depth - 1)
+  }
+  return deepest
 }
 
 function syntaxError(error: unknown, text: string): ParseError {

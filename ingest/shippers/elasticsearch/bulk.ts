@@ -1,5 +1,7 @@
 import { ProblemError } from '../../../core/http/problem.ts'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../../../core/http/nesting.ts'
 import { INGEST_PROBLEMS } from '../../errors.ts'
+import { lineTooDeep } from '../../nesting.ts'
 import { isObject, type Json } from '../../normalise/fields.ts'
 import { flattenAttributes, pick, remove, take } from '../attributes.ts'
 import { shipperLevel, type ShippedLine } from '../accept.ts'
@@ -23,7 +25,7 @@ export interface BulkItem {
  * action line makes the rest unreadable (which line is a document?), so, as in Elasticsearch,
  * it fails the whole request; a broken document fails only its item.
  */
-export function parseBulk(body: string, defaultIndex: string | undefined): BulkItem[] {
+export function parseBulk(body: string, defaultIndex: string | undefined, maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH): BulkItem[] {
   const items: BulkItem[] = []
   const lines = body.split('\n')
   for (let number = 0; number < lines.length; number++) {
@@ -35,6 +37,8 @@ export function parseBulk(body: string, defaultIndex: string | undefined): BulkI
     } catch (error) {
       throw malformed(number + 1, `the action line is not valid JSON: ${(error as Error).message}`)
     }
+    const actionTooDeep = lineTooDeep(action, maxNestingDepth)
+    if (actionTooDeep) throw malformed(number + 1, `the action line: ${actionTooDeep}`)
     const name = isObject(action) ? Object.keys(action)[0] : undefined
     const meta = name && isObject(action) ? action[name] : undefined
     if (!name || !(BULK_ACTIONS as readonly string[]).includes(name) || !isObject(meta)) {
@@ -63,7 +67,10 @@ export function parseBulk(body: string, defaultIndex: string | undefined): BulkI
     }
     try {
       const document = JSON.parse(source)
-      items.push(isObject(document) ? { ...base, document } : { ...base, error: 'the document must be a JSON object' })
+      // Flattening and the size check walk the document recursively.
+      const tooDeep = lineTooDeep(document, maxNestingDepth)
+      if (tooDeep) items.push({ ...base, error: `the document: ${tooDeep}` })
+      else items.push(isObject(document) ? { ...base, document } : { ...base, error: 'the document must be a JSON object' })
     } catch (error) {
       items.push({ ...base, error: `the document is not valid JSON: ${(error as Error).message}` })
     }

@@ -69,7 +69,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, dependencies: In
   const bulk = async (request: { params: unknown; body: unknown }, reply: FastifyReply, projectId: string) => {
     const started = dependencies.clock()
     const urlIndex = (request.params as { index?: string }).index
-    const items = parseBulk(typeof request.body === 'string' ? request.body : '', urlIndex)
+    const items = parseBulk(typeof request.body === 'string' ? request.body : '', urlIndex, config.ingest.maxNestingDepth)
     const lines = items.map((item, position) => bulkItemToLine(item, position))
     const batch = normaliseShipped(lines, { projectId, receivedAt: started, bounds: dependencies.timeBounds }, config.ingest.maxEventBytes)
     await publisher.publish('log', batch.events)

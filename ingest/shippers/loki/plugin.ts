@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../../../core/http/nesting.ts'
 import { ProblemError } from '../../../core/http/problem.ts'
+import { decodeTooDeep } from '../../nesting.ts'
 import { BinaryBody, decodeSnappy } from '../../body.ts'
 import { INGEST_PROBLEMS } from '../../errors.ts'
 import type { IngestDependencies } from '../../dependencies.ts'
@@ -24,10 +26,12 @@ export async function lokiRoutes(app: FastifyInstance, dependencies: IngestDepen
     if (request.body instanceof BinaryBody) {
       // gzip/deflate were undone by the body hook and leave plain protobuf; otherwise it is snappy.
       const raw = /gzip|deflate/i.test(String(request.headers['content-encoding'] ?? '')) ? request.body.bytes : decodeSnappy(request.body.bytes, config.ingest.maxRequestBytes)
+      const maxNestingDepth = config.ingest.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH
       try {
         streams = lokiProtobufStreams(decodeToObject(shipperTypes().lokiPushRequest, raw))
       } catch (error) {
-        throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not a Loki PushRequest: ${(error as Error).message}`)
+        // PushRequest does not recurse, but unknown fields may be groups nested to any depth.
+        throw decodeTooDeep(error, maxNestingDepth) ?? new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not a Loki PushRequest: ${(error as Error).message}`)
       }
     } else {
       streams = lokiJsonStreams(request.body)

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DEFAULT_MAX_NESTING_DEPTH } from '../../../core/http/nesting.ts'
 import { ProblemError } from '../../../core/http/problem.ts'
+import { assertShallow, decodeTooDeep } from '../../nesting.ts'
 import { BinaryBody, NdjsonBody } from '../../body.ts'
 import { INGEST_PROBLEMS } from '../../errors.ts'
 import { isObject } from '../../normalise/fields.ts'
@@ -26,6 +28,7 @@ export async function otlpRoutes(app: FastifyInstance, dependencies: IngestDepen
 export async function handleOtlpLogs(request: FastifyRequest, reply: FastifyReply, dependencies: IngestDependencies): Promise<FastifyReply> {
   const projectId = authenticateShipper(request, dependencies.keys)
   const types = shipperTypes()
+  const maxNestingDepth = dependencies.config.ingest.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH
   const binary = request.body instanceof BinaryBody
   let lines: ShippedLine[]
   if (request.body instanceof BinaryBody) {
@@ -33,8 +36,10 @@ export async function handleOtlpLogs(request: FastifyRequest, reply: FastifyRepl
     try {
       decoded = decodeToObject(types.otlpLogsRequest, request.body.bytes)
     } catch (error) {
-      throw new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not an OTLP ExportLogsServiceRequest: ${(error as Error).message}`)
+      throw decodeTooDeep(error, maxNestingDepth) ?? new ProblemError(INGEST_PROBLEMS.INGEST_MALFORMED_BODY, `the body is not an OTLP ExportLogsServiceRequest: ${(error as Error).message}`)
     }
+    // The same limit as OTLP/JSON (checked by the body parser), before anyValue recurses.
+    assertShallow(decoded, maxNestingDepth)
     lines = otlpToLines(decoded)
   } else if (isObject(request.body) && !(request.body instanceof NdjsonBody)) {
     if (request.body.resourceLogs !== undefined && !Array.isArray(request.body.resourceLogs)) {
