@@ -17,7 +17,7 @@ COPY ingest ./ingest
 COPY processors ./processors
 COPY api ./api
 COPY schemas ./schemas
-COPY bench/traffic ./bench/traffic
+COPY traffic ./traffic
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080

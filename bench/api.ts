@@ -16,7 +16,7 @@ import { loadConfig } from '../core/config/index.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import type { ChildMemory } from './memory.ts'
 import { round, summariseFields, type Summary } from './stats.ts'
-import { generateTraffic } from './traffic/generator.ts'
+import { generateTraffic } from '../traffic/generator.ts'
 
 const run = promisify(execFile)
 const WRITE_KEY = 'bench-write-key'

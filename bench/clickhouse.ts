@@ -31,7 +31,7 @@ import { RAW_ROW } from '../processors/sinks/raw-rows.ts'
 import { latestSchemas } from '../schemas/avro/catalog.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import { summarise, type Summary } from './stats.ts'
-import { generateTraffic } from './traffic/generator.ts'
+import { generateTraffic } from '../traffic/generator.ts'
 
 export interface ClickHouseFigure {
   readonly rows: number

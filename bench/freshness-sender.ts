@@ -3,7 +3,7 @@
  * fixed rate, each with one marker pageview (a unique path), and reports to the parent when each
  * marker's batch got its 202, and at the end its own peak RSS.
  */
-import { generateTraffic } from './traffic/generator.ts'
+import { generateTraffic } from '../traffic/generator.ts'
 
 const [baseUrl, writeKey, rateText, secondsText] = process.argv.slice(2) as [string, string, string, string]
 const rate = Number(rateText)

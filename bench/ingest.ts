@@ -5,7 +5,7 @@ import { EDDY_NODE_FLAGS } from '../cli/node-flags.ts'
 import autocannon from 'autocannon'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import type { ChildMemory } from './memory.ts'
-import { generateTraffic } from './traffic/generator.ts'
+import { generateTraffic } from '../traffic/generator.ts'
 import { summarise, type Summary } from './stats.ts'
 
 export interface IngestFigure {

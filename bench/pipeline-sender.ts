@@ -6,8 +6,8 @@
  *
  *   pipeline-sender.ts <baseUrl> <writeKey> <events> <seed> <concurrency>
  */
-import { generateTraffic } from './traffic/generator.ts'
-import { sendRequests, toRequests } from './traffic/sender.ts'
+import { generateTraffic } from '../traffic/generator.ts'
+import { sendRequests, toRequests } from '../traffic/sender.ts'
 
 const [baseUrl, writeKey, eventsText, seedText, concurrencyText] = process.argv.slice(2) as [string, string, string, string, string]
 // Recent event times over the last five minutes: live traffic, none of it late.

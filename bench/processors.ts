@@ -17,7 +17,7 @@ import type { Stream } from '../schemas/avro/catalog.ts'
 import { temporaryDirectory } from '../test/support/temp-dir.ts'
 import { startCpuProfile } from './cpu-profile.ts'
 import { rawRowFloor } from './raw-row-floor.ts'
-import { generateTraffic } from './traffic/generator.ts'
+import { generateTraffic } from '../traffic/generator.ts'
 
 export interface ProcessorFigure {
   readonly events: number

@@ -1,6 +1,6 @@
-import { generateTraffic } from '../../bench/traffic/generator.ts'
-import { progressLine } from '../../bench/traffic/progress.ts'
-import { sendRequests, toRequests } from '../../bench/traffic/sender.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
+import { progressLine } from '../../traffic/progress.ts'
+import { sendRequests, toRequests } from '../../traffic/sender.ts'
 import type { Command } from '../command.ts'
 
 export const demoCommand: Command = {

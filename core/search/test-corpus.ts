@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../bench/traffic/random.ts'
+import { SeededRandom } from '../../traffic/random.ts'
 import type { LogEvent, NotificationEvent } from '../../schemas/types.generated.ts'
 
 /**

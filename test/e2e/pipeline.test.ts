@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
-import { sendRequests, toRequests } from '../../bench/traffic/sender.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
+import { sendRequests, toRequests } from '../../traffic/sender.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 
 let eddy: TestPipeline

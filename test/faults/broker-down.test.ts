@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { describeWithService } from '../support/services.ts'
 import { eventually, startTestPipeline, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'

@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest'
-import { SeededRandom } from '../../bench/traffic/random.ts'
+import { SeededRandom } from '../../traffic/random.ts'
 import { createClickHouseClient } from '../../core/clickhouse/client.ts'
 import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
 import { mapDifferences, storedClickstream, storedPerMinute } from '../support/aggregates.ts'

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
 import { rateLimitKey } from '../../core/http/rate-limit.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'

@@ -1,6 +1,6 @@
 import { partitionForKey } from '../../core/bus/embedded/murmur2.ts'
-import { SeededRandom } from '../../bench/traffic/random.ts'
-import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { SeededRandom } from '../../traffic/random.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
 import { CLICK_DIMENSIONS } from '../../processors/jobs/clickstream.ts'
 
 const MINUTE = 60_000

@@ -1,4 +1,4 @@
-import { generateTraffic } from '../../bench/traffic/generator.ts'
+import { generateTraffic } from '../../traffic/generator.ts'
 import { normaliseLogLine } from '../../ingest/normalise/log.ts'
 import { normaliseNotification } from '../../ingest/normalise/notification.ts'
 import { normaliseSegmentCall } from '../../ingest/normalise/segment.ts'

@@ -7,7 +7,7 @@
  *
  *   soak-sender.ts <baseUrl> <writeKey> <rate> <seconds> <chunkSeconds> <startMs>
  */
-import { sendRequests, toRequests } from '../../bench/traffic/sender.ts'
+import { sendRequests, toRequests } from '../../traffic/sender.ts'
 import { soakChunk } from './soak-traffic.ts'
 
 const [baseUrl, writeKey, rateText, secondsText, chunkText, startText] = process.argv.slice(2) as [string, string, string, string, string, string]

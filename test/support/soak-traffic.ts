@@ -1,4 +1,4 @@
-import { generateTraffic, type GeneratedEvent } from '../../bench/traffic/generator.ts'
+import { generateTraffic, type GeneratedEvent } from '../../traffic/generator.ts'
 
 /**
  * One chunk of the soak's traffic: `rate × chunkSeconds` events from the traffic model, seeded by

@@ -1,4 +1,4 @@
-import { retry } from '../../core/retry.ts'
+import { retry } from '../core/retry.ts'
 import type { GeneratedEvent, Stream } from './generator.ts'
 
 export interface SendOptions {
