@@ -217,9 +217,15 @@ describe('web analytics', () => {
   })
 
   it('realtime: visitors active now and pageviews per minute', async () => {
-    const body = await settled('/api/v1/stats/realtime?minutes=10', (b) => b.visitors === 4 && b.pageviews === 4)
+    const body = await settled('/api/v1/stats/realtime?minutes=10', (b) => b.active.visitors === 4 && b.recent.pageviews === 4)
     expect(body.minutes).toHaveLength(10)
     expect(body.minutes.reduce((sum: number, m: any) => sum + m.pageviews, 0)).toBe(4)
+    // Each figure carries its own range: the active window, and the whole minutes range.
+    expect(Date.parse(body.active.to) - Date.parse(body.active.from)).toBe(5 * 60_000)
+    expect(Date.parse(body.recent.to) - Date.parse(body.recent.from)).toBe(10 * 60_000)
+    expect(body.recent.from).toBe(body.minutes[0].date)
+    // The first release's names, deprecated, say the same for one more release.
+    expect([body.visitors, body.window, body.pageviews]).toEqual([body.active.visitors, { from: body.active.from, to: body.active.to }, body.recent.pageviews])
   })
 
   it('funnel over ordered steps with windowFunnel', async () => {
@@ -303,7 +309,7 @@ describe('tenancy and keys', () => {
       expect((await get(path, 'test-read-key-b')).body.results, path).toEqual([])
     }
     expect((await get(`/api/v1/logs/stats?${HOUR_RANGE}`, 'test-read-key-b')).body.series).toEqual([])
-    expect((await get('/api/v1/stats/realtime', 'test-read-key-b')).body.visitors).toBe(0)
+    expect((await get('/api/v1/stats/realtime', 'test-read-key-b')).body.active.visitors).toBe(0)
   })
 
   it('a write key, or no key, gets 401 on every read endpoint', async () => {

@@ -24,10 +24,20 @@ export async function realtimeRoute(app: FastifyInstance, options: RealtimeOptio
       summary: 'Active visitors now and pageviews in the last minutes', tags: ['web'], security: READ_KEY_SECURITY, querystring: RealtimeQuery,
       response: {
         200: Type.Object({
-          visitors: Type.Integer({ description: 'Distinct visitors with an event in the active window (the last few minutes).' }),
-          window: Type.Object({ from: Type.String(), to: Type.String() }),
-          pageviews: Type.Integer({ description: 'Pageviews over the minutes below.' }),
+          active: Type.Object({
+            visitors: Type.Integer({ description: 'Distinct visitors with an event between from and to: the active window (the last few minutes).' }),
+            from: Type.String(),
+            to: Type.String(),
+          }, { description: 'Visitors active now, over the active window.' }),
+          recent: Type.Object({
+            pageviews: Type.Integer({ description: 'Pageviews between from and to: the whole `minutes` range.' }),
+            from: Type.String(),
+            to: Type.String(),
+          }, { description: 'Pageviews over the last `minutes` minutes, the current one included.' }),
           minutes: Type.Array(Type.Object({ date: Type.String(), pageviews: Type.Integer(), visitors: Type.Integer() })),
+          visitors: Type.Integer({ deprecated: true, description: 'Deprecated, removed in the next release: active.visitors.' }),
+          window: Type.Object({ from: Type.String(), to: Type.String() }, { deprecated: true, description: 'Deprecated, removed in the next release: active.from and active.to.' }),
+          pageviews: Type.Integer({ deprecated: true, description: 'Deprecated, removed in the next release: recent.pageviews (over the whole minutes range, not the active window).' }),
         }),
         ...ERROR_RESPONSES,
       },
@@ -48,11 +58,17 @@ export async function realtimeRoute(app: FastifyInstance, options: RealtimeOptio
       const row = byMinute.get(start)
       return { date: formatLocal(start, 'UTC'), pageviews: Number(row?.pageviews ?? 0), visitors: Number(row?.visitors ?? 0) }
     })
+    const visitors = Number(active[0]?.visitors ?? 0)
+    const activeWindow = { from: formatLocal(windowEnd - options.activeWindowMs, 'UTC'), to: formatLocal(windowEnd, 'UTC') }
+    const pageviews = series.reduce((sum, minute) => sum + minute.pageviews, 0)
     return {
-      visitors: Number(active[0]?.visitors ?? 0),
-      window: { from: formatLocal(windowEnd - options.activeWindowMs, 'UTC'), to: formatLocal(windowEnd, 'UTC') },
-      pageviews: series.reduce((sum, minute) => sum + minute.pageviews, 0),
+      active: { visitors, ...activeWindow },
+      recent: { pageviews, from: formatLocal(range.fromMs, 'UTC'), to: formatLocal(range.toMs, 'UTC') },
       minutes: series,
+      // The names of the first release, which read as if the pageviews were the active window's.
+      visitors,
+      window: activeWindow,
+      pageviews,
     }
   })
 }
