@@ -42,6 +42,9 @@ describe('resolvePeriod', () => {
     expect(fieldOf(() => resolvePeriod({ from: '2026-01-01' }, NOW))).toBe('querystring/to')
     expect(fieldOf(() => resolvePeriod({ period: 'custom', to: '2026-01-01' }, NOW))).toBe('querystring/from')
     expect(fieldOf(() => resolvePeriod({ from: '2026-02-30', to: '2026-03-01' }, NOW))).toBe('querystring/from')
+    // With an offset Date.parse would roll it over to 2 March.
+    expect(fieldOf(() => resolvePeriod({ from: '2026-02-30T10:00:00Z', to: '2026-03-05' }, NOW))).toBe('querystring/from')
+    expect(fieldOf(() => resolvePeriod({ from: '2026-01-01', to: '2026-04-31T00:00:00+02:00' }, NOW))).toBe('querystring/to')
     expect(fieldOf(() => resolvePeriod({ from: '2026-01-01T25:00', to: '2026-03-01' }, NOW))).toBe('querystring/from')
     expect(fieldOf(() => resolvePeriod({ from: 'yesterday-ish', to: '2026-03-01' }, NOW))).toBe('querystring/from')
     expect(fieldOf(() => resolvePeriod({ from: '2026-03-02', to: '2026-03-01' }, NOW))).toBe('querystring/to')

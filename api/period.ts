@@ -55,7 +55,7 @@ function customRange(query: PeriodQuery, timezone: string): { fromMs: number; to
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/
-const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
+const ZONED_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
 
 /** A date is the start of that local day (for `to`: the end, so a `to` date is inclusive). */
 export function parseInstant(text: string, timezone: string, field: 'from' | 'to'): number {
@@ -73,7 +73,10 @@ export function parseInstant(text: string, timezone: string, field: 'from' | 'to
     if (!validDate(year, month, day) || hour > 23 || minute > 59 || second > 59) throw invalidInput(`querystring/${field}`, 'is not a valid date-time')
     return zonedInstant(year, month, day, timezone, hour, minute) + second * 1000 + millis
   }
-  const ms = ZONED_DATE_TIME.test(text) ? Date.parse(text) : Number.NaN
+  const zoned = ZONED_DATE_TIME.exec(text)
+  // Date.parse rolls an impossible day over (2026-02-30T10:00Z is 2 March): refuse it instead.
+  if (zoned && !validDate(Number(zoned[1]), Number(zoned[2]), Number(zoned[3]))) throw invalidInput(`querystring/${field}`, 'is not a valid date-time')
+  const ms = zoned ? Date.parse(text) : Number.NaN
   if (Number.isNaN(ms)) throw invalidInput(`querystring/${field}`, 'must be an ISO 8601 date (2026-11-22) or date-time (2026-11-22T10:00:00Z)')
   return ms
 }

@@ -4,10 +4,19 @@ export function readTime(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : Number.NaN
   if (typeof value === 'string') {
     // Date.parse accepts a few non-ISO shapes; require at least a full date so '5' is not year 2005.
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return /^\d{12,14}$/.test(value) ? Number(value) : Number.NaN
+    const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)
+    if (!date) return /^\d{12,14}$/.test(value) ? Number(value) : Number.NaN
+    // Date.parse rolls an impossible day over (2026-02-30 is 2 March): refuse it instead.
+    if (Number(date[3]) > daysInMonth(Number(date[1]), Number(date[2]))) return Number.NaN
     return Date.parse(value)
   }
   return Number.NaN
+}
+
+/** Days in a month of the proleptic Gregorian calendar; 0 for a month that does not exist. */
+function daysInMonth(year: number, month: number): number {
+  if (month < 1 || month > 12) return 0
+  return new Date(Date.UTC(year, month, 0)).getUTCDate()
 }
 
 /**
