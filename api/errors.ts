@@ -6,6 +6,7 @@ export const API_PROBLEMS = defineProblems({
   API_MALFORMED_BODY: { status: 400, title: 'Malformed body', meaning: 'The request body is not valid JSON.' },
   API_UNAUTHORIZED: { status: 401, title: 'Unknown read key', meaning: 'Send a read key as `Authorization: Bearer <key>`. Write keys cannot read.' },
   API_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such api endpoint.' },
+  API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', meaning: 'The api endpoint exists but does not serve this method; `Allow` lists those it serves.' },
   API_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body is too large.' },
   API_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json.' },
   API_QUERY_TOO_EXPENSIVE: { status: 422, title: 'Query too expensive', meaning: 'The query ran past its time limit or its result past the row limit; narrow the period, the filters or the interval.' },
@@ -22,6 +23,7 @@ export const API_FRAMEWORK_PROBLEMS = {
   unsupportedMediaType: API_PROBLEMS.API_UNSUPPORTED_MEDIA_TYPE,
   invalidRequest: API_PROBLEMS.API_INVALID_REQUEST,
   notFound: API_PROBLEMS.API_NOT_FOUND,
+  methodNotAllowed: API_PROBLEMS.API_METHOD_NOT_ALLOWED,
   internal: API_PROBLEMS.API_INTERNAL,
 }
 

@@ -8,6 +8,7 @@ export const INGEST_PROBLEMS = defineProblems({
   INGEST_NESTED_TOO_DEEP: { status: 400, title: 'Nested too deep', meaning: 'Objects and arrays in the body nest more than EDDY_MAX_NESTING_DEPTH levels (default 64, counted from the body itself); `errors` names the event and the field where the limit is passed. Nothing was written; a line of NDJSON (or an Elasticsearch `_bulk` document) that nests too deep is refused on its own.' },
   INGEST_UNAUTHORIZED: { status: 401, title: 'Unknown write key', meaning: 'No write key was given (HTTP Basic user name or `writeKey` in the body; for logs and webhooks also the Basic password, `Bearer`, `ApiKey`, `X-Eddy-Write-Key`, `X-Scope-OrgID` or `?key=`), or it belongs to no project.' },
   INGEST_NOT_FOUND: { status: 404, title: 'Not found', meaning: 'No such ingest endpoint.' },
+  INGEST_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', meaning: 'The ingest endpoint exists but does not serve this method; `Allow` lists those it serves.' },
   INGEST_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body (after gunzip) exceeds EDDY_MAX_REQUEST_BYTES.' },
   INGEST_EVENT_TOO_LARGE: { status: 413, title: 'Event too large', meaning: 'An event exceeds EDDY_MAX_EVENT_BYTES; `errors` names it. Nothing was written.' },
   INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json (or text/plain with a JSON body, as sendBeacon does); logs also accept application/x-ndjson, and OTLP and Loki pushes application/x-protobuf. gzip content-encoding is accepted.' },
@@ -27,5 +28,6 @@ export const FRAMEWORK_PROBLEMS = {
   unsupportedMediaType: INGEST_PROBLEMS.INGEST_UNSUPPORTED_MEDIA_TYPE,
   invalidRequest: INGEST_PROBLEMS.INGEST_INVALID_REQUEST,
   notFound: INGEST_PROBLEMS.INGEST_NOT_FOUND,
+  methodNotAllowed: INGEST_PROBLEMS.INGEST_METHOD_NOT_ALLOWED,
   internal: INGEST_PROBLEMS.INGEST_INTERNAL,
 }

@@ -7,6 +7,7 @@ export interface FrameworkProblems {
   readonly unsupportedMediaType: ProblemDefinition
   readonly invalidRequest: ProblemDefinition
   readonly notFound: ProblemDefinition
+  readonly methodNotAllowed: ProblemDefinition
   readonly internal: ProblemDefinition
 }
 
@@ -41,9 +42,43 @@ export function installProblemHandler(app: FastifyInstance, problems: FrameworkP
   })
   // fastify allows one not-found handler per prefix; the server that assembles services sets it.
   if (options.notFound === false) return
+  const served = servedMethods(app)
   app.setNotFoundHandler((request, reply) => {
-    const body = new ProblemError(problems.notFound, `no route ${request.method} ${request.url.split('?')[0]}`).toProblem()
+    const path = request.url.split('?')[0]!
+    const allowed = served(path)
+    if (allowed.length > 0) {
+      // The path exists, the method does not: 405 with what it serves (RFC 9110 §15.5.6), not a 404.
+      const body = new ProblemError(problems.methodNotAllowed, `${request.method} is not served at ${path}; it serves ${allowed.join(', ')}`).toProblem()
+      noteProblem(reply, body.code)
+      void reply.code(405).header('allow', allowed.join(', ')).type(PROBLEM_CONTENT_TYPE).send(body)
+      return
+    }
+    const body = new ProblemError(problems.notFound, `no route ${request.method} ${path}`).toProblem()
     noteProblem(reply, body.code)
     void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(body)
   })
+}
+
+/**
+ * The methods each route path serves, collected as routes are added (call before registering
+ * them): a path's methods for a request path, matching ':param' segments and a trailing '*'.
+ */
+function servedMethods(app: FastifyInstance): (path: string) => string[] {
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = []
+  const byUrl = new Map<string, Set<string>>()
+  app.addHook('onRoute', (route) => {
+    let methods = byUrl.get(route.url)
+    if (methods === undefined) {
+      methods = new Set()
+      byUrl.set(route.url, methods)
+      const source = route.url.split('/').map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')
+      routes.push({ pattern: new RegExp(`^${source}/?$`), methods })
+    }
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) methods.add(method)
+  })
+  return (path) => {
+    const allowed = new Set<string>()
+    for (const route of routes) if (route.pattern.test(path)) for (const method of route.methods) allowed.add(method)
+    return [...allowed].sort()
+  }
 }
