@@ -9,6 +9,7 @@ export const API_PROBLEMS = defineProblems({
   API_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', meaning: 'The api endpoint exists but does not serve this method; `Allow` lists those it serves.' },
   API_BODY_TOO_LARGE: { status: 413, title: 'Request too large', meaning: 'The request body is too large.' },
   API_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type', meaning: 'Send application/json.' },
+  API_VALUE_REFUSED: { status: 400, title: 'Value refused by the store', meaning: 'ClickHouse could not take a value the request carried (out of range, unparsable, a pattern that does not compile); `detail` says which. Change the request; retrying it will not help.' },
   API_QUERY_TOO_EXPENSIVE: { status: 422, title: 'Query too expensive', meaning: 'The query ran past its time limit or its result past the row limit; narrow the period, the filters or the interval.' },
   API_RATE_LIMITED: { status: 429, title: 'Too many requests', meaning: 'The read key sent more requests than its rate limit (EDDY_RATE_LIMIT_API_*). Retry after Retry-After seconds; the `RateLimit-*` headers show the budget.' },
   API_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits unavailable', meaning: 'Reserved: the api falls back to per-instance limits when the rate limit store (Redis) is down, so it never answers this today.' },

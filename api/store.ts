@@ -1,4 +1,4 @@
-import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyBaseLogger } from 'fastify'
 import { ProblemError } from '../core/http/problem.ts'
 import { API_PROBLEMS } from './errors.ts'
@@ -14,9 +14,30 @@ export interface QueryLimits {
 export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({ maxExecutionSeconds: 10, maxResultRows: 100_000 })
 
 // The query, not the store, is at fault: narrowing it helps, retrying does not.
-const TOO_EXPENSIVE = new Set(['158', '159', '160', '307', '396'])
-// The store is busy: retrying later helps.
-const OVERLOADED = new Set(['202', '241'])
+const TOO_EXPENSIVE = new Set(['158', '159', '160', '167', '168', '306', '307', '396'])
+// A value the request carried that ClickHouse cannot take (an unparsable or out-of-range
+// parameter, a regular expression that does not compile): the api's own checks let it through,
+// but it is still the client's to change, so a 400 rather than a retry.
+const REFUSED_VALUE = new Set(['6', '25', '26', '27', '36', '38', '41', '43', '69', '70', '72', '131', '321', '376', '407', '427', '457', '467'])
+// The store is busy or unreachable: retrying later helps.
+const OVERLOADED = new Set(['202', '209', '210', '241', '439'])
+
+/**
+ * ClickHouse's error code, by shape rather than by class: the in-process engine (chDB) raises
+ * its own copy of the client's ClickHouseError, which fails `instanceof`, and a failure
+ * classified by class alone became "store unavailable" for a request's own mistake.
+ */
+export function clickHouseErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { code, type } = error as { code?: unknown; type?: unknown }
+  return typeof code === 'string' && /^\d+$/.test(code) && typeof type === 'string' ? code : undefined
+}
+
+/** The first sentence of ClickHouse's message, without the statement it quotes. */
+function summary(error: unknown): string {
+  const message = String((error as Error).message)
+  return message.split(/\. |: In scope /)[0]!.slice(0, 300)
+}
 
 /** Runs built queries with the limits every api query carries, and maps failures to problems. */
 export class QueryRunner {
@@ -38,10 +59,10 @@ export class QueryRunner {
       })
       return await result.json<T>()
     } catch (error) {
-      if (error instanceof ClickHouseError && TOO_EXPENSIVE.has(error.code)) {
-        throw new ProblemError(API_PROBLEMS.API_QUERY_TOO_EXPENSIVE, error.message.split('. ')[0])
-      }
-      if (error instanceof ClickHouseError && !OVERLOADED.has(error.code)) throw error // a bug in a query: a 500, logged in full
+      const code = clickHouseErrorCode(error)
+      if (code !== undefined && TOO_EXPENSIVE.has(code)) throw new ProblemError(API_PROBLEMS.API_QUERY_TOO_EXPENSIVE, summary(error))
+      if (code !== undefined && REFUSED_VALUE.has(code)) throw new ProblemError(API_PROBLEMS.API_VALUE_REFUSED, summary(error))
+      if (code !== undefined && !OVERLOADED.has(code)) throw error // a bug in a query: a 500, logged in full
       log.error({ err: error }, 'query failed')
       throw new ProblemError(API_PROBLEMS.API_STORE_UNAVAILABLE, 'the store did not answer', undefined, { 'retry-after': '5' })
     }
