@@ -90,7 +90,7 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
   const cache = options.cache
   if (cache && (cache.openTtlMs > 0 || cache.closedTtlMs > 0)) installQueryCache(app, { ...cache, keys: options.keys, now: routes.now })
   const activeWindowMs = options.activeWindowMs ?? 5 * 60_000
-  await app.register(eventsCountRoute, { keys: options.keys, clickhouse: options.clickhouse, database: options.database })
+  await app.register(eventsCountRoute, { keys: options.keys, runner: routes.runner, database: options.database })
   await app.register(statsRoutes, routes)
   await app.register(realtimeRoute, { ...routes, activeWindowMs })
   await app.register(funnelRoute, routes)
