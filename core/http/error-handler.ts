@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { noteProblem, PROBLEM_CONTENT_TYPE, ProblemError, type ProblemDefinition } from './problem.ts'
 
 export interface FrameworkProblems {
@@ -17,7 +17,21 @@ export interface FrameworkProblems {
  * internals.
  */
 export function installProblemHandler(app: FastifyInstance, problems: FrameworkProblems, options: { notFound?: boolean } = {}): void {
+  const served = servedMethods(app)
+  const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    const path = request.url.split('?')[0]!
+    const allowed = served(path)
+    if (allowed.length === 0) return false
+    // The path exists, the method does not: 405 with what it serves (RFC 9110 §15.5.6), not a 404.
+    const body = new ProblemError(problems.methodNotAllowed, `${request.method} is not served at ${path}; it serves ${allowed.join(', ')}`).toProblem()
+    noteProblem(reply, body.code)
+    void reply.code(405).header('allow', allowed.join(', ')).type(PROBLEM_CONTENT_TYPE).send(body)
+    return true
+  }
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A method no route serves can still fail in fastify's body parsing (QUERY or PROPFIND without
+    // a content type) before the not-found handler runs: the method, not the body, is what is wrong.
+    if (request.is404 && methodNotAllowed(request, reply)) return
     let problem: ProblemError
     if (error instanceof ProblemError) {
       problem = error
@@ -42,17 +56,9 @@ export function installProblemHandler(app: FastifyInstance, problems: FrameworkP
   })
   // fastify allows one not-found handler per prefix; the server that assembles services sets it.
   if (options.notFound === false) return
-  const served = servedMethods(app)
   app.setNotFoundHandler((request, reply) => {
+    if (methodNotAllowed(request, reply)) return
     const path = request.url.split('?')[0]!
-    const allowed = served(path)
-    if (allowed.length > 0) {
-      // The path exists, the method does not: 405 with what it serves (RFC 9110 §15.5.6), not a 404.
-      const body = new ProblemError(problems.methodNotAllowed, `${request.method} is not served at ${path}; it serves ${allowed.join(', ')}`).toProblem()
-      noteProblem(reply, body.code)
-      void reply.code(405).header('allow', allowed.join(', ')).type(PROBLEM_CONTENT_TYPE).send(body)
-      return
-    }
     const body = new ProblemError(problems.notFound, `no route ${request.method} ${path}`).toProblem()
     noteProblem(reply, body.code)
     void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(body)
