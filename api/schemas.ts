@@ -1,5 +1,6 @@
 import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox'
 import { PERIOD_PATTERN } from './period.ts'
+import { TIMEZONE_PATTERN } from './zoned-time.ts'
 
 /** A string enum as plain JSON Schema `enum`, which OpenAPI tools render better than anyOf/const. */
 export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}): TUnsafe<T[number]> {
@@ -21,7 +22,7 @@ export const PeriodProperties = {
   period: Type.Optional(Type.String({ pattern: PERIOD_PATTERN, description: 'realtime (last 30 minutes), today, yesterday, month, custom (with from/to), or a rolling 30m, 24h, or 7d (calendar days ending today). Default 7d.' })),
   from: Type.Optional(Type.String({ maxLength: 40, description: 'Start (inclusive): an ISO 8601 date-time (2026-11-22T10:00:00Z; without an offset it is local to timezone) or a date (start of that local day).' })),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'End (exclusive) as a date-time, or a date (inclusive: up to the end of that local day).' })),
-  timezone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone for today, yesterday, day and hour buckets and dates without an offset. Default UTC.' })),
+  timezone: Type.Optional(Type.String({ maxLength: 64, pattern: TIMEZONE_PATTERN, description: 'IANA time zone (a tz database name such as Europe/Berlin; one Intl does not know is refused) for today, yesterday, day and hour buckets and dates without an offset. Default UTC.' })),
 }
 
 export const FiltersProperty = Type.Optional(Type.String({

@@ -30,9 +30,13 @@ function formatter(timezone: string): Intl.DateTimeFormat {
   return format
 }
 
+/** The shape of a tz database name; the OpenAPI documents state it, Intl then decides. */
+export const TIMEZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+\\-/]{0,63}$'
+const TIMEZONE_SHAPE = new RegExp(TIMEZONE_PATTERN)
+
 /** True when Intl knows the zone (the same tz database names ClickHouse accepts). */
 export function isTimezone(name: string): boolean {
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(name)) return false
+  if (!TIMEZONE_SHAPE.test(name)) return false
   try {
     formatter(name)
     return true

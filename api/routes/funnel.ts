@@ -17,7 +17,14 @@ const Steps = TypeCompiler.Compile(Type.Array(Step, { minItems: 2, maxItems: 8 }
 
 const FunnelQuery = Type.Object({
   ...PeriodProperties,
-  steps: Type.String({ maxLength: 10_000, description: 'JSON array of 2 to 8 steps, each {"path":"/pricing"} (a pageview) or {"event":"Signed Up"} (a custom event).' }),
+  steps: Type.String({
+    maxLength: 10_000,
+    // The shape only: a JSON text in a query parameter is beyond what a schema checks, so the
+    // steps themselves are validated after parsing and a 400 names the step that is wrong.
+    pattern: '^\\s*\\[[\\s\\S]*\\]\\s*$',
+    examples: ['[{"path":"/"},{"path":"/pricing"},{"event":"Signed Up"}]'],
+    description: 'A JSON array of 2 to 8 steps, each {"path":"/pricing"} (a pageview at exactly this path) or {"event":"Signed Up"} (a custom event), in the order a visitor must reach them; e.g. [{"path":"/"},{"event":"Signed Up"}].',
+  }),
   window: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 1800, description: 'Seconds from the first step within which the others must follow.' })),
   filters: FiltersProperty,
 }, { additionalProperties: false })

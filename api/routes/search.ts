@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { ProblemError } from '../../core/http/problem.ts'
 import { TEXT_FIELD } from '../../core/search/fields.ts'
 import type { SearchHit, SearchStore, SearchStream } from '../../core/search/port.ts'
-import { foldCase, highlightTokens, parseSearchQuery, SEARCH_SCHEMAS, tokenSpans } from '../../core/search/query/index.ts'
+import { foldCase, highlightTokens, parseSearchQuery, QUERY_LIMITS, SEARCH_SCHEMAS, tokenSpans } from '../../core/search/query/index.ts'
 import { authenticateReadKey } from '../auth.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { API_PROBLEMS, invalidInput } from '../errors.ts'
@@ -19,7 +19,10 @@ export interface SearchRouteOptions extends ReadRouteOptions {
 const MAX_SEARCH_RANGE_MS = 31 * 86_400_000
 
 const SearchQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 1_000, description: 'Kibana-style query: free words and "phrases" over the text, field:value, field:prefix*, attributes.key:value, AND / OR / NOT / -, parentheses. Empty: everything. See docs/search.md.' })),
+  q: Type.Optional(Type.String({
+    maxLength: QUERY_LIMITS.text,
+    description: `Kibana-style query: free words and "phrases" over the text, field:value, field:prefix*, attributes.key:value, AND / OR / NOT / -, parentheses. Empty: everything. At most ${QUERY_LIMITS.text} characters, ${QUERY_LIMITS.clauses} words, phrases or field:value clauses, each value at most ${QUERY_LIMITS.value} characters, parentheses at most ${QUERY_LIMITS.depth} deep; past any of these a 400 names q. See docs/search.md.`,
+  })),
   ...PeriodProperties,
   order: Type.Optional(StringEnum(['desc', 'asc'], { description: 'By event time (then event id). Default desc, newest first.', default: 'desc' })),
   size: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Hits per page (1 to 500).' })),
