@@ -9,7 +9,7 @@ import { routeLabel } from '../core/http/metrics.ts'
 import type { LiveHub } from '../core/live/port.ts'
 import type { ProcessMetrics } from '../core/metrics/index.ts'
 import type { RateLimiter } from '../core/rate-limit/port.ts'
-import type { PipelineStatus } from '../core/pipeline-status.ts'
+import type { PipelineStatus, ProjectHealth } from '../core/pipeline-status.ts'
 import { dashboardRoutes } from './dashboard/plugin.ts'
 import { API_FRAMEWORK_PROBLEMS } from './errors.ts'
 import { liveRoutes } from './live/route.ts'
@@ -64,6 +64,8 @@ export interface HealthOptions {
   readonly reported?: HealthChecks
   /** Present where this process can see the bus (embedded mode, ingest or processors on Kafka). */
   readonly pipelineStatus?: () => Promise<PipelineStatus>
+  /** What a project's read key sees of the health; where absent, the route answers operators only. */
+  readonly projectHealth?: (projectId: string) => Promise<ProjectHealth>
 }
 
 /** The query api as a fastify plugin; `start` mounts it beside ingest in one server. */
@@ -130,5 +132,5 @@ function liveVisitors(routes: ReadRouteOptions, activeWindowMs: number, cache: Q
 export async function healthPlugin(app: FastifyInstance, options: HealthOptions): Promise<void> {
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS, { notFound: false })
   await app.register(healthRoutes, { checks: options.checks, reported: options.reported })
-  if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus })
+  if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus, ...(options.projectHealth ? { projectHealth: options.projectHealth } : {}) })
 }

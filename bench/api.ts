@@ -21,6 +21,7 @@ import { generateTraffic } from '../traffic/generator.ts'
 const run = promisify(execFile)
 const WRITE_KEY = 'bench-write-key'
 const READ_KEY = 'bench-read-key'
+const OPERATOR_KEY = 'bench-operator-key'
 const DAY = 86_400_000
 
 export interface HttpFigure {
@@ -60,7 +61,7 @@ export async function benchApi(options: { seconds?: number; clicks?: number; cli
   const log = options.onProgress ?? (() => undefined)
   const directory = temporaryDirectory('bench-api')
   const config = loadConfig({
-    EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', EDDY_WRITE_KEY: WRITE_KEY, EDDY_READ_KEY: READ_KEY,
+    EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', EDDY_WRITE_KEY: WRITE_KEY, EDDY_READ_KEY: READ_KEY, EDDY_OPERATOR_KEYS: OPERATOR_KEY,
     // Limits would measure the limiter's 429s, not the api.
     EDDY_RATE_LIMIT_INGEST_BURST: '0', EDDY_RATE_LIMIT_API_BURST: '0',
   })
@@ -133,7 +134,7 @@ async function seed(url: string, clicks: number, log: (line: string) => void): P
 async function caughtUp(url: string, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + 180_000
   for (;;) {
-    const health = await (await fetch(`${url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })).json() as { lag: number }
+    const health = await (await fetch(`${url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } })).json() as { lag: number }
     if (health.lag === 0) return
     if (Date.now() > deadline) throw new Error(`processors still ${health.lag} behind`)
     log(`api: processors ${health.lag.toLocaleString('en-US')} events behind`)

@@ -14,6 +14,7 @@ export interface ScalingFigure {
 }
 
 const READ_KEY = 'bench-scaling-read-key'
+const OPERATOR_KEY = 'bench-scaling-operator-key'
 
 /**
  * Processor throughput on Kafka with 1, 2, 4… `eddy process` instances, each a separate process
@@ -36,6 +37,7 @@ export async function benchScaling(options: { brokers: string; clickhouseUrl: st
       EDDY_PARTITIONS: '8',
       EDDY_WRITE_KEY: 'bench-scaling-write-key',
       EDDY_READ_KEY: READ_KEY,
+      EDDY_OPERATOR_KEYS: OPERATOR_KEY,
       LOG_LEVEL: 'error',
     }
     const processes: EddyProcess[] = []
@@ -58,7 +60,7 @@ export async function benchScaling(options: { brokers: string; clickhouseUrl: st
         await runtime.close()
       }
       const lagOf = async () => {
-        const response = await fetch(`${processes[0]!.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+        const response = await fetch(`${processes[0]!.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } })
         return response.ok ? ((await response.json()) as { lag: number }).lag : Number.POSITIVE_INFINITY
       }
       const deadline = Date.now() + 600_000

@@ -6,7 +6,7 @@ import { demoCommand } from './commands/demo.ts'
 import { apiCommand, ingestCommand, processCommand } from './commands/distributed.ts'
 import { migrateCommand } from './commands/migrate.ts'
 import { startCommand } from './commands/start.ts'
-import { developmentProject } from './development-project.ts'
+import { developmentDefaults } from './development-project.ts'
 
 const COMMANDS: readonly Command[] = [startCommand, ingestCommand, processCommand, apiCommand, migrateCommand, demoCommand]
 
@@ -45,7 +45,7 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
   }
   let config
   try {
-    config = loadConfig(env, command.developmentProject ? () => developmentProject(env.EDDY_DATA_DIR || './data') : undefined)
+    config = loadConfig(env, command.developmentProject ? developmentDefaults(env.EDDY_DATA_DIR || './data') : undefined)
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`eddy: ${error.message}\n`)

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import type { Config } from '../core/config/index.ts'
 import { LiveFeed } from '../ingest/live-feed.ts'
-import { LIVE_STREAMS, LIVE_WINDOW_MS, liveCounters } from '../core/live/feed.ts'
 import { InsertStats } from '../processors/sinks/insert-stats.ts'
 import { EventPublisher } from '../ingest/publisher.ts'
 import type { WebhookOptions } from '../ingest/webhooks/options.ts'
@@ -21,7 +20,8 @@ import { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
 import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
-import type { PipelineStatus } from '../core/pipeline-status.ts'
+import type { ProjectHealth } from '../core/pipeline-status.ts'
+import { pipelineIngestRate, projectIngestRate } from '../core/live/ingest-rate.ts'
 import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
@@ -127,13 +127,11 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     : []
   const liveFeed = roles.ingest && hub ? new LiveFeed({ hub, logger: logger.child({ component: 'live-feed' }) }) : undefined
   const projectIds = config.projects.map((project) => project.id)
-  const ingestRate = hub
-    ? async () => {
-        // The last ten one-second windows, the current (still filling) one included.
-        const windows = await Promise.all(projectIds.flatMap((id) => LIVE_STREAMS.map((stream) => hub.readCounter(liveCounters.events(id, stream), LIVE_WINDOW_MS, 10))))
-        return windows.reduce((sum, list) => sum + list.reduce((total, window) => total + window.count, 0), 0) / 10
-      }
-    : undefined
+  const ingestRate = hub ? () => pipelineIngestRate(hub, projectIds) : undefined
+  const projectHealth = async (projectId: string): Promise<ProjectHealth> => {
+    const ingest = hub ? await projectIngestRate(hub, projectId).catch(() => undefined) : undefined
+    return { project: projectId, ...(ingest ? { ingest } : {}) }
+  }
   const status = bus
     ? () => pipelineStatus(bus, groups, jobs, {
         deadLetterTopic: config.topics.dlq,
@@ -165,6 +163,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       },
       reported: clickhouse && roles.ingest ? { clickhouse: clickhouseAnswers } : {},
       pipelineStatus: status,
+      projectHealth,
     },
     metrics: runtime.metrics,
     ingestRateLimiter: rateLimiter,
@@ -193,7 +192,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
           database: config.clickhouse.database,
           rateLimiter,
           cache: cache ? { cache, ...config.cache } : undefined,
-          live: { hub, pipelineHealth: status ? async () => healthSummary(await status()) : undefined },
+          live: { hub, pipelineHealth: async (projectId) => ({ available: true, scope: 'project', ...(await projectHealth(projectId)) }) },
           ...(elasticsearch ? { search: new ElasticsearchSearchStore(elasticsearch, config.topics.prefix) } : {}),
           metrics: runtime.metrics,
         }
@@ -249,12 +248,3 @@ export function webhookOptions(config: Readonly<Config>): WebhookOptions {
   return { projects, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) }
 }
 
-/** The live health channel: lag per consumer group and each job partition's figures. */
-function healthSummary(status: PipelineStatus): Record<string, unknown> {
-  return {
-    available: true,
-    lag: status.consumers.reduce((sum, consumer) => sum + consumer.lag, 0),
-    consumers: status.consumers.map(({ group, topic, lag }) => ({ group, topic, lag })),
-    jobs: status.jobs,
-  }
-}

@@ -69,7 +69,7 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
   const runtime: Runtime = {
     config,
     logger,
-    keys: new KeyRing(config.projects),
+    keys: new KeyRing(config.projects, config.operatorKeys),
     metrics: createProcessMetrics({ onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') }),
     bus() {
       bus ??= (async () => {

@@ -2,6 +2,7 @@
  * What /api/v1/pipeline/health and the live health channel report: written by the processors
  * (processors/status.ts), read by the api, so it lives where both may import it.
  */
+import type { IngestRate } from './live/ingest-rate.ts'
 
 /** What /api/v1/pipeline/health says about the ClickHouse sink of this process. */
 export interface InsertSummary {
@@ -33,4 +34,15 @@ export interface PipelineStatus {
   readonly sink?: InsertSummary
   /** Events accepted per second over the last 10 s, all projects, where the live counters are in reach. */
   readonly ingestEventsPerSecond?: number
+}
+
+/**
+ * What a project's read key sees of the pipeline's health: its own traffic only. Offsets, lag and
+ * job partitions are of topics every project shares, so they would show another tenant's volume;
+ * those are the operator's view (PipelineStatus, behind an operator key).
+ */
+export interface ProjectHealth {
+  readonly project: string
+  /** This project's events accepted per second over the last 10 s, by stream and in all; absent where the live counters are not in reach. */
+  readonly ingest?: IngestRate
 }

@@ -11,8 +11,8 @@ export interface LiveServiceOptions {
   readonly hub: LiveHub
   /** Visitors active now, from ClickHouse (the api's realtime query, cached). */
   readonly activeVisitors?: (projectId: string) => Promise<number>
-  /** The pipeline's health where this process can see the bus; absent elsewhere. */
-  readonly pipelineHealth?: () => Promise<Record<string, unknown>>
+  /** What a project sees of the pipeline's health (its own traffic, never the shared topics'). */
+  readonly pipelineHealth?: (projectId: string) => Promise<Record<string, unknown>>
   /** Ping interval; a client that has not answered the previous ping is dropped (default 15 s). */
   readonly heartbeatMs?: number
   /** Unsent bytes a client may have queued before it is dropped as too slow (default 1 MiB). */
@@ -211,7 +211,6 @@ export class LiveService {
 
   private async tick(): Promise<void> {
     const at = Date.now()
-    let health: Promise<Record<string, unknown>> | undefined
     const work: Promise<void>[] = []
     for (const [projectId, feed] of this.projects) {
       const wanted = new Map<Channel, LiveClient[]>()
@@ -225,9 +224,8 @@ export class LiveService {
       }
       for (const [channel, clients] of wanted) {
         if (channel === 'health') {
-          // One pipeline, one reading per tick, whatever the number of projects.
-          health ??= this.options.pipelineHealth?.() ?? Promise.resolve({ available: false })
-          work.push(this.fanOut(clients, channel, async () => ({ seq: at, data: await health! })))
+          const health = this.options.pipelineHealth
+          work.push(this.fanOut(clients, channel, async () => ({ seq: at, data: health ? await health(projectId) : { available: false } })))
         } else if (channel === 'visitors') {
           const visitors = this.options.activeVisitors
           work.push(this.fanOut(clients, channel, async () => ({ seq: at, data: { visitors: visitors ? await visitors(projectId) : null } })))

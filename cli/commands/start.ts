@@ -26,6 +26,7 @@ Listens on PORT (default 8080). Stop with Ctrl-C: requests stop, consumers drain
       ...(config.developmentProject ? [`  development project "${project?.id}" (keys kept in ${config.dataDir}/development-project.json)`] : []),
       `  write key: ${writeKey}`,
       `  read key:  ${readKey}`,
+      ...(config.operatorKeys[0] ? [`  operator key: ${config.operatorKeys[0]} (the whole pipeline's health${config.developmentProject ? `; kept in ${config.dataDir}/development-operator-key` : ''})`] : []),
       `  dashboard: ${pipeline.url}/#key=${readKey}`,
       '',
       'Try:',

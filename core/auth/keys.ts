@@ -8,12 +8,19 @@ export type KeyRole = 'write' | 'read'
  */
 export class KeyRing {
   private readonly keys = new Map<string, { projectId: string; role: KeyRole }>()
+  private readonly operators: ReadonlySet<string>
 
-  constructor(projects: readonly Project[]) {
+  /** Operator keys belong to no project: they see what is shared by all (the pipeline's health). */
+  constructor(projects: readonly Project[], operatorKeys: readonly string[] = []) {
     for (const project of projects) {
       for (const key of project.writeKeys) this.keys.set(key, { projectId: project.id, role: 'write' })
       for (const key of project.readKeys) this.keys.set(key, { projectId: project.id, role: 'read' })
     }
+    this.operators = new Set(operatorKeys)
+  }
+
+  isOperator(key: string | undefined): boolean {
+    return key !== undefined && this.operators.has(key)
   }
 
   /** The project a key of that role belongs to, or undefined. */

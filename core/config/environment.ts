@@ -18,6 +18,7 @@ export const ENVIRONMENT = {
   EDDY_PROJECT_ID: 'Project id used with EDDY_WRITE_KEY/EDDY_READ_KEY (default default).',
   EDDY_WRITE_KEY: 'Write key of the single project (ingest).',
   EDDY_READ_KEY: 'Read key of the single project (API).',
+  EDDY_OPERATOR_KEYS: 'Comma-separated operator keys (8+ characters): they read the whole pipeline\'s health (every topic\'s offsets, lag and job partitions); a read key sees only its project\'s part (default: none; the development project of `eddy start` gets one).',
   EDDY_PARTITIONS: 'Partitions per event topic (default 4).',
   EDDY_TOPIC_PREFIX: 'Prefix of topic and consumer group names (default eddy), to share one Kafka cluster between deployments.',
   EDDY_MAX_EVENT_BYTES: 'Largest accepted event in bytes (default 32768, as Segment).',

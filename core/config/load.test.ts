@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './load.ts'
 
-const development = () => ({ id: 'development', writeKeys: ['wk_development'], readKeys: ['rk_development'] })
+const development = { project: () => ({ id: 'development', writeKeys: ['wk_development'], readKeys: ['rk_development'] }), operatorKey: () => 'ok_development' }
 
 describe('loadConfig', () => {
   it('gives embedded defaults when nothing is set', () => {
@@ -13,6 +13,15 @@ describe('loadConfig', () => {
     expect(config.ingest.maxRequestBytes).toBe(500 * 1024)
     expect(config.developmentProject).toBe(true)
     expect(config.projects[0]!.id).toBe('development')
+    expect(config.operatorKeys).toEqual(['ok_development'])
+  })
+
+  it('reads operator keys, none by default once projects are configured, each distinct from project keys', () => {
+    expect(loadConfig({ EDDY_READ_KEY: 'read-key-1' }).operatorKeys).toEqual([])
+    expect(loadConfig({ EDDY_READ_KEY: 'read-key-1', EDDY_OPERATOR_KEYS: ' operator-1, operator-2 ' }).operatorKeys).toEqual(['operator-1', 'operator-2'])
+    expect(loadConfig({ EDDY_OPERATOR_KEYS: 'operator-1' }, development).operatorKeys).toEqual(['operator-1'])
+    expect(() => loadConfig({ EDDY_READ_KEY: 'read-key-1', EDDY_OPERATOR_KEYS: 'read-key-1' })).toThrow(/used twice: by an operator and by default \(read\)/)
+    expect(() => loadConfig({ EDDY_READ_KEY: 'read-key-1', EDDY_OPERATOR_KEYS: 'short' })).toThrow(/operatorKeys/)
   })
 
   it('reads the nesting limit, 64 by default, and refuses one past where a walk could overflow', () => {

@@ -15,12 +15,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** What a newcomer's `eddy start` gets when nothing is configured (see cli/development-project.ts). */
+export interface DevelopmentDefaults {
+  project(): Project
+  operatorKey(): string
+}
+
 /**
  * Parses the environment once, at start-up, into a validated and frozen Config. Nothing else in
  * Eddy reads process.env; everything receives the Config (or the part of it it needs).
- * `developmentProject` supplies the keys when none are configured (see cli/development-project.ts).
+ * `development` supplies the keys when no project is configured.
  */
-export function loadConfig(env: Environment, developmentProject?: () => Project): Readonly<Config> {
+export function loadConfig(env: Environment, development?: DevelopmentDefaults): Readonly<Config> {
   const problems: string[] = []
   const integer = (name: EnvironmentVariable, fallback: number): number => {
     const raw = env[name]
@@ -33,10 +39,12 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
 
   let projects = readProjects(env, problems)
   let isDevelopmentProject = false
-  if (projects.length === 0 && developmentProject) {
-    projects = [developmentProject()]
+  if (projects.length === 0 && development) {
+    projects = [development.project()]
     isDevelopmentProject = true
   }
+  let operatorKeys = (env.EDDY_OPERATOR_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean)
+  if (operatorKeys.length === 0 && isDevelopmentProject) operatorKeys = [development!.operatorKey()]
 
   const prefix = env.EDDY_TOPIC_PREFIX || 'eddy'
   const config: Config = {
@@ -56,6 +64,7 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
     elasticsearchUrl: optional('ELASTICSEARCH_URL'),
     redisUrl: optional('REDIS_URL'),
     projects,
+    operatorKeys,
     developmentProject: isDevelopmentProject,
     topics: {
       partitions: integer('EDDY_PARTITIONS', 4),
@@ -96,7 +105,7 @@ export function loadConfig(env: Environment, developmentProject?: () => Project)
   for (const error of Value.Errors(ConfigSchema, config)) {
     problems.push(`${error.path || '/'}: ${error.message}${error.value === undefined ? '' : ` (got ${JSON.stringify(error.value)})`}`)
   }
-  problems.push(...duplicateKeys(config.projects))
+  problems.push(...duplicateKeys(config.projects, config.operatorKeys))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
 }
@@ -129,9 +138,13 @@ function readProjects(env: Environment, problems: string[]): Project[] {
 }
 
 /** A key must identify exactly one project and one role, or tenancy would be ambiguous. */
-function duplicateKeys(projects: readonly Project[]): string[] {
+function duplicateKeys(projects: readonly Project[], operatorKeys: readonly string[]): string[] {
   const seen = new Map<string, string>()
   const problems: string[] = []
+  for (const key of operatorKeys) {
+    if (seen.has(key)) problems.push('an operator key is listed twice')
+    seen.set(key, 'an operator')
+  }
   for (const project of projects) {
     for (const [role, keys] of [['write', project.writeKeys], ['read', project.readKeys]] as const) {
       for (const key of keys) {

@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object({
   elasticsearchUrl: Type.Optional(Type.String()),
   redisUrl: Type.Optional(Type.String()),
   projects: Type.Array(ProjectSchema),
+  /** Keys that see the whole pipeline (every topic's offsets and lag), not one project's part. */
+  operatorKeys: Type.Array(Key),
   /** True when no project was configured and a development project was generated. */
   developmentProject: Type.Boolean(),
   topics: Type.Object({

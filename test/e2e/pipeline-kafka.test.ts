@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { generateTraffic } from '../../traffic/generator.ts'
 import { sendRequests, toRequests } from '../../traffic/sender.ts'
 import { describeWithService } from '../support/services.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline, TEST_OPERATOR_KEY } from '../support/pipeline.ts'
 
 describeWithService('kafka', 'KAFKA_BROKERS', 'end to end on Kafka: HTTP → Kafka → processors → ClickHouse', (brokers) => {
   let eddy: TestPipeline
@@ -31,7 +31,7 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'end to end on Kafka: HTTP → Kaf
       }, (n) => n >= expected[stream], 60_000)
       expect(count, stream).toBe(expected[stream])
     }
-    const lag = await eventually(async () => ((await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as { lag: number }).lag, (n) => n === 0, 60_000)
+    const lag = await eventually(async () => ((await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json()) as { lag: number }).lag, (n) => n === 0, 60_000)
     expect(lag).toBe(0)
     const pageviews = await eventually(async () => {
       const rows = await (await clickhouse.query({ query: "SELECT sum(pageviews) AS n FROM eddy.clicks_1m FINAL WHERE project_id = 'alpha' AND dimension = 'total'", format: 'JSONEachRow' })).json<{ n: string }>()

@@ -5,7 +5,7 @@ import { AvroCodec } from '../../core/codec/avro-codec.ts'
 import { LocalSchemaRegistry } from '../../core/registry/local.ts'
 import { loadSchemaCatalog } from '../../schemas/avro/catalog.ts'
 import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline, TEST_OPERATOR_KEY } from '../support/pipeline.ts'
 import { describeWithService } from '../support/services.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
 
@@ -48,7 +48,7 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'schema evolution across a rolling
       return rows.map((r) => ({ old: Number(r.old), n: Number(r.n), withoutHash: Number(r.without_hash) }))
     }, (rows) => rows.reduce((sum, r) => sum + r.n, 0) === 100, 60_000)
     expect(counts).toEqual([{ old: 0, n: 50, withoutHash: 50 }, { old: 1, n: 50, withoutHash: 50 }])
-    const health = await eventually(async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as { lag: number }, (h) => h.lag === 0, 60_000)
+    const health = await eventually(async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json()) as { lag: number }, (h) => h.lag === 0, 60_000)
     expect(health.lag).toBe(0)
     const bus = await eddy.runtime.bus()
     const deadLetters = (await bus.admin().topicOffsets(`${prefix}.dlq`)).reduce((sum, p) => sum + p.high - p.low, 0)

@@ -3,7 +3,7 @@ import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
 import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline, TEST_OPERATOR_KEY } from '../support/pipeline.ts'
 import { startPrivateServer, type PrivateServer } from '../support/private-server.ts'
 
 /**
@@ -31,7 +31,7 @@ describe('fault: the ClickHouse server is killed -9 mid-load and started again',
     await server?.dispose()
   }, 120_000)
 
-  const health = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as { lag: number; sink: { inserts: number; failures: number } }
+  const health = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json()) as { lag: number; sink: { inserts: number; failures: number } }
 
   it('keeps acknowledging, shows the backlog, and stores every acknowledged event once with the right aggregates', async () => {
     const stream = groundTruthStream({ seed: 41, events: EVENTS, startMs: Date.now() - 12 * 3_600_000, partitions: PARTITIONS, settings: DEFAULT_CLICKSTREAM })

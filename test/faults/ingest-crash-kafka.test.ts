@@ -10,6 +10,7 @@ const BATCHES = 40
 const PER_BATCH = 250
 const KILLS = 3
 const READ_KEY = 'ingest-crash-read-key'
+const OPERATOR_KEY = 'ingest-crash-operator-key'
 const WRITE_KEY = 'ingest-crash-write-key'
 
 // `eddy ingest` is SIGKILLed while clients send, and restarted. Clients do what the snippet and
@@ -26,6 +27,7 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     CLICKHOUSE_DATABASE: database,
     EDDY_TOPIC_PREFIX: `ingest-crash-${suffix}`,
     EDDY_PARTITIONS: '2',
+    EDDY_OPERATOR_KEYS: OPERATOR_KEY,
     EDDY_PROJECTS: JSON.stringify([{ id: 'alpha', writeKeys: [WRITE_KEY], readKeys: [READ_KEY] }]),
   }
   const processes: EddyProcess[] = []
@@ -106,7 +108,7 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     expect(counts.failedAttempts, 'the kills hit requests in flight').toBeGreaterThan(0)
 
     const lag = await eventually(async () => {
-      const response = await fetch(`${processor.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } }).catch(() => undefined)
+      const response = await fetch(`${processor.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } }).catch(() => undefined)
       return response?.ok ? ((await response.json()) as { lag: number }).lag : -1
     }, (value) => value === 0, 120_000)
     expect(lag).toBe(0)

@@ -3,7 +3,7 @@ import { frame } from '../../core/codec/wire-format.ts'
 import { SAMPLES } from '../../schemas/avro/fixtures/samples.ts'
 import type { BusRecord } from '../../core/bus/port.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline, TEST_OPERATOR_KEY } from '../support/pipeline.ts'
 
 let eddy: TestPipeline
 beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('poison message in the middle of a partition', () => {
     expect(letters.some((letter) => letter.value.equals(poison[0]!))).toBe(true)
 
     // The pipeline's health counts them, beside the sink's inserts and the ingest rate.
-    const readHealth = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as Record<string, any>
+    const readHealth = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json()) as Record<string, any>
     const health = await eventually(readHealth, (h) => h.lag === 0) // offsets are committed with each checkpoint
     expect(health).toMatchObject({ lag: 0, deadLetters: 3, lateEvents: 0, sink: { failures: 0 } })
     expect(health.sink.inserts).toBeGreaterThan(0)

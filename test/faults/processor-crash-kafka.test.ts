@@ -14,6 +14,7 @@ const EVENTS = 40_000
 const KILLS = 6
 const PARTITIONS = 4
 const READ_KEY = 'crash-kafka-read-key'
+const OPERATOR_KEY = 'crash-kafka-operator-key'
 
 // The distributed deployment: one `eddy ingest` and two `eddy process` instances in one consumer
 // group per job, separate processes sharing Kafka and one ClickHouse (over HTTP). Processor
@@ -29,6 +30,7 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     CLICKHOUSE_DATABASE: database,
     EDDY_TOPIC_PREFIX: `crash-${suffix}`,
     EDDY_PARTITIONS: String(PARTITIONS),
+    EDDY_OPERATOR_KEYS: OPERATOR_KEY,
     EDDY_PROJECTS: JSON.stringify([
       { id: 'alpha', writeKeys: ['crash-kafka-write-a'], readKeys: [READ_KEY] },
       { id: 'beta', writeKeys: ['crash-kafka-write-b'], readKeys: ['crash-kafka-read-b'] },
@@ -100,7 +102,7 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
     expect(kills).toBe(KILLS)
 
     const lag = await eventually(async () => {
-      const response = await fetch(`${processors[0]!.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+      const response = await fetch(`${processors[0]!.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } })
       return response.ok ? ((await response.json()) as { lag: number }).lag : -1
     }, (value) => value === 0, 240_000)
     expect(lag).toBe(0)

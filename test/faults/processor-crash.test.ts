@@ -14,9 +14,11 @@ const KILLS_WHILE_SENDING = 5
 const PARTITIONS = 4
 const directory = temporaryDirectory('crash')
 const READ_KEY = 'crash-read-key-a'
+const OPERATOR_KEY = 'crash-operator-key'
 const env = {
   EDDY_DATA_DIR: directory.path,
   EDDY_PARTITIONS: String(PARTITIONS),
+  EDDY_OPERATOR_KEYS: OPERATOR_KEY,
   EDDY_PROJECTS: JSON.stringify([
     { id: 'alpha', writeKeys: ['crash-write-key-a'], readKeys: [READ_KEY] },
     { id: 'beta', writeKeys: ['crash-write-key-b'], readKeys: ['crash-read-key-b'] },
@@ -75,7 +77,7 @@ describe('crash: eddy start is SIGKILLed while ingesting and processing', () => 
     expect(eddy.starts).toBe(KILLS_WHILE_SENDING + 2)
 
     const lag = await eventually(async () => {
-      const response = await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+      const response = await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } })
       return ((await response.json()) as { lag: number }).lag
     }, (value) => value === 0, 180_000)
     expect(lag).toBe(0)

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { generateTraffic } from '../../traffic/generator.ts'
 import { rateLimitKey } from '../../core/http/rate-limit.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_OPERATOR_KEY, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 import { startPrivateServer, type PrivateServer } from '../support/private-server.ts'
 import { describeWithService } from '../support/services.ts'
 
@@ -65,9 +65,9 @@ describeWithService('redis', 'REDIS_URL', 'fault: Redis killed -9 under load, th
       acknowledged.push(...batch)
       return { limit: response.headers.get('ratelimit-limit'), remaining: Number(response.headers.get('ratelimit-remaining')) }
     }
-    const api = async (path: string) => {
+    const api = async (path: string, key = TEST_READ_KEY) => {
       const started = performance.now()
-      const response = await fetch(`${eddy.url}${path}`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })
+      const response = await fetch(`${eddy.url}${path}`, { headers: { authorization: `Bearer ${key}` } })
       slowest = Math.max(slowest, performance.now() - started)
       const body = await response.json() as Record<string, unknown>
       return { status: response.status, limit: response.headers.get('ratelimit-limit'), remaining: Number(response.headers.get('ratelimit-remaining')), cache: response.headers.get('x-eddy-cache'), body }
@@ -99,7 +99,7 @@ describeWithService('redis', 'REDIS_URL', 'fault: Redis killed -9 under load, th
     // The cache computes directly: the same question twice is two misses.
     expect([first.cache, second.cache]).toEqual(['miss', 'miss'])
     // The live counters are unknown, so the ingest rate is left out, not shown as 0.
-    const healthWhileDown = await api('/api/v1/pipeline/health')
+    const healthWhileDown = await api('/api/v1/pipeline/health', TEST_OPERATOR_KEY)
     expect(healthWhileDown.status).toBe(200)
     expect(healthWhileDown.body.ingestEventsPerSecond).toBeUndefined()
     down.slowestAnswerWhileDownMs = Math.round(slowest)
@@ -140,7 +140,7 @@ describeWithService('redis', 'REDIS_URL', 'fault: Redis killed -9 under load, th
       // The live counters count again: the pipeline health has its ingest rate back.
       const health = await eventually(async () => {
         await ingest()
-        return (await api('/api/v1/pipeline/health')).body
+        return (await api('/api/v1/pipeline/health', TEST_OPERATOR_KEY)).body
       }, (body) => typeof body.ingestEventsPerSecond === 'number' && body.ingestEventsPerSecond > 0, 15_000)
       expect(health.ingestEventsPerSecond).toBeGreaterThan(0)
     } finally {
@@ -148,7 +148,7 @@ describeWithService('redis', 'REDIS_URL', 'fault: Redis killed -9 under load, th
     }
 
     while (sent < events.length) await ingest()
-    const lag = await eventually(async () => (await api('/api/v1/pipeline/health')).body.lag, (value) => value === 0, 60_000)
+    const lag = await eventually(async () => (await api('/api/v1/pipeline/health', TEST_OPERATOR_KEY)).body.lag, (value) => value === 0, 60_000)
     expect(lag).toBe(0)
     const counts = await reportFaultCounts(await eddy.runtime.clickhouse(), 'redis-down', {
       sent,

@@ -3,7 +3,7 @@ import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
 import { mapDifferences, storedClickstream } from '../support/aggregates.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { clickstreamOracle, groundTruthStream } from '../support/ground-truth.ts'
-import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline, TEST_OPERATOR_KEY } from '../support/pipeline.ts'
 
 let eddy: TestPipeline
 beforeAll(async () => {
@@ -20,7 +20,7 @@ const post = async (payloads: readonly Record<string, unknown>[], key: string) =
     expect(response.status).toBe(202)
   }
 }
-const health = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_READ_KEY}` } })).json()) as { lag: number; consumers: Array<{ group: string; lag: number }> }
+const health = async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json()) as { lag: number; consumers: Array<{ group: string; lag: number }> }
 
 describe('ClickHouse unavailable mid-run', () => {
   it('pauses, commits nothing past what was written, and ends with the same result', async () => {

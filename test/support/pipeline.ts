@@ -6,6 +6,8 @@ import { temporaryDirectory } from './temp-dir.ts'
 
 export const TEST_WRITE_KEY = 'test-write-key-a'
 export const TEST_READ_KEY = 'test-read-key-a'
+/** Sees the whole pipeline's health; read keys see only their project's part. */
+export const TEST_OPERATOR_KEY = 'test-operator-key'
 
 export interface TestPipeline {
   readonly url: string
@@ -25,6 +27,7 @@ export async function startTestPipeline(env: Environment = {}): Promise<TestPipe
       { id: 'alpha', writeKeys: [TEST_WRITE_KEY], readKeys: [TEST_READ_KEY] },
       { id: 'beta', writeKeys: ['test-write-key-b'], readKeys: ['test-read-key-b'] },
     ]),
+    EDDY_OPERATOR_KEYS: TEST_OPERATOR_KEY,
     EDDY_SINK_FLUSH_MS: '50',
     // Suites poll the api until the processors catch up: a cached answer or a 429 would only slow
     // them down. The suites of the cache and the limits turn them back on.
