@@ -377,7 +377,7 @@ describe('OpenAPI', () => {
         if (!path.startsWith('/api/v1/stats') && !path.startsWith('/api/v1/logs') && !path.startsWith('/api/v1/notifications')) continue
         // The context of a line answers 404 when there is no such line.
         const notFound = path === '/api/v1/logs/context' ? ['404'] : []
-        expect(Object.keys(operation.responses).sort(), path).toEqual(['200', '400', '401', ...notFound, '422', '431', '503'])
+        expect(Object.keys(operation.responses).sort(), path).toEqual(['200', '400', '401', ...notFound, '422', '429', '431', '503'])
         expect(operation.security, path).toEqual([{ readKey: [] }])
         for (const parameter of operation.parameters ?? []) {
           expect(parameter, path).toMatchObject({ in: 'query', name: expect.any(String), schema: expect.any(Object) })

@@ -7,11 +7,12 @@ import type { QueryCache } from '../core/cache/port.ts'
 import { installProblemHandler } from '../core/http/error-handler.ts'
 import { routeLabel } from '../core/http/metrics.ts'
 import type { LiveHub } from '../core/live/port.ts'
+import { installAuthThrottle, type AuthFailureThrottle } from '../core/http/auth-throttle.ts'
 import type { ProcessMetrics } from '../core/metrics/index.ts'
 import type { RateLimiter } from '../core/rate-limit/port.ts'
 import type { PipelineStatus, ProjectHealth } from '../core/pipeline-status.ts'
 import { dashboardRoutes } from './dashboard/plugin.ts'
-import { API_FRAMEWORK_PROBLEMS } from './errors.ts'
+import { API_FRAMEWORK_PROBLEMS, API_PROBLEMS } from './errors.ts'
 import { liveRoutes } from './live/route.ts'
 import { LiveService, type LiveServiceOptions } from './live/service.ts'
 import { registerOpenApi } from './openapi.ts'
@@ -43,6 +44,8 @@ export interface ApiOptions {
   readonly docsUi?: boolean
   /** The clock relative periods are resolved against (tests pin it). */
   readonly now?: () => number
+  /** Charges failed authentications to the client's address and refuses it once they pass the limit. */
+  readonly authThrottle?: AuthFailureThrottle
   /** Per read key token buckets (tier `api`); without one, or without that tier, nothing is limited. */
   readonly rateLimiter?: RateLimiter
   /** Caches realtime and the web stats; without it every request queries ClickHouse. */
@@ -64,8 +67,9 @@ export interface HealthOptions {
   readonly reported?: HealthChecks
   /** Present where this process can see the bus (embedded mode, ingest or processors on Kafka). */
   readonly pipelineStatus?: () => Promise<PipelineStatus>
-  /** What a project's read key sees of the health; where absent, the route answers operators only. */
+  /** What a project's read key sees of the health; where absent, only that its project exists. */
   readonly projectHealth?: (projectId: string) => Promise<ProjectHealth>
+  readonly authThrottle?: AuthFailureThrottle
 }
 
 /** The query api as a fastify plugin; `start` mounts it beside ingest in one server. */
@@ -79,6 +83,8 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
       durations.observe({ route: routeLabel(request), status: String(reply.statusCode) }, reply.elapsedTime / 1_000)
     })
   }
+  // Before the rate limit: a refused address is answered without charging any key's budget.
+  if (options.authThrottle) throttleApiAuth(app, options.authThrottle)
   refuseUnknownQueryParameters(app)
   await registerOpenApi(app, { docsUi: options.docsUi ?? true })
   const routes: ReadRouteOptions = {
@@ -107,7 +113,7 @@ export async function apiPlugin(app: FastifyInstance, options: ApiOptions): Prom
       const stop = metrics.onScrape(() => metrics.metrics.liveClients.set(service.stats().clients))
       app.addHook('onClose', async () => stop())
     }
-    await app.register(liveRoutes, { keys: options.keys, service })
+    await app.register(liveRoutes, { keys: options.keys, service, ...(options.authThrottle ? { authThrottle: options.authThrottle } : {}) })
   }
   if (options.dashboard ?? options.live !== undefined) await app.register(dashboardRoutes)
 }
@@ -131,6 +137,16 @@ function liveVisitors(routes: ReadRouteOptions, activeWindowMs: number, cache: Q
  */
 export async function healthPlugin(app: FastifyInstance, options: HealthOptions): Promise<void> {
   installProblemHandler(app, API_FRAMEWORK_PROBLEMS, { notFound: false })
+  if (options.authThrottle) throttleApiAuth(app, options.authThrottle)
   await app.register(healthRoutes, { checks: options.checks, reported: options.reported })
   if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus, ...(options.projectHealth ? { projectHealth: options.projectHealth } : {}) })
+}
+
+/** Read and operator keys are secrets: a refused address is refused whatever key it sends. */
+function throttleApiAuth(app: FastifyInstance, throttle: AuthFailureThrottle): void {
+  installAuthThrottle(app, {
+    throttle,
+    problem: API_PROBLEMS.API_AUTH_THROTTLED,
+    presentsCredentials: (request) => request.headers.authorization !== undefined || typeof (request.query as Record<string, unknown> | undefined)?.key === 'string',
+  })
 }

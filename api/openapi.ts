@@ -1,6 +1,8 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { PipelineHealthAnswer } from './routes/pipeline-health.ts'
+import { PROBLEM_RESPONSE } from './schemas.ts'
 
 /**
  * Health endpoints live in their own plugin scope (every process serves them), out of reach of
@@ -11,8 +13,14 @@ const HEALTH_PATHS = {
   '/readyz': { get: { tags: ['health'], summary: 'Ready for traffic: the log accepts writes (and, in a process that does not ingest, ClickHouse answers)', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
   '/api/v1/pipeline/health': {
     get: {
-      tags: ['health'], summary: 'Consumer lag per group and partition, job watermarks', security: [{ readKey: [] }],
-      responses: { 200: { description: 'lag, consumers and jobs' }, 401: { description: 'not a read key' } },
+      tags: ['health'],
+      summary: 'An operator key: consumer lag per group and partition, job watermarks. A read key: its project\'s own accepted events per second',
+      security: [{ operatorKey: [] }, { readKey: [] }],
+      responses: {
+        200: { description: '`scope` says which view: `pipeline` (operator key) or `project` (read key).', content: { 'application/json': { schema: PipelineHealthAnswer } } },
+        401: PROBLEM_RESPONSE,
+        429: PROBLEM_RESPONSE,
+      },
     },
   },
 }
@@ -30,7 +38,12 @@ export async function registerOpenApi(app: FastifyInstance, options: { docsUi: b
         version: '1',
         description: 'Web analytics, logs and notifications from ClickHouse. Errors are application/problem+json (docs/errors.md). The project comes from the read key.',
       },
-      components: { securitySchemes: { readKey: { type: 'http', scheme: 'bearer', description: 'A read key (secret). Write keys cannot read.' } } },
+      components: {
+        securitySchemes: {
+          readKey: { type: 'http', scheme: 'bearer', description: 'A read key (secret). Write keys cannot read.' },
+          operatorKey: { type: 'http', scheme: 'bearer', description: 'An operator key (EDDY_OPERATOR_KEYS): the whole pipeline\'s health, every project\'s volume.' },
+        },
+      },
       tags: [{ name: 'web' }, { name: 'logs' }, { name: 'notifications' }, { name: 'health' }],
     },
     transformObject: (documentObject) => {

@@ -57,6 +57,8 @@ export const ERROR_RESPONSES = {
   400: PROBLEM_RESPONSE,
   401: PROBLEM_RESPONSE,
   422: PROBLEM_RESPONSE,
+  /** The read key's rate limit (API_RATE_LIMITED), or too many failed keys from the address (API_AUTH_THROTTLED). */
+  429: PROBLEM_RESPONSE,
   /** Node's parser refuses a request line and headers over 16 KB (core/http/client-errors.ts). */
   431: PROBLEM_RESPONSE,
   503: PROBLEM_RESPONSE,

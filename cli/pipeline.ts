@@ -21,6 +21,8 @@ import { dropExpiredIndices } from '../core/search/elasticsearch/indices.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
 import type { ProjectHealth } from '../core/pipeline-status.ts'
+import { AUTH_FAILURE_TIER, AuthFailureThrottle } from '../core/http/auth-throttle.ts'
+import { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { pipelineIngestRate, projectIngestRate } from '../core/live/ingest-rate.ts'
 import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
 import { ClickHouseBatchWriter } from '../processors/sinks/clickhouse-batch-writer.ts'
@@ -122,9 +124,18 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   // Redis (or memory) backs rate limits, the query cache and the live feed. None is part of
   // readiness: each keeps working while Redis is down (docs/redis.md).
   // Built side by side: each waits up to 2 s for an absent Redis before starting without it.
+  // The rate limiter also slows key guessing, which every process that answers keys needs (a
+  // processors-only one serves the pipeline's health to operator keys).
   const [rateLimiter, hub, cache] = roles.ingest || roles.api
     ? await Promise.all([runtime.rateLimiter(), runtime.liveHub(), roles.api ? runtime.queryCache() : undefined])
-    : []
+    : [await runtime.rateLimiter()]
+  const authThrottle = rateLimiter?.tiers[AUTH_FAILURE_TIER]
+    ? new AuthFailureThrottle({
+        limiter: rateLimiter,
+        ...(config.ingest.trustedProxies?.length ? { trustedProxies: trustedProxies(config.ingest.trustedProxies) } : {}),
+        logger: logger.child({ component: 'auth-throttle' }),
+      })
+    : undefined
   const liveFeed = roles.ingest && hub ? new LiveFeed({ hub, logger: logger.child({ component: 'live-feed' }) }) : undefined
   const projectIds = config.projects.map((project) => project.id)
   const ingestRate = hub ? () => pipelineIngestRate(hub, projectIds) : undefined
@@ -164,9 +175,11 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       reported: clickhouse && roles.ingest ? { clickhouse: clickhouseAnswers } : {},
       pipelineStatus: status,
       projectHealth,
+      ...(authThrottle ? { authThrottle } : {}),
     },
     metrics: runtime.metrics,
     ingestRateLimiter: rateLimiter,
+    ...(authThrottle ? { authThrottle } : {}),
     ingest: roles.ingest && bus && codec
       ? {
           config,
@@ -191,6 +204,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
           clickhouse,
           database: config.clickhouse.database,
           rateLimiter,
+          ...(authThrottle ? { authThrottle } : {}),
           cache: cache ? { cache, ...config.cache } : undefined,
           live: { hub, pipelineHealth: async (projectId) => ({ available: true, scope: 'project', ...(await projectHealth(projectId)) }) },
           ...(elasticsearch ? { search: new ElasticsearchSearchStore(elasticsearch, config.topics.prefix) } : {}),

@@ -8,7 +8,9 @@ import type { Logger } from '../core/logging/logger.ts'
 import type { ProcessMetrics } from '../core/metrics/index.ts'
 import type { RateLimiter } from '../core/rate-limit/port.ts'
 import { ingestPlugin, type IngestOptions } from '../ingest/app.ts'
+import { throttleIngestAuth } from '../ingest/auth-throttle.ts'
 import { INGEST_TIER, installIngestRateLimit } from '../ingest/rate-limit.ts'
+import type { AuthFailureThrottle } from '../core/http/auth-throttle.ts'
 
 export interface ServerParts {
   readonly logger: Logger
@@ -19,6 +21,8 @@ export interface ServerParts {
   readonly ingest?: IngestOptions
   /** Limits ingest per write key when it has the `ingest` tier (the api takes its limiter in ApiOptions). */
   readonly ingestRateLimiter?: RateLimiter
+  /** Failed authentications of ingest charged to the client's address (the api and health take it in their options). */
+  readonly authThrottle?: AuthFailureThrottle
   readonly api?: ApiOptions
 }
 
@@ -33,7 +37,9 @@ export async function buildServer(parts: ServerParts): Promise<FastifyInstance> 
   if (parts.ingest) {
     const ingest = parts.ingest
     const limiter = parts.ingestRateLimiter
+    const throttle = parts.authThrottle
     await app.register(async (scope) => {
+      if (throttle) throttleIngestAuth(scope, throttle, ingest.keys)
       if (limiter?.tiers[INGEST_TIER]) installIngestRateLimit(scope, limiter, ingest.keys)
       await ingestPlugin(scope, ingest)
     })

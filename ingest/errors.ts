@@ -18,6 +18,7 @@ export const INGEST_PROBLEMS = defineProblems({
   INGEST_WEBHOOK_NOT_CONFIGURED: { status: 401, title: 'Webhook not configured', meaning: 'The project has no secret for this provider (SendGrid verification key, Twilio auth token, SNS topic ARNs), so its webhooks cannot be verified and are refused.' },
   INGEST_WEBHOOK_UNAVAILABLE: { status: 503, title: 'Webhook not verified, try again', meaning: 'The SNS signing certificate could not be fetched or the subscription could not be confirmed. Nothing was stored; SNS retries.' },
   INGEST_RATE_LIMITED: { status: 429, title: 'Too many requests', meaning: 'The write key sent more requests than its rate limit (EDDY_RATE_LIMIT_INGEST_*); nothing was accepted. Retry after Retry-After seconds; the `RateLimit-*` headers show the budget.' },
+  INGEST_AUTH_THROTTLED: { status: 429, title: 'Too many failed authentications', meaning: 'This client address (an IPv6 /64) sent more unknown write keys or bad webhook signatures than EDDY_AUTH_FAILURE_BURST at EDDY_AUTH_FAILURE_PER_MINUTE allow; nothing was accepted. Requests with a valid write key still pass. Retry after Retry-After seconds with a write key of a project.' },
   INGEST_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits unavailable', meaning: 'Reserved: ingest fails open when the rate limit store (Redis) is down, so it never answers this today.' },
   INGEST_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; the events were not accepted. Please report it with the log line.' },
 })

@@ -165,7 +165,7 @@ export function ingestOpenApiDocument(options: IngestOpenApiOptions): OpenApiDoc
   // What each family of routes can answer, besides its success.
   const BODY = [P.INGEST_MALFORMED_BODY, P.INGEST_BODY_TOO_LARGE, P.INGEST_UNSUPPORTED_MEDIA_TYPE, P.INGEST_RATE_LIMITED]
   const DURABLE = [P.INGEST_BUS_UNAVAILABLE, P.INGEST_STORAGE_FULL]
-  const EVENTS = [P.INGEST_INVALID_EVENTS, P.INGEST_UNAUTHORIZED, ...BODY, ...DURABLE]
+  const EVENTS = [P.INGEST_INVALID_EVENTS, P.INGEST_UNAUTHORIZED, P.INGEST_AUTH_THROTTLED, ...BODY, ...DURABLE]
   const ALL_OR_NOTHING = [...EVENTS, P.INGEST_EVENT_TOO_LARGE]
   const NO_BODY = [P.INGEST_RATE_LIMITED]
 
@@ -791,7 +791,7 @@ export function ingestOpenApiDocument(options: IngestOpenApiOptions): OpenApiDoc
         ...(type === 'text/plain' ? { example: `{"create":{${withIndex ? '' : '"_index":"checkout",'}"_id":"doc-bulk-1"}}\n{"message":"payment 41 failed","log":{"level":"error"},"host":{"name":"web-2"}}\n` } : {}),
       }])),
     },
-    responses: { 200: accepted('BulkResponse', 'Every action has its item: 201 stored, 400 refused.'), ...(withIndex ? ROUTER_LIMIT : {}), ...problems.for([P.INGEST_UNAUTHORIZED, ...BODY, ...DURABLE]) },
+    responses: { 200: accepted('BulkResponse', 'Every action has its item: 201 stored, 400 refused.'), ...(withIndex ? ROUTER_LIMIT : {}), ...problems.for([P.INGEST_UNAUTHORIZED, P.INGEST_AUTH_THROTTLED, ...BODY, ...DURABLE]) },
   })
   paths[`${ELASTICSEARCH_PREFIX}/_bulk`] = { post: bulk('post', false), put: bulk('put', false) }
   paths[`${ELASTICSEARCH_PREFIX}/{index}/_bulk`] = { post: bulk('post', true), put: bulk('put', true) }
@@ -844,7 +844,7 @@ export function ingestOpenApiDocument(options: IngestOpenApiOptions): OpenApiDoc
     security: WEBHOOK_SECURITY,
     parameters,
     requestBody: { required: true, content },
-    responses: { 200: success, ...problems.for([P.INGEST_MALFORMED_BODY, P.INGEST_UNAUTHORIZED, P.INGEST_WEBHOOK_SIGNATURE_INVALID, P.INGEST_WEBHOOK_NOT_CONFIGURED, P.INGEST_BODY_TOO_LARGE, P.INGEST_UNSUPPORTED_MEDIA_TYPE, P.INGEST_RATE_LIMITED, ...DURABLE, ...extra]) },
+    responses: { 200: success, ...problems.for([P.INGEST_MALFORMED_BODY, P.INGEST_UNAUTHORIZED, P.INGEST_AUTH_THROTTLED, P.INGEST_WEBHOOK_SIGNATURE_INVALID, P.INGEST_WEBHOOK_NOT_CONFIGURED, P.INGEST_BODY_TOO_LARGE, P.INGEST_UNSUPPORTED_MEDIA_TYPE, P.INGEST_RATE_LIMITED, ...DURABLE, ...extra]) },
     'x-eddy-fuzz': false,
     'x-eddy-fuzz-reason': 'Signed by the provider over the exact body (and, for Twilio, the URL): a fuzzer cannot produce a valid signature, so every generated request stops at 401 before any parsing of events.',
   })

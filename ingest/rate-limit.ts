@@ -19,11 +19,16 @@ export function ingestRateLimitTarget(keys: KeyRing): (request: FastifyRequest) 
     // and the OpenAPI document are GET/HEAD/OPTIONS, served to anyone, and must not drain a
     // site's budget (a page load fetches eddy.js with the site's key in the URL).
     if (request.method !== 'POST') return undefined
-    const candidates = writeKeyCandidates(request)
-    if (isObject(request.body) && typeof request.body.writeKey === 'string') candidates.push(request.body.writeKey)
-    const key = candidates.find((candidate) => keys.projectFor(candidate, 'write') !== undefined)
+    const key = validWriteKey(request, keys)
     return key === undefined ? undefined : { key, tier: INGEST_TIER }
   }
+}
+
+/** The first write key of a project the request carries (header, query or Segment's body field). */
+export function validWriteKey(request: FastifyRequest, keys: KeyRing): string | undefined {
+  const candidates = writeKeyCandidates(request)
+  if (isObject(request.body) && typeof request.body.writeKey === 'string') candidates.push(request.body.writeKey)
+  return candidates.find((candidate) => keys.projectFor(candidate, 'write') !== undefined)
 }
 
 /**

@@ -15,6 +15,8 @@ export type CounterChannel = (typeof COUNTER_CHANNELS)[number]
 export const CLOSE = {
   /** No valid read key: bad `Authorization`/`key`, a wrong auth message, or none within the auth timeout. */
   unauthorized: 4401,
+  /** Too many failed authentications from this address (as HTTP 429): wait the seconds the reason gives. */
+  authThrottled: 4429,
   /** The client read too slowly: its send buffer passed the bound. Reconnect and resume. */
   tooSlow: 4008,
   /** The server is shutting down (RFC 6455 "going away"). */

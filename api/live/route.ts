@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import { bearerToken, type KeyRing } from '../../core/auth/keys.ts'
 import { ProblemError } from '../../core/http/problem.ts'
+import type { AuthFailureThrottle } from '../../core/http/auth-throttle.ts'
 import { API_PROBLEMS } from '../errors.ts'
 import type { LiveClient } from './client.ts'
 import { CLOSE, parseClientMessage, type ClientMessage } from './protocol.ts'
@@ -14,6 +15,11 @@ export interface LiveRouteOptions {
   readonly service: LiveService
   /** How long a connection without a key may wait before its auth message (default 5 s). */
   readonly authTimeoutMs?: number
+  /**
+   * Charges a wrong auth message to the client's address as the api's 401s are; once refused, the
+   * address's auth messages are closed with 4429 before the key is looked at.
+   */
+  readonly authThrottle?: AuthFailureThrottle
 }
 
 const LiveQuery = Type.Object({
@@ -57,8 +63,21 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRouteOptions
       const message = parsed.message
       if (client === undefined) {
         clearTimeout(authTimer)
-        const projectId = message.type === 'auth' ? keys.projectFor(message.key, 'read') : undefined
-        if (projectId === undefined) return void socket.close(CLOSE.unauthorized, message.type === 'auth' ? 'the key is not a read key of any project' : 'the first message must be {"type":"auth","key":…}')
+        if (message.type !== 'auth') return void socket.close(CLOSE.unauthorized, 'the first message must be {"type":"auth","key":…}')
+        const throttle = options.authThrottle
+        const address = throttle?.addressOf(request)
+        const refusedMs = throttle ? throttle.refusedForMs(address!) : 0
+        if (refusedMs > 0) return void socket.close(CLOSE.authThrottled, `too many failed authentications from this address; retry in ${Math.ceil(refusedMs / 1000)} s`)
+        const projectId = keys.projectFor(message.key, 'read')
+        if (projectId === undefined) {
+          // Closed once the failure is charged, so a client retrying at once meets the verdict.
+          const close = (refusedMs: number) => refusedMs > 0
+            ? socket.close(CLOSE.authThrottled, `too many failed authentications from this address; retry in ${Math.ceil(refusedMs / 1000)} s`)
+            : socket.close(CLOSE.unauthorized, 'the key is not a read key of any project')
+          if (throttle) void throttle.failed(address!).catch(() => 0).then(close)
+          else close(0)
+          return
+        }
         client = service.attach(socket, projectId)
         return
       }

@@ -35,6 +35,9 @@ const ProjectView = Type.Object({
   ingest: Type.Optional(IngestRate),
 }, { title: 'ProjectHealth', description: 'A read key: only its project\'s own traffic. The topics are shared by every project, so their offsets and lag are the operator\'s to see.' })
 
+/** Either view, told apart by `scope`. */
+export const PipelineHealthAnswer = Type.Union([PipelineView, ProjectView])
+
 /**
  * The pipeline's own health. Topics, consumer groups and job partitions are shared by every
  * project, so their figures show every tenant's volume: they answer an operator key only, and a
@@ -42,7 +45,7 @@ const ProjectView = Type.Object({
  */
 export async function pipelineHealthRoute(app: FastifyInstance, options: PipelineHealthRouteOptions): Promise<void> {
   app.get('/api/v1/pipeline/health', {
-    schema: { response: { 200: Type.Union([PipelineView, ProjectView]) } },
+    schema: { response: { 200: PipelineHealthAnswer } },
   }, async (request) => {
     if (options.keys.isOperator(bearerToken(request.headers.authorization))) {
       const { consumers, jobs, ...totals } = await options.status()

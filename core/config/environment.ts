@@ -36,6 +36,8 @@ export const ENVIRONMENT = {
   EDDY_RATE_LIMIT_INGEST_PER_SECOND: 'Sustained requests per second per write key (default 500); 0 turns ingest limits off.',
   EDDY_RATE_LIMIT_API_BURST: 'Requests a read key may send at once (default 60); 0 turns api limits off.',
   EDDY_RATE_LIMIT_API_PER_SECOND: 'Sustained api requests per second per read key (default 10); 0 turns api limits off.',
+  EDDY_AUTH_FAILURE_BURST: 'Failed authentications a client address (an IPv6 /64) may make at once before it is answered 429 with Retry-After (default 20); 0 turns the throttle off.',
+  EDDY_AUTH_FAILURE_PER_MINUTE: 'Sustained failed authentications per minute per client address once the burst is spent (default 10); 0 turns the throttle off.',
   EDDY_CACHE_OPEN_TTL_MS: 'How long the api caches /stats/realtime and stats over periods that include now (default 5000); 0 turns it off.',
   EDDY_CACHE_CLOSED_TTL_MS: 'How long the api caches stats over periods that have ended (default 60000); 0 turns it off.',
 } as const

@@ -85,10 +85,11 @@ describe('loadConfig', () => {
 
   it('reads rate limit tiers and cache TTLs, and turns a tier off with 0', () => {
     const defaults = loadConfig({ EDDY_WRITE_KEY: 'write-key-1' })
-    expect(defaults.rateLimits).toEqual({ ingest: { capacity: 1000, refillPerSecond: 500 }, api: { capacity: 60, refillPerSecond: 10 } })
+    expect(defaults.rateLimits).toEqual({ ingest: { capacity: 1000, refillPerSecond: 500 }, api: { capacity: 60, refillPerSecond: 10 }, authFailures: { capacity: 20, refillPerSecond: 10 / 60 } })
     expect(defaults.cache).toEqual({ openTtlMs: 5_000, closedTtlMs: 60_000 })
-    const tuned = loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_RATE_LIMIT_INGEST_PER_SECOND: '0', EDDY_RATE_LIMIT_API_BURST: '5', EDDY_CACHE_CLOSED_TTL_MS: '0' })
-    expect(tuned.rateLimits).toEqual({ ingest: undefined, api: { capacity: 5, refillPerSecond: 10 } })
+    const tuned = loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_RATE_LIMIT_INGEST_PER_SECOND: '0', EDDY_RATE_LIMIT_API_BURST: '5', EDDY_CACHE_CLOSED_TTL_MS: '0', EDDY_AUTH_FAILURE_PER_MINUTE: '30' })
+    expect(tuned.rateLimits).toEqual({ ingest: undefined, api: { capacity: 5, refillPerSecond: 10 }, authFailures: { capacity: 20, refillPerSecond: 0.5 } })
+    expect(loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_AUTH_FAILURE_BURST: '0' }).rateLimits.authFailures).toBeUndefined()
     expect(tuned.cache.closedTtlMs).toBe(0)
     expect(() => loadConfig({ EDDY_WRITE_KEY: 'write-key-1', EDDY_RATE_LIMIT_API_BURST: '-3' })).toThrow(/rateLimits\/api\/capacity/)
   })

@@ -91,6 +91,7 @@ export function loadConfig(env: Environment, development?: DevelopmentDefaults):
     rateLimits: {
       ingest: tier(integer('EDDY_RATE_LIMIT_INGEST_BURST', 1_000), integer('EDDY_RATE_LIMIT_INGEST_PER_SECOND', 500)),
       api: tier(integer('EDDY_RATE_LIMIT_API_BURST', 60), integer('EDDY_RATE_LIMIT_API_PER_SECOND', 10)),
+      authFailures: tier(integer('EDDY_AUTH_FAILURE_BURST', 20), integer('EDDY_AUTH_FAILURE_PER_MINUTE', 10) / 60),
     },
     cache: {
       openTtlMs: integer('EDDY_CACHE_OPEN_TTL_MS', 5_000),

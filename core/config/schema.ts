@@ -84,6 +84,8 @@ export const ConfigSchema = Type.Object({
     ingest: Type.Optional(Tier),
     /** Per read key, one token per request or WebSocket connection. */
     api: Type.Optional(Tier),
+    /** Per client address (an IPv6 /64), one token per failed authentication; spent, the address gets 429. */
+    authFailures: Type.Optional(Tier),
   }),
   /** Query cache TTLs of the api; 0 turns caching of that kind off. */
   cache: Type.Object({

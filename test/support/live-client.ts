@@ -27,9 +27,10 @@ export class LiveTestClient {
     }))
   }
 
-  static async connect(url: string, options: { key?: string; header?: string; autoPong?: boolean } = {}): Promise<LiveTestClient> {
+  static async connect(url: string, options: { key?: string; header?: string; headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<LiveTestClient> {
     const address = `${url.replace(/^http/, 'ws')}/api/v1/live`
-    const socket = new WebSocket(address, { headers: options.header ? { authorization: `Bearer ${options.header}` } : {}, autoPong: options.autoPong ?? true })
+    const headers = { ...options.headers, ...(options.header ? { authorization: `Bearer ${options.header}` } : {}) }
+    const socket = new WebSocket(address, { headers, autoPong: options.autoPong ?? true })
     const client = new LiveTestClient(socket)
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve())

@@ -34,6 +34,8 @@ export async function startTestPipeline(env: Environment = {}): Promise<TestPipe
     EDDY_CACHE_OPEN_TTL_MS: '0',
     EDDY_CACHE_CLOSED_TTL_MS: '0',
     EDDY_RATE_LIMIT_API_BURST: '0',
+    // Suites send wrong keys on purpose, all from 127.0.0.1; the throttle's own suite turns it on.
+    EDDY_AUTH_FAILURE_BURST: '0',
     ...env,
   })
   const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'error' }))
