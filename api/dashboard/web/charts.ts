@@ -2,13 +2,25 @@ import uPlot from 'uplot'
 
 const SECONDS = 60
 
+/** 24-hour clock with seconds: the shortest label that still reads on a 60-second axis. */
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+
+export interface ChartSeries {
+  readonly label: string
+  readonly stroke: string
+  /** Marks each second: a series with few values (an error rate) is visible even as one point. */
+  readonly points?: boolean
+  /** Draws the line across seconds without a value (no logs that second) instead of breaking it. */
+  readonly spanGaps?: boolean
+}
+
 /** A rolling per-second chart: one x (seconds) and one or more series, the last 60 s. */
 export class RollingChart {
   private readonly times: number[] = []
-  private readonly values: number[][]
+  private readonly values: Array<Array<number | null>>
   private readonly plot: uPlot
 
-  constructor(private readonly element: HTMLElement, series: ReadonlyArray<{ label: string; stroke: string; points?: boolean }>, height: number, format: (value: number) => string = String) {
+  constructor(private readonly element: HTMLElement, series: readonly ChartSeries[], height: number, format: (value: number) => string = String) {
     this.values = series.map(() => [])
     this.plot = new uPlot({
       width: Math.max(280, element.clientWidth),
@@ -16,26 +28,39 @@ export class RollingChart {
       legend: { show: series.length > 1 },
       cursor: { show: false },
       scales: { x: { time: true }, y: { range: (_self, _min, max) => [0, Math.max(1, max)] } },
-      axes: [{}, { values: (_self, ticks) => ticks.map(format), size: 50 }],
-      series: [{}, ...series.map(({ label, stroke, points }) => ({ label, stroke, width: 2, points: { show: points ?? false, size: 5 } }))],
+      axes: [
+        // uPlot's time labels ("12:11am" over a date) need more room than a small card gives at
+        // its default spacing; one clock label per 100 px never touches the next.
+        { space: 100, values: (_self, ticks) => ticks.map((tick) => CLOCK.format(tick * 1000)) },
+        { values: (_self, ticks) => ticks.map(format), size: 50 },
+      ],
+      series: [{}, ...series.map(({ label, stroke, points, spanGaps }) => ({ label, stroke, width: 2, spanGaps: spanGaps ?? false, points: { show: points ?? false, size: 6, fill: stroke } }))],
     }, [[], ...series.map(() => [])], element)
+    // The plot itself, for the browser test to read what was drawn.
+    Object.defineProperty(element, 'uplot', { value: this.plot })
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(280, element.clientWidth), height })).observe(element)
   }
 
-  /** Adds one second (seq in ms); seconds arrive in order, gaps stay gaps. */
-  push(seq: number, values: readonly (number | null)[]): void {
-    this.times.push(seq / 1000)
-    values.forEach((value, index) => this.values[index]!.push(value ?? NaN))
+  /**
+   * Adds one second (seq in ms). A second at or before the last one is dropped: the REST answer
+   * that seeds a chart may land after the first live second. A missing value is a gap (null:
+   * uPlot skips it; NaN would poison the whole path and draw nothing).
+   */
+  push(seq: number, values: readonly (number | null | undefined)[]): void {
+    const time = seq / 1000
+    if (this.times.length > 0 && time <= this.times.at(-1)!) return
+    this.times.push(time)
+    values.forEach((value, index) => this.values[index]!.push(typeof value === 'number' && Number.isFinite(value) ? value : null))
     while (this.times.length > SECONDS) {
       this.times.shift()
       for (const series of this.values) series.shift()
     }
     this.plot.setData([this.times, ...this.values] as uPlot.AlignedData)
-    this.element.dataset.points = String(this.values[0]!.filter((value) => value > 0).length)
+    this.element.dataset.points = String(this.values[0]!.filter((value) => value !== null && value > 0).length)
   }
 
   sum(series = 0): number {
-    return this.values[series]!.reduce((total, value) => total + (Number.isNaN(value) ? 0 : value), 0)
+    return this.values[series]!.reduce<number>((total, value) => total + (value ?? 0), 0)
   }
 }
 

@@ -21,7 +21,8 @@ function start(key: string): void {
   $('panels').hidden = false
   const pageviews = new RollingChart($('pageviews-chart'), [{ label: 'pageviews', stroke: '#2563eb' }, { label: 'events', stroke: '#94a3b8' }], 180)
   const visitors = new RollingChart($('visitors-chart'), [{ label: 'visitors', stroke: '#0891b2' }], 120)
-  const errors = new RollingChart($('errors-chart'), [{ label: 'error rate', stroke: '#dc2626', points: true }], 120, (value) => `${Math.round(value * 100)}%`)
+  // Seconds without logs have no rate: the line spans them, and each second with logs is marked.
+  const errors = new RollingChart($('errors-chart'), [{ label: 'error rate', stroke: '#dc2626', points: true, spanGaps: true }], 120, (value) => `${Math.round(value * 100)}%`)
   const notifications = new RollingChart($('notifications-chart'), OUTCOMES.map(([label, stroke]) => ({ label, stroke })), 140)
   const levelSeconds: Array<Record<string, number>> = []
   let errorsSeen = 0
@@ -41,21 +42,28 @@ function start(key: string): void {
     const totals = Object.fromEntries(LEVELS.map((level) => [level, levelSeconds.reduce((sum, second) => sum + (second[level] ?? 0), 0)]))
     logsSeen = LEVELS.reduce((sum, level) => sum + totals[level]!, 0)
     errorsSeen = totals.error! + totals.fatal!
-    $('error-rate').textContent = logsSeen === 0 ? '–' : `${((errorsSeen / logsSeen) * 100).toFixed(1)}%`
+    $('error-rate').textContent = `${(logsSeen === 0 ? 0 : (errorsSeen / logsSeen) * 100).toFixed(1)}%`
+    $('error-rate-of').textContent = `error + fatal of ${logsSeen.toLocaleString()} lines, last 60 s`
     renderBars($('log-levels'), LEVELS.map((level) => ({ label: level, value: totals[level]! })).filter((row) => row.value > 0))
   }
   const onNotifications = (seq: number, data: any) => notifications.push(seq, OUTCOMES.map(([status]) => data.statuses[status]))
   const handlers: Record<string, (seq: number, data: any) => void> = { pageviews: onPageviews, logs: onLogs, notifications: onNotifications }
 
+  // The REST answers fill these cards until the live feed's first figures arrive.
+  const live = { visitors: false, health: false }
   const onMessage = (message: LiveMessage) => {
     const handler = message.channel ? handlers[message.channel] : undefined
     if (message.type === 'hello') $('project').textContent = `project ${String(message.project)}`
     else if (message.type === 'history' && handler) for (const point of message.points ?? []) handler(point.seq, point.data)
     else if (message.type === 'data' && handler) handler(message.seq!, message.data)
     else if (message.type === 'data' && message.channel === 'visitors') {
+      live.visitors = true
       $('visitors-now').textContent = String(message.data.visitors ?? '–')
       visitors.push(message.seq!, [message.data.visitors])
-    } else if (message.type === 'data' && message.channel === 'health') showHealth(message.data)
+    } else if (message.type === 'data' && message.channel === 'health') {
+      live.health = true
+      showHealth(message.data)
+    }
     else if (message.type === 'data' && message.channel === 'tail') showTail(message.data.events)
   }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
@@ -68,17 +76,37 @@ function start(key: string): void {
       element.textContent = detail ? `${state}: ${detail}` : state
       if (detail?.includes('read key')) forgetKey()
     })
+  void firstFigures(key, live, visitors)
   void refresh(key)
   setInterval(() => void refresh(key), 10_000)
 }
 
+/** Visitors and ingest from the REST api at once, so the cards do not wait for the first live second. */
+async function firstFigures(key: string, live: { visitors: boolean; health: boolean }, visitors: RollingChart): Promise<void> {
+  const [realtime, health] = await Promise.allSettled([get(key, '/api/v1/stats/realtime?minutes=1'), get(key, '/api/v1/pipeline/health')])
+  if (realtime.status === 'fulfilled' && !live.visitors) {
+    $('visitors-now').textContent = String(realtime.value.active.visitors)
+    visitors.push(Date.now(), [realtime.value.active.visitors])
+  }
+  if (health.status === 'fulfilled' && !live.health) showHealth({ available: true, ...health.value })
+}
+
+async function get(key: string, path: string): Promise<any> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${key}` } })
+  if (!response.ok) throw new Error(`${path}: ${response.status}`)
+  return response.json()
+}
+
+/** A read key sees its project's own traffic (the shared topics' lag is the operator's, docs/api.md). */
 function showHealth(data: any): void {
-  if (!data.available) {
-    $('lag').textContent = 'n/a'
+  const ingest = data.available ? data.ingest : undefined
+  if (!ingest) {
+    $('ingest-rate').textContent = 'n/a'
     return
   }
-  $('lag').textContent = Number(data.lag).toLocaleString()
-  renderBars($('consumers'), (data.consumers as Array<{ group: string; lag: number }>).map((consumer) => ({ label: consumer.group, value: consumer.lag })))
+  const rate = (value: number) => (value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString())
+  $('ingest-rate').textContent = rate(ingest.eventsPerSecond)
+  renderBars($('ingest-streams'), (['click', 'log', 'notification'] as const).map((stream) => ({ label: stream, value: ingest[stream], display: `${rate(ingest[stream])}/s` })))
 }
 
 function showTail(events: any[]): void {
@@ -98,13 +126,8 @@ function showTail(events: any[]): void {
 
 /** What the live channels do not carry comes from the REST api (cached there). */
 async function refresh(key: string): Promise<void> {
-  const get = async (path: string) => {
-    const response = await fetch(path, { headers: { authorization: `Bearer ${key}` } })
-    if (!response.ok) throw new Error(`${path}: ${response.status}`)
-    return response.json()
-  }
-  const breakdown = (property: string) => get(`/api/v1/stats/breakdown?period=realtime&property=${property}&metrics=pageviews,visitors&limit=8`)
-  const [pages, referrers, funnel] = await Promise.allSettled([breakdown('path'), breakdown('referrer'), get('/api/v1/notifications/funnel?period=today')])
+  const breakdown = (property: string) => get(key, `/api/v1/stats/breakdown?period=realtime&property=${property}&metrics=pageviews,visitors&limit=8`)
+  const [pages, referrers, funnel] = await Promise.allSettled([breakdown('path'), breakdown('referrer'), get(key, '/api/v1/notifications/funnel?period=today')])
   if (pages.status === 'fulfilled') renderBars($('top-pages'), pages.value.results.map((row: any) => ({ label: row.value || '(none)', value: row.pageviews })))
   if (referrers.status === 'fulfilled') renderBars($('referrers'), referrers.value.results.map((row: any) => ({ label: row.value || 'direct', value: row.visitors })))
   if (funnel.status === 'fulfilled') {
