@@ -1,0 +1,73 @@
+/**
+ * Where a partition task's state lives off the heap. The operators are synchronous and pure, so
+ * the store is read synchronously: a key not in an operator's cache is read where it is needed,
+ * from memory-mapped pages, not awaited. It is written only by `commit`, one checkpoint at a time:
+ * the changes since the last checkpoint and the offset they reflect become durable together, so a
+ * kill -9 at any instant restores a state that matches its offset. A checkpoint then costs what
+ * changed, not the whole state.
+ */
+
+/** What a checkpoint commits for one partition. */
+export interface StateCommit {
+  /** The first input offset not yet reflected in the state. */
+  readonly nextOffset: number
+  readonly savedAt: number
+  /** The parts still snapshotted whole (small ones: a few windows of aggregates), replacing the last. */
+  readonly whole: Uint8Array
+  /** Entries changed since the last commit: bytes to store, or null to delete the key. */
+  readonly entries: ReadonlyMap<string, Uint8Array | null>
+}
+
+/** The newest commit's position and whole parts, as read back on restore. */
+export interface CommittedCheckpoint {
+  readonly nextOffset: number
+  readonly savedAt: number
+  readonly whole: Uint8Array
+}
+
+export interface KeyBounds {
+  /** The first key to include (whole key, prefix included). */
+  readonly from?: string
+  /** The first key to leave out. */
+  readonly until?: string
+}
+
+export interface StateEntry {
+  readonly key: string
+  readonly value: Uint8Array
+}
+
+/** One (job, partition)'s state: its own key space, so partitions can move independently. */
+export interface PartitionStateStore {
+  /** The value of `key`, including changes handed to `commit` whose promise has not yet resolved. */
+  get(key: string): Uint8Array | undefined
+  /**
+   * Entries whose keys start with `prefix`, in code point order (key-order.ts), from `from` and
+   * before `until` when given; as committed or being committed. Writes go through commit only,
+   * so the iteration cannot be disturbed by them.
+   */
+  range(prefix: string, bounds?: KeyBounds): Iterable<StateEntry>
+  /** The newest checkpoint committed, or undefined for a partition never checkpointed. */
+  checkpoint(): CommittedCheckpoint | undefined
+  /**
+   * Makes `changes` durable atomically: after a crash either all of it and its offset are there,
+   * or none. Commits of one partition apply in the order they were called.
+   */
+  commit(changes: StateCommit): Promise<void>
+  /** Forgets everything of this partition (a reset, or a restore that starts over). */
+  clear(): Promise<void>
+}
+
+export interface StateStoreStats {
+  /** Bytes the store's files take on disk (0 for the heap store). */
+  readonly bytesOnDisk: number
+  /** Entries across every partition. */
+  readonly entries: number
+}
+
+export interface StateStore {
+  readonly kind: 'heap' | 'lmdb'
+  partition(job: string, partition: number): PartitionStateStore
+  stats(): StateStoreStats
+  close(): Promise<void>
+}
