@@ -139,6 +139,12 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
       ...backends.flatMap(([backend, queries]) => Object.entries(queries).map(([name, f]) => `| ${backend} | ${name} | ${number(f.hits)} | ${f.p50Ms} | ${f.p99Ms} |`)),
       '', `ClickHouse load: ${search.clickhouse.loadSeconds} s.${search.elasticsearch ? ` Elasticsearch indexing: ${number(search.elasticsearch.docsPerSec)} documents/s (bulk of 5,000, two in flight).` : ' Elasticsearch: not measured (ELASTICSEARCH_URL unset).'} One run: loading the lines dominates, and each figure is a p99 over many queries.`, '')
   }
+  if (data.stateStore) {
+    const adapters = data.stateStore as Record<string, Record<string, Summary>>
+    const figures = ['writesPerSec', 'readHitsPerSec', 'readMissesPerSec', 'scannedPerSec']
+    lines.push('## State store (keys of a deduplicator, 16-byte values; writes in commits of 5,000 waited to disk)', '', `| store | ${figures.join(' | ')} |`, `|---|${figures.map(() => '---').join('|')}|`,
+      ...Object.entries(adapters).map(([adapter, values]) => `| ${adapter} | ${figures.map((figure) => (values[figure] ? fmt(values[figure]) : '–')).join(' | ')} |`), '')
+  }
   if (data.memory) lines.push(...memoryTable(data.memory as Record<string, StageMemory>))
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')

@@ -5,8 +5,8 @@
  *
  *   npm run bench                            all sections
  *   npm run bench -- --only ingest,bus       some sections, written as <date>-ingest-bus.json (ingest, bus, window, processors,
- *                                            clickhouse, pipeline, freshness, api, search, kafka,
- *                                            scaling)
+ *                                            clickhouse, pipeline, freshness, api, search, state,
+ *                                            kafka, scaling)
  *   npm run bench -- --quick                 one short run each (a smoke test, not a figure)
  *   npm run bench -- --out DIR               write the results there instead of bench/results
  *   npm run bench -- --profile DIR           CPU profiles of the timed stretch (processors) into DIR
@@ -27,13 +27,14 @@ import { renderMarkdown, type BusFigures, type ProcessorFigures, type Target, ty
 import { watchMemory, type MemoryWatch, type StageMemory } from './memory.ts'
 import { benchProcessors, benchProcessorsOnOneThread } from './processors.ts'
 import { benchSearch } from './search.ts'
+import { benchStateStore, type StateStoreFigures } from './state-store.ts'
 import { benchScaling } from './scaling.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,pipeline,freshness,api,search').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,pipeline,freshness,api,search,state').split(','))
 const quick = values.quick === true
 if (values.profile !== undefined) mkdirSync(values.profile, { recursive: true })
 const runs = quick ? 1 : 3
@@ -225,6 +226,21 @@ if (sections.has('search')) {
   results.search = search
   const selective = search.clickhouse.queries['errors of one service with a phrase, 24h']!
   target(`search on ClickHouse: selective query p99 over ${search.lines.toLocaleString('en-US')} lines`, '≤ 200 ms', selective.p99Ms, 'ms', selective.p99Ms <= 200)
+}
+
+if (sections.has('state')) {
+  results.stateStore = await stage('state', async () => {
+    const samples: Record<string, Record<string, number[]>> = {}
+    for (let run = 1; run <= runs; run++) {
+      log(`state store: run ${run}/${runs}`)
+      const result = await benchStateStore({ keys: quick ? 50_000 : 300_000, onProgress: log })
+      for (const [adapter, figures] of Object.entries(result)) {
+        if (typeof figures !== 'object') continue
+        for (const [figure, value] of Object.entries(figures as StateStoreFigures)) ((samples[adapter] ??= {})[figure] ??= []).push(value)
+      }
+    }
+    return Object.fromEntries(Object.entries(samples).map(([adapter, figures]) => [adapter, Object.fromEntries(Object.entries(figures).map(([figure, list]) => [figure, summarise(list)]))]))
+  })
 }
 
 // The Kafka section needs a broker: `source infra/kafka/ci-env.sh` first, or point at your own.
