@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { compareCodePoints } from './key-order.ts'
-import type { CommittedCheckpoint, KeyBounds, PartitionStateStore, StateCommit, StateEntry, StateStore, StateStoreStats } from './store.ts'
+import { StagingPartition } from './staging-partition.ts'
+import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry, StateStore, StateStoreStats } from './store.ts'
 
 // A CommonJS module whose class is its `default` export, which Node's ESM and vitest's interop
 // unwrap differently; require gives the exports object the same way under both.
@@ -10,7 +11,7 @@ type Tree = InstanceType<typeof BTree<string, Uint8Array>>
 /**
  * The state store in the heap, for tests and for a deployment small enough that its state fits:
  * the same ordered keys and commit rules as the disk store, nothing written anywhere, so a
- * restart starts empty. A commit applies at once.
+ * restart starts empty (a checkpoint store elsewhere can keep it: checkpoints/whole.ts).
  */
 export function createHeapStateStore(): StateStore {
   const partitions = new Map<string, HeapPartition>()
@@ -33,7 +34,7 @@ export function createHeapStateStore(): StateStore {
   }
 }
 
-class HeapPartition implements PartitionStateStore {
+export class HeapPartition extends StagingPartition {
   private readonly tree: Tree = new BTree<string, Uint8Array>(undefined, compareCodePoints)
   private committed: CommittedCheckpoint | undefined
 
@@ -41,11 +42,16 @@ class HeapPartition implements PartitionStateStore {
     return this.tree.size
   }
 
-  get(key: string): Uint8Array | undefined {
+  /** Every stored entry in key order (a whole checkpoint writes them all). */
+  storedEntries(): IterableIterator<[string, Uint8Array]> {
+    return this.tree.entries()
+  }
+
+  protected storedGet(key: string): Uint8Array | undefined {
     return this.tree.get(key)
   }
 
-  *range(prefix: string, bounds: KeyBounds = {}): Iterable<StateEntry> {
+  protected *storedRange(prefix: string, bounds: KeyBounds): Iterable<StateEntry> {
     const from = bounds.from !== undefined && compareCodePoints(bounds.from, prefix) > 0 ? bounds.from : prefix
     for (const [key, value] of this.tree.entries(from)) {
       if (!key.startsWith(prefix)) return
@@ -54,11 +60,11 @@ class HeapPartition implements PartitionStateStore {
     }
   }
 
-  checkpoint(): CommittedCheckpoint | undefined {
+  protected storedCheckpoint(): CommittedCheckpoint | undefined {
     return this.committed
   }
 
-  async commit(changes: StateCommit): Promise<void> {
+  protected async write(changes: StateCommit): Promise<void> {
     for (const [key, value] of changes.entries) {
       if (value === null) this.tree.delete(key)
       else this.tree.set(key, value)
@@ -66,7 +72,7 @@ class HeapPartition implements PartitionStateStore {
     this.committed = { nextOffset: changes.nextOffset, savedAt: changes.savedAt, whole: changes.whole }
   }
 
-  async clear(): Promise<void> {
+  protected async wipe(): Promise<void> {
     this.tree.clear()
     this.committed = undefined
   }

@@ -7,7 +7,7 @@
  * changed, not the whole state.
  */
 
-/** What a checkpoint commits for one partition. */
+/** What a checkpoint commits for one partition. The store keeps the map: the caller hands it over. */
 export interface StateCommit {
   /** The first input offset not yet reflected in the state. */
   readonly nextOffset: number
@@ -39,23 +39,33 @@ export interface StateEntry {
 
 /** One (job, partition)'s state: its own key space, so partitions can move independently. */
 export interface PartitionStateStore {
-  /** The value of `key`, including changes handed to `commit` whose promise has not yet resolved. */
+  /** The value of `key`, staged changes included. */
   get(key: string): Uint8Array | undefined
   /**
    * Entries whose keys start with `prefix`, in code point order (key-order.ts), from `from` and
-   * before `until` when given; as committed or being committed. Writes go through commit only,
-   * so the iteration cannot be disturbed by them.
+   * before `until` when given; staged changes included. Consume an iteration before the next
+   * stage or commit: it reads the store as it goes.
    */
   range(prefix: string, bounds?: KeyBounds): Iterable<StateEntry>
-  /** The newest checkpoint committed, or undefined for a partition never checkpointed. */
+  /** The newest checkpoint staged or committed, or undefined for a partition never checkpointed. */
   checkpoint(): CommittedCheckpoint | undefined
   /**
-   * Makes `changes` durable atomically: after a crash either all of it and its offset are there,
-   * or none. Commits of one partition apply in the order they were called.
+   * Hands a checkpoint over: reads see its changes from now on, and `commit` on the returned
+   * handle makes them durable atomically (after a crash all of it and its offset are there, or
+   * none). A checkpoint is staged when its snapshot is taken and committed once the outputs it
+   * reflects are written; stages commit in the order they were staged.
    */
+  stage(changes: StateCommit): StagedCommit
+  /** Stages and commits at once. */
   commit(changes: StateCommit): Promise<void>
+  /** Drops every stage not yet committing: the partition restarts from its last commit. */
+  discardStaged(): void
   /** Forgets everything of this partition (a reset, or a restore that starts over). */
   clear(): Promise<void>
+}
+
+export interface StagedCommit {
+  commit(): Promise<void>
 }
 
 export interface StateStoreStats {
