@@ -7,7 +7,8 @@ import { EventPublisher } from '../ingest/publisher.ts'
 import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
 import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
-import type { CheckpointStore } from '../processors/checkpoints/port.ts'
+import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../processors/checkpoints/state-checkpoints.ts'
+import { createLmdbStateStore } from '../processors/state/lmdb-store.ts'
 import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
 import { defaultJobs } from '../processors/jobs/index.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
@@ -64,6 +65,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   let writer: ClickHouseBatchWriter | undefined
   let indexer: BulkIndexer | undefined
   let stopRetention: (() => void) | undefined
+  let checkpoints: StateCheckpoints | undefined
   const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
@@ -78,11 +80,15 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         metrics.sinkInsertDuration.observe({ table }, durationMs / 1_000)
       },
     })
-    // Embedded: checkpoints beside the log in the data dir. Distributed: in ClickHouse, where
-    // every processor instance finds the state of a partition that moved to it.
-    const checkpoints: CheckpointStore = config.kafkaBrokers.length > 0
-      ? new ClickHouseCheckpointStore(clickhouse, database)
-      : new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    // Embedded: the state store in the data dir is the checkpoint, and checkpoint files from
+    // before it restore once. Distributed: whole checkpoints in ClickHouse, where every
+    // processor instance finds the state of a partition that moved to it.
+    const files = new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    checkpoints = config.kafkaBrokers.length > 0
+      ? wholeCheckpoints(new ClickHouseCheckpointStore(clickhouse, database))
+      : config.stateStore === 'lmdb'
+        ? storeCheckpoints(createLmdbStateStore({ path: join(config.dataDir, 'state') }), files)
+        : wholeCheckpoints(files)
     if (elasticsearch) {
       indexer = new BulkIndexer({
         client: elasticsearch,
@@ -236,6 +242,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       stopRetention?.()
       await Promise.all([writer?.close(), indexer?.close()])
       clearTimeout(giveUp)
+      await checkpoints?.close()
       await runtime.close()
     },
   }

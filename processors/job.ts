@@ -1,5 +1,6 @@
 import type { EventByStream } from '../core/codec/avro-codec.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
+import type { PartitionStateStore } from './state/store.ts'
 import type { Topology } from './topology/declaration.ts'
 
 export type Row = Record<string, unknown>
@@ -17,7 +18,13 @@ export interface JobTask<In> {
   process(events: readonly In[], nowMs: number): OutputRows
   /** Processing-time progress (early firings). */
   onProcessingTime(nowMs: number): OutputRows
+  /** The state kept whole in each checkpoint: counters, and the few open windows of aggregates. */
   snapshot(): Uint8Array
+  /**
+   * Hands the state store entries changed since the last call (the deduplicator's ids…) to the
+   * checkpoint being taken, at the same instant as `snapshot`; the rest of the state is in the store.
+   */
+  changes(into: Map<string, Uint8Array | null>): void
   restore(bytes: Uint8Array): RestoreResult
   /** Counters and gauges for metrics and /api/v1/pipeline/health. */
   stats(): Record<string, number>
@@ -36,7 +43,8 @@ export interface Job<S extends Stream = Stream> {
    * they come from process(), and the runner decodes their records again.
    */
   readonly reads?: readonly (keyof EventByStream[S] & string)[]
-  createTask(partition: number): JobTask<EventByStream[S]>
+  /** A partition's task, keeping what is not kept whole in `state` (a fresh heap store when omitted: tests). */
+  createTask(partition: number, state?: PartitionStateStore): JobTask<EventByStream[S]>
 }
 
 /** Adds rows to an output, creating it on first use. */

@@ -6,6 +6,8 @@ import { LocalSchemaRegistry } from '../core/registry/local.ts'
 import { SAMPLES } from '../schemas/avro/fixtures/samples.ts'
 import { eventually } from '../test/support/pipeline.ts'
 import { FileCheckpointStore } from './checkpoints/file-store.ts'
+import { storeCheckpoints, wholeCheckpoints } from './checkpoints/state-checkpoints.ts'
+import { createLmdbStateStore } from './state/lmdb-store.ts'
 import type { Job, JobTask } from './job.ts'
 import { OutputWriter } from './outputs.ts'
 import { startJob } from './runner.ts'
@@ -29,6 +31,7 @@ function countingJob(seen: number[]): Job<'log'> {
           return {}
         },
         onProcessingTime: () => ({}),
+        changes: () => {},
         snapshot: () => new Uint8Array(new Float64Array([count]).buffer),
         restore(bytes) {
           count = new Float64Array(new Uint8Array(bytes).buffer)[0]!
@@ -62,8 +65,11 @@ describe('job runner', () => {
     // checkpoint says offset 3, the group still says 0.
     const { directory, bus, codec } = await logOnDisk()
     await bus.producer().send(TOPICS.log, [0, 1, 2].map(() => ({ key: 's', value: codec.encode('log', SAMPLES.log as never) })))
-    const checkpoints = new FileCheckpointStore(join(directory.path, 'checkpoints'))
-    await checkpoints.save({ job: 'counting', topic: TOPICS.log, partition: 0, nextOffset: 3, state: new Uint8Array(new Float64Array([3]).buffer), savedAt: 0 })
+    // Written as a checkpoint file, as releases before the state store did: it restores through the store.
+    const files = new FileCheckpointStore(join(directory.path, 'checkpoints'))
+    await files.save({ job: 'counting', topic: TOPICS.log, partition: 0, nextOffset: 3, state: new Uint8Array(new Float64Array([3]).buffer), savedAt: 0 })
+    const checkpoints = storeCheckpoints(createLmdbStateStore({ path: join(directory.path, 'state') }), files)
+    cleanups.push(() => checkpoints.close())
 
     const seen: number[] = []
     const writer = {} as unknown as ClickHouseBatchWriter
@@ -92,14 +98,14 @@ describe('job runner', () => {
     const { directory, bus, codec } = await logOnDisk()
     const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
     const saved: number[] = []
-    const checkpoints = { load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } } as typeof store
+    const checkpoints = wholeCheckpoints({ load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } })
     // Processing time is the test's: every snapshot takes snapshotMs of it.
     let now = 0
     let snapshotMs = 100
     const counting = countingJob([])
     const job = await startJob({
-      job: { ...counting, createTask: (partition) => {
-        const task = counting.createTask(partition)
+      job: { ...counting, createTask: (partition, state) => {
+        const task = counting.createTask(partition, state)
         return { ...task, snapshot: () => { now += snapshotMs; return task.snapshot() } }
       } },
       groupId: 'counting',
@@ -165,6 +171,7 @@ describe('job runner', () => {
           return { late: events.filter(odd).map((event) => ({ event, reason: 'beyond-allowed-lateness', latenessMs: 1, job: 'few-fields' })) }
         },
         onProcessingTime: () => ({}),
+        changes: () => {},
         snapshot: () => new Uint8Array(0),
         restore: () => ({ ok: true }),
         stats: () => ({}),
@@ -181,7 +188,7 @@ describe('job runner', () => {
       bus,
       codec,
       outputs: new OutputWriter({ outputs: { late: { kind: 'late-topic', topic: 'eddy.late', stream: 'log' } }, streamSinks: [] }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
-      checkpoints: new FileCheckpointStore(join(directory.path, 'checkpoints')),
+      checkpoints: wholeCheckpoints(new FileCheckpointStore(join(directory.path, 'checkpoints'))),
       logger: silent,
       checkpointIntervalMs: 10,
       tickIntervalMs: 10,

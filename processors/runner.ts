@@ -3,7 +3,7 @@ import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
-import type { CheckpointStore } from './checkpoints/port.ts'
+import type { StateCheckpoints } from './checkpoints/state-checkpoints.ts'
 import { DeadLetterQueue, type DeadLetter } from './dead-letters.ts'
 import type { Job, OutputRows } from './job.ts'
 import { noStreamOutput, type OutputWriter } from './outputs.ts'
@@ -23,7 +23,8 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly codec: AvroCodec
   /** Writes to the job's bindings (bindings.ts): its outputs and its stream's sinks. */
   readonly outputs: OutputWriter
-  readonly checkpoints: CheckpointStore
+  /** Where each partition's state store and position are (state-checkpoints.ts). */
+  readonly checkpoints: StateCheckpoints
   readonly logger: Logger
   readonly clock?: () => number
   /**
@@ -92,18 +93,20 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
 
   const assign = async (partitions: readonly TopicPartition[]) => {
     for (const { partition } of partitions) {
-      const task = job.createTask(partition)
-      const saved = await checkpoints.load(job.name, topic, partition)
+      const opened = await checkpoints.open(job.name, topic, partition)
+      const task = job.createTask(partition, opened.state)
+      const saved = opened.checkpoint
       let start = 0
       if (saved) {
-        const restored = task.restore(saved.state)
+        const restored = task.restore(saved.whole)
         if (restored.ok) {
           start = saved.nextOffset
         } else {
           // A snapshot the job can no longer read (its windows changed): rebuild the state from
           // the committed offset on with empty windows, and say so.
           logger.error({ partition, reason: restored.reason }, 'checkpoint cannot be restored; continuing with empty state')
-          const fresh = job.createTask(partition)
+          await opened.state.clear()
+          const fresh = job.createTask(partition, opened.state)
           tasks.set(partition, new PartitionTask(partition, fresh, saved.nextOffset, clock()))
           consumer.seek({ topic, partition, offset: saved.nextOffset })
           continue

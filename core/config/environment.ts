@@ -6,6 +6,7 @@ export const ENVIRONMENT = {
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
   KAFKA_BROKERS: 'Comma-separated Kafka bootstrap servers; unset means the embedded log.',
   EDDY_KAFKA_CLIENT: 'Library that produces to Kafka: platformatic (@platformatic/kafka, the default: about twice kafkajs\'s rate in the benchmark) or kafkajs; see docs/kafka-client.md. Consumers use kafkajs either way.',
+  EDDY_STATE_STORE: 'Where the processors keep their state in embedded mode: lmdb (the default: on disk in the data dir, each checkpoint writing what changed) or heap (in memory, each checkpoint a whole file). On Kafka it is checkpointed whole to ClickHouse either way, so a partition finds its state on any instance.',
   SCHEMA_REGISTRY_URL: 'Confluent Schema Registry URL; unset means the file-backed local registry.',
   CLICKHOUSE_URL: 'ClickHouse server URL (http://host:8123); unset means the embedded engine (chDB).',
   CLICKHOUSE_DATABASE: 'ClickHouse database for Eddy tables (default eddy).',

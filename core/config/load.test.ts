@@ -63,6 +63,7 @@ describe('loadConfig', () => {
         PORT: 'eighty',
         LOG_LEVEL: 'loud',
         EDDY_KAFKA_CLIENT: 'librdkafka',
+        EDDY_STATE_STORE: 'rocksdb',
         EDDY_PROJECTS: JSON.stringify([
           { id: 'a', writeKeys: ['same-key-1'], readKeys: [] },
           { id: 'b', writeKeys: [], readKeys: ['same-key-1'] },
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
     expect(problems).toContain('PORT="eighty" is not a whole number')
     expect(problems).toContain('/logLevel')
     expect(problems).toContain('/kafkaClient')
+    expect(problems).toContain('/stateStore')
     expect(problems).toContain('a key is used twice: by a (write) and by b (read)')
   })
 

@@ -54,6 +54,7 @@ export function loadConfig(env: Environment, development?: DevelopmentDefaults):
     logLevel: (env.LOG_LEVEL || 'info') as Config['logLevel'],
     kafkaBrokers: (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
     kafkaClient: (env.EDDY_KAFKA_CLIENT || 'platformatic') as Config['kafkaClient'],
+    stateStore: (env.EDDY_STATE_STORE || 'lmdb') as Config['stateStore'],
     schemaRegistryUrl: optional('SCHEMA_REGISTRY_URL'),
     clickhouse: {
       url: optional('CLICKHOUSE_URL'),

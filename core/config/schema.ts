@@ -31,6 +31,8 @@ export const ConfigSchema = Type.Object({
   kafkaBrokers: Type.Array(Type.String({ minLength: 1 })),
   /** The library that produces to Kafka; consumers use kafkajs either way (docs/kafka-client.md). */
   kafkaClient: Type.Union([Type.Literal('kafkajs'), Type.Literal('platformatic')]),
+  /** The processors' state store in embedded mode (docs/ARCHITECTURE.md "Processor state"). */
+  stateStore: Type.Union([Type.Literal('lmdb'), Type.Literal('heap')]),
   schemaRegistryUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   clickhouse: Type.Object({
     url: Type.Optional(Type.String()),

@@ -1,6 +1,8 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { type Job, type JobTask, type OutputRows } from '../job.ts'
 import { Deduplicator } from '../operators/deduplicate.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
 import { CounterPart, deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
@@ -70,17 +72,17 @@ export function clickstreamJob(overrides: Partial<ClickstreamSettings> = {}): Jo
     outputs: topologyOutputs(CLICKSTREAM_TOPOLOGY),
     // Not the url, title, screen, locale, user agent fields or properties map: half of a click's decode.
     reads: ['event_id', 'project_id', 'anonymous_id', 'ts', 'type', 'path', 'referrer_domain', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device_type', 'country'],
-    createTask: (partition) => createClickstreamTask(partition, settings),
+    createTask: (partition, state = createHeapStateStore().partition('clickstream', partition)) => createClickstreamTask(partition, settings, state),
   }
 }
 
-function createClickstreamTask(partition: number, settings: ClickstreamSettings): JobTask<ClickEvent> {
+function createClickstreamTask(partition: number, settings: ClickstreamSettings, state: PartitionStateStore): JobTask<ClickEvent> {
   const timing = {
     outOfOrdernessMs: settings.outOfOrdernessMs,
     allowedLatenessMs: settings.allowedLatenessMs,
     idleTimeoutMs: settings.idleTimeoutMs,
   }
-  const deduplicator = new Deduplicator<ClickEvent>(deduplicationLimits(settings, settings.activeWindowMs), (e) => e.event_id, (e) => e.ts)
+  const deduplicator = new Deduplicator<ClickEvent>(deduplicationLimits(settings, settings.activeWindowMs), (e) => e.event_id, (e) => e.ts, state)
 
   const breakdown = createWindowOperator({
     ...timing,

@@ -1,6 +1,8 @@
 import type { LogEvent } from '../../schemas/types.generated.ts'
 import { emit, type Job, type JobTask, type OutputRows } from '../job.ts'
 import { Deduplicator } from '../operators/deduplicate.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
 import { CounterPart, deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
@@ -58,18 +60,18 @@ export function logsJob(overrides: Partial<LogsJobSettings> = {}): Job<'log'> {
     topology: LOGS_TOPOLOGY,
     outputs: topologyOutputs(LOGS_TOPOLOGY),
     reads: ['event_id', 'project_id', 'ts', 'service', 'level', 'message'],
-    createTask: (partition) => createLogsTask(partition, settings),
+    createTask: (partition, state = createHeapStateStore().partition('logs', partition)) => createLogsTask(partition, settings, state),
   }
 }
 
-function createLogsTask(partition: number, settings: LogsJobSettings): JobTask<LogEvent> {
+function createLogsTask(partition: number, settings: LogsJobSettings, state: PartitionStateStore): JobTask<LogEvent> {
   const timing = {
     outOfOrdernessMs: settings.outOfOrdernessMs,
     allowedLatenessMs: settings.allowedLatenessMs,
     idleTimeoutMs: settings.idleTimeoutMs,
     earlyFiringMs: settings.earlyFiringMs,
   }
-  const deduplicator = new Deduplicator<LogEvent>(deduplicationLimits(settings, HOUR), (event) => event.event_id, (event) => event.ts)
+  const deduplicator = new Deduplicator<LogEvent>(deduplicationLimits(settings, HOUR), (event) => event.event_id, (event) => event.ts, state)
 
   const perMinute = createWindowOperator({
     ...timing,

@@ -1,6 +1,8 @@
 import type { NotificationEvent } from '../../schemas/types.generated.ts'
 import { emit, type Job, type JobTask, type OutputRows, type Row } from '../job.ts'
 import { Deduplicator } from '../operators/deduplicate.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
 import { deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
@@ -69,14 +71,14 @@ export function notificationsJob(overrides: Partial<NotificationsJobSettings> = 
     topology: NOTIFICATIONS_TOPOLOGY,
     outputs: topologyOutputs(NOTIFICATIONS_TOPOLOGY),
     reads: ['event_id', 'project_id', 'ts', 'notification_id', 'channel', 'provider', 'template', 'user_id', 'status', 'error_code'],
-    createTask: (partition) => createNotificationsTask(partition, settings),
+    createTask: (partition, state = createHeapStateStore().partition('notifications', partition)) => createNotificationsTask(partition, settings, state),
   }
 }
 
-function createNotificationsTask(partition: number, settings: NotificationsJobSettings): JobTask<NotificationEvent> {
+function createNotificationsTask(partition: number, settings: NotificationsJobSettings, state: PartitionStateStore): JobTask<NotificationEvent> {
   // The lifecycle is idempotent on its own (a replayed event changes nothing), so ids are only
   // remembered for as long as the minute windows accept them.
-  const deduplicator = new Deduplicator<NotificationEvent>(deduplicationLimits(settings, MINUTE), (event) => event.event_id, (event) => event.ts)
+  const deduplicator = new Deduplicator<NotificationEvent>(deduplicationLimits(settings, MINUTE), (event) => event.event_id, (event) => event.ts, state)
 
   const perMinute = createWindowOperator({
     outOfOrdernessMs: settings.outOfOrdernessMs,

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { modelEvents } from '../../test/support/model-events.ts'
 import type { JobTask } from '../job.ts'
+import { compareCodePoints } from '../state/key-order.ts'
 import { clickstreamJob } from './clickstream.ts'
 import { logsJob } from './logs.ts'
 import { notificationsJob } from './notifications.ts'
@@ -13,6 +14,8 @@ import { notificationsJob } from './notifications.ts'
  * one. These digests pin the snapshot bytes of each job after a fixed stretch of the traffic model,
  * so a change to how state is written that would make old checkpoints unreadable (or read them
  * differently) fails here. A deliberate format change bumps the format version and these digests.
+ * Since the state store, a checkpoint is the parts kept whole and the entries it writes to the store
+ * (the deduplicator's ids), so the digests take in both.
  */
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const SPAN = 10 * 60_000
@@ -24,17 +27,22 @@ function firstHalf<In>(task: { process(events: readonly In[], nowMs: number): un
   for (let batch = 0; batch < 4; batch++) task.process(half.slice(batch * size, (batch + 1) * size), T0 + SPAN / 2 + batch * 1_000)
 }
 
-function digest<In>(job: { createTask(partition: number): { process(events: readonly In[], nowMs: number): unknown; snapshot(): Uint8Array } }, events: readonly In[]): string {
+/** A checkpoint's bytes: the parts kept whole, then the state store entries it writes, in key order. */
+function digest<In>(job: { createTask(partition: number): JobTask<In> }, events: readonly In[]): string {
   const task = job.createTask(0)
   firstHalf(task, events)
-  return createHash('sha256').update(task.snapshot()).digest('hex')
+  const hash = createHash('sha256').update(task.snapshot())
+  const entries = new Map<string, Uint8Array | null>()
+  task.changes(entries)
+  for (const key of [...entries.keys()].sort(compareCodePoints)) hash.update(`\n${key}\n`).update(entries.get(key) ?? 'deleted')
+  return hash.digest('hex')
 }
 
 describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('52a3ad81e8dc38cfe7fb8462b8ef3a305959f2163b527d1820f7725235b0dd67')
+    expect(digest(clickstreamJob(), clicks)).toBe('0c23e55105d1e44b7a0b1f56ccb77843ed8cf3192b500921d3c4e84acc3c1c06')
   })
 
   /**
@@ -111,10 +119,10 @@ describe('snapshot format', () => {
   })
 
   it('writes the logs state in the pinned format', () => {
-    expect(digest(logsJob(), logs)).toBe('252d95347d7238d3467699f9dd09cee0d1273d2066e4ff2f85b746a1c67f93c4')
+    expect(digest(logsJob(), logs)).toBe('e8f262901dee777eef19404167ef78af2851b3008696daa8e589faf18896c027')
   })
 
   it('writes the notifications state in the pinned format', () => {
-    expect(digest(notificationsJob(), notifications)).toBe('da8a7138322c2f568afad57b7c273d5c3db9db4a324c88562cd3e6dccfdeb272')
+    expect(digest(notificationsJob(), notifications)).toBe('2ba293cb8b0b8cad77ce17db7a2185d2f8895ca8106c5dcf976c8d3e61227d5c')
   })
 })

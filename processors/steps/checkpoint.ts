@@ -1,6 +1,6 @@
 import type { Consumer } from '../../core/bus/port.ts'
 import type { EddyMetrics } from '../../core/metrics/index.ts'
-import type { CheckpointStore } from '../checkpoints/port.ts'
+import type { StateCheckpoints } from '../checkpoints/state-checkpoints.ts'
 import type { PartitionTask } from '../partition-task.ts'
 
 /**
@@ -22,7 +22,7 @@ const MAX_CHECKPOINT_PAUSE_MS = 60_000
 export interface CheckpointContext {
   readonly job: string
   readonly topic: string
-  readonly checkpoints: CheckpointStore
+  readonly checkpoints: StateCheckpoints
   readonly consumer: () => Consumer
   readonly clock: () => number
   readonly intervalMs: number
@@ -33,7 +33,8 @@ export interface CheckpointContext {
 
 /**
  * Takes a checkpoint without stopping the partition: the state is snapshotted now, at a batch
- * boundary, together with the writes that carry its outputs; those writes, the save and the
+ * boundary (the parts kept whole, and the state store entries changed since the last one),
+ * together with the writes that carry its outputs; those writes, the save and the
  * commit then finish in the background while later batches are processed. The snapshot is what
  * the state was at `nextOffset`, and it is saved only after every output it reflects is durable,
  * which is the order a restore needs. A forced checkpoint (revocation) waits for all.
@@ -46,7 +47,11 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   if (owned.failure) throw owned.failure
   const offset = owned.nextOffset
   const snapshotStarted = context.clock()
-  const state = owned.task.snapshot()
+  const whole = owned.task.snapshot()
+  const entries = new Map<string, Uint8Array | null>()
+  owned.task.changes(entries)
+  // Staged now, so later batches read what the task let go of; committed once its outputs are written.
+  const staged = context.checkpoints.stage(context.job, context.topic, owned.partition, { nextOffset: offset, savedAt: now, whole, entries })
   const snapshotMs = context.clock() - snapshotStarted
   owned.checkpointPauseMs = Math.min(MAX_CHECKPOINT_PAUSE_MS, (snapshotMs * context.partitions()) / CHECKPOINT_SHARE)
   context.metrics?.checkpointSnapshotDuration.observe({ job: context.job }, snapshotMs / 1_000)
@@ -56,7 +61,7 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   owned.lastCheckpointAt = now
   const saving = (async () => {
     for (const write of writes) await write
-    await context.checkpoints.save({ job: context.job, topic: context.topic, partition: owned.partition, nextOffset: offset, state, savedAt: now })
+    await staged.commit()
     if (offset !== committed) await context.consumer().commit([{ topic: context.topic, partition: owned.partition, offset }])
   })()
   owned.saving = saving.then(

@@ -21,6 +21,8 @@ export interface StatePart {
   snapshot(): Uint8Array
   restore(bytes: Uint8Array): RestoreResult
   stats(): PartStats
+  /** A part that keeps its state in the state store: what changed since the last checkpoint. */
+  changes?(into: Map<string, Uint8Array | null>): void
 }
 
 export interface NamedStateOptions {
@@ -35,6 +37,7 @@ export interface NamedStateOptions {
 
 export interface NamedState {
   snapshot(): Uint8Array
+  changes(into: Map<string, Uint8Array | null>): void
   restore(bytes: Uint8Array): RestoreResult
   stats(): Record<string, number>
 }
@@ -75,6 +78,9 @@ export function namedState(job: string, topology: Topology, parts: Readonly<Reco
   }
 
   return {
+    changes(into) {
+      for (const [, part] of entries) part.changes?.(into)
+    },
     snapshot() {
       const names = entries.map(([name]) => encoder.encode(name))
       const snapshots = entries.map(([, part]) => part.snapshot())

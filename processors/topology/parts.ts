@@ -22,8 +22,11 @@ export function windowPart(operator: Snapshotting & { stats(): OperatorStats }, 
 }
 
 /** The event-id deduplicator: ids remembered and duplicates dropped. */
-export function deduplicatorPart(deduplicator: Snapshotting & { heapBytes(): number; readonly duplicates: number; readonly size: number }): StatePart {
-  return statePart(deduplicator, () => ({ stateBytes: deduplicator.heapBytes(), duplicates: deduplicator.duplicates, rememberedIds: deduplicator.size }))
+export function deduplicatorPart(deduplicator: Snapshotting & { heapBytes(): number; changes(into: Map<string, Uint8Array | null>): void; readonly duplicates: number; readonly size: number }): StatePart {
+  return {
+    ...statePart(deduplicator, () => ({ stateBytes: deduplicator.heapBytes(), duplicates: deduplicator.duplicates, rememberedIds: deduplicator.size })),
+    changes: (into) => deduplicator.changes(into),
+  }
 }
 
 /** A counter kept beside an operator's state (events it let go, rows it emitted), reported as `figure`. */

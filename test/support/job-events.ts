@@ -1,6 +1,8 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { expect } from 'vitest'
 import type { JobTask, OutputRows, Row } from '../../processors/job.ts'
+import { createHeapStateStore } from '../../processors/state/heap-store.ts'
+import type { PartitionStateStore } from '../../processors/state/store.ts'
 
 let sequence = 0
 
@@ -36,16 +38,18 @@ export function collect(into: OutputRows, from: OutputRows): OutputRows {
  * Runs `batches` through one task straight and through another that is snapshotted and restored
  * before batch `cut`, and checks both give the same outputs and end with the same snapshot bytes.
  */
-export function expectSameAfterRestore<In>(job: { createTask(partition: number): JobTask<In> }, batches: readonly (readonly In[])[], cut: number, startMs: number): void {
+export function expectSameAfterRestore<In>(job: { createTask(partition: number, state?: PartitionStateStore): JobTask<In> }, batches: readonly (readonly In[])[], cut: number, startMs: number): void {
   const straight = job.createTask(0)
-  let current = job.createTask(0)
+  const state = createHeapStateStore().partition('restore-test', 0)
+  let current = job.createTask(0, state)
   const expected: OutputRows = {}
   const actual: OutputRows = {}
   for (const [index, batch] of batches.entries()) {
     if (index === cut) {
-      const restored = job.createTask(0)
-      expect(restored.restore(current.snapshot())).toEqual({ ok: true })
-      expect(Buffer.from(restored.snapshot()).equals(Buffer.from(current.snapshot()))).toBe(true)
+      const whole = handOver(current, state)
+      const restored = job.createTask(0, state)
+      expect(restored.restore(whole)).toEqual({ ok: true })
+      expect(Buffer.from(restored.snapshot()).equals(Buffer.from(whole))).toBe(true)
       current = restored
     }
     const now = startMs + index * 700
@@ -56,6 +60,19 @@ export function expectSameAfterRestore<In>(job: { createTask(partition: number):
   }
   expect(JSON.stringify(actual)).toBe(JSON.stringify(expected))
   expect(Buffer.from(current.snapshot()).equals(Buffer.from(straight.snapshot()))).toBe(true)
+}
+
+/**
+ * A checkpoint as the runner takes it, for a task restored in the same test: the entries the task
+ * changed are staged in its state store (visible at once, as in the runner), and the parts kept
+ * whole are returned for the next task's restore.
+ */
+export function handOver<In>(task: JobTask<In>, state: PartitionStateStore, nextOffset = 0): Uint8Array {
+  const entries = new Map<string, Uint8Array | null>()
+  task.changes(entries)
+  const whole = task.snapshot()
+  void state.stage({ nextOffset, savedAt: 0, whole, entries }).commit()
+  return whole
 }
 
 /** Feeds batches to a task as the runner would: process each, then half a second of processing time. */

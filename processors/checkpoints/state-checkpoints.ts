@@ -1,0 +1,131 @@
+import { HeapPartition } from '../state/heap-store.ts'
+import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore } from '../state/store.ts'
+import type { CheckpointStore } from './port.ts'
+
+/**
+ * Where a job's partitions keep their state and position. A task's checkpoint is the part of its
+ * state kept whole, the state store entries changed since the last one, and the input offset; it
+ * is staged when the snapshot is taken and committed once the outputs it reflects are written.
+ */
+export interface StateCheckpoints {
+  /** The partition's state store, with the last checkpoint committed and nothing staged. */
+  open(job: string, topic: string, partition: number): Promise<OpenedPartition>
+  stage(job: string, topic: string, partition: number, changes: StateCommit): StagedCommit
+  close(): Promise<void>
+}
+
+export interface OpenedPartition {
+  readonly state: PartitionStateStore
+  readonly checkpoint: CommittedCheckpoint | undefined
+}
+
+/** A job's partitions are named by job and topic: a new topic prefix starts from nothing. */
+const spaceOf = (job: string, topic: string) => `${job} ${topic}`
+
+/**
+ * The state store is the checkpoint (embedded mode, LMDB in the data dir): a checkpoint writes
+ * what changed, in one transaction with the offset. A partition the store has never seen restores
+ * from `legacy`, the checkpoint files written before the store existed, once: its next checkpoint
+ * is the store's.
+ */
+export function storeCheckpoints(store: StateStore, legacy?: CheckpointStore): StateCheckpoints {
+  return {
+    async open(job, topic, partition) {
+      const state = store.partition(spaceOf(job, topic), partition)
+      state.discardStaged()
+      const committed = state.checkpoint()
+      if (committed !== undefined || legacy === undefined) return { state, checkpoint: committed }
+      const old = await legacy.load(job, topic, partition)
+      return { state, checkpoint: old === undefined ? undefined : { nextOffset: old.nextOffset, savedAt: old.savedAt, whole: old.state } }
+    },
+    stage: (job, topic, partition, changes) => store.partition(spaceOf(job, topic), partition).stage(changes),
+    close: () => store.close(),
+  }
+}
+
+/** 'EDWH': a whole checkpoint that carries the store's entries after the parts kept whole. */
+const WHOLE_MAGIC = 0x45445748
+
+/**
+ * Every checkpoint written whole to a CheckpointStore (ClickHouse on Kafka, where a partition may
+ * move to any instance): the parts kept whole and every entry of the partition's heap state store.
+ * It costs O(state), as checkpoints did before the state store; a changelog topic replaces it.
+ * Checkpoints written before the store (the parts alone) restore as they are.
+ */
+export function wholeCheckpoints(checkpoints: CheckpointStore): StateCheckpoints {
+  const partitions = new Map<string, HeapPartition>()
+  const heap = (job: string, topic: string, partition: number) => {
+    const name = `${spaceOf(job, topic)}/${partition}`
+    let state = partitions.get(name)
+    if (state === undefined) partitions.set(name, (state = new HeapPartition()))
+    return state
+  }
+  return {
+    async open(job, topic, partition) {
+      const state = heap(job, topic, partition)
+      await state.clear()
+      const saved = await checkpoints.load(job, topic, partition)
+      if (saved === undefined) return { state, checkpoint: undefined }
+      const { whole, entries } = decodeWhole(saved.state)
+      await state.commit({ nextOffset: saved.nextOffset, savedAt: saved.savedAt, whole, entries })
+      return { state, checkpoint: state.checkpoint() }
+    },
+    stage(job, topic, partition, changes) {
+      const state = heap(job, topic, partition)
+      const staged = state.stage(changes)
+      return {
+        async commit() {
+          await staged.commit()
+          const bytes = encodeWhole(changes.whole, state.storedEntries())
+          await checkpoints.save({ job, topic, partition, nextOffset: changes.nextOffset, state: bytes, savedAt: changes.savedAt })
+        },
+      }
+    },
+    async close() {
+      partitions.clear()
+    },
+  }
+}
+
+/** Layout: magic (u32), whole length (u32), whole, then per entry: key length (u32), key (UTF-8), value length (u32), value. */
+export function encodeWhole(whole: Uint8Array, entries: Iterable<[string, Uint8Array]>): Uint8Array {
+  const parts: Buffer[] = []
+  const header = Buffer.allocUnsafe(8)
+  header.writeUInt32BE(WHOLE_MAGIC, 0)
+  header.writeUInt32BE(whole.byteLength, 4)
+  parts.push(header, Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength))
+  for (const [key, value] of entries) {
+    const keyBytes = Buffer.from(key, 'utf8')
+    const lengths = Buffer.allocUnsafe(4)
+    lengths.writeUInt32BE(keyBytes.length, 0)
+    const valueLength = Buffer.allocUnsafe(4)
+    valueLength.writeUInt32BE(value.byteLength, 0)
+    parts.push(lengths, keyBytes, valueLength, Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+  }
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+export function decodeWhole(bytes: Uint8Array): { whole: Uint8Array; entries: Map<string, Uint8Array | null> } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const entries = new Map<string, Uint8Array | null>()
+  if (buffer.length < 8 || buffer.readUInt32BE(0) !== WHOLE_MAGIC) return { whole: bytes, entries }
+  const wholeLength = buffer.readUInt32BE(4)
+  let offset = 8 + wholeLength
+  if (offset > buffer.length) throw new Error('whole checkpoint: its parts run past the end')
+  const whole = new Uint8Array(buffer.subarray(8, offset))
+  const past = (end: number) => {
+    if (end > buffer.length) throw new Error('whole checkpoint: an entry runs past the end')
+  }
+  while (offset < buffer.length) {
+    past(offset + 4)
+    const keyLength = buffer.readUInt32BE(offset)
+    past(offset + 4 + keyLength + 4)
+    const key = buffer.toString('utf8', offset + 4, offset + 4 + keyLength)
+    offset += 4 + keyLength
+    const valueLength = buffer.readUInt32BE(offset)
+    past(offset + 4 + valueLength)
+    entries.set(key, new Uint8Array(buffer.subarray(offset + 4, offset + 4 + valueLength)))
+    offset += 4 + valueLength
+  }
+  return { whole, entries }
+}
