@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { OutputRows } from '../job.ts'
 import { clickstreamJob } from './clickstream.ts'
-import { click, collect, latestRows, runTask } from '../../test/support/job-events.ts'
+import { click, collect, handOver, latestRows, runTask } from '../../test/support/job-events.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
 const MINUTE = 60_000
@@ -102,11 +103,12 @@ describe('clickstream job', () => {
     const events = [...scenario(), flush()]
     const baseline = latestRows(onlyShop(run([events]).sessions), ['anonymous_id', 'session_start'])
     fc.assert(fc.property(fc.integer({ min: 1, max: events.length - 1 }), (cut) => {
-      const task = job.createTask(0)
+      const state = createHeapStateStore().partition('clickstream', 0)
+      const task = job.createTask(0, state)
       const outputs: OutputRows = {}
       collect(outputs, task.process(events.slice(0, cut), T0))
-      const restored = job.createTask(0)
-      expect(restored.restore(task.snapshot())).toEqual({ ok: true })
+      const restored = job.createTask(0, state)
+      expect(restored.restore(handOver(task, state))).toEqual({ ok: true })
       collect(outputs, restored.process(events.slice(cut), T0 + 500))
       expect(Buffer.from(restored.snapshot()).equals(Buffer.from(task.process(events.slice(cut), T0 + 500) && task.snapshot()))).toBe(true)
       expect(latestRows(onlyShop(outputs.sessions), ['anonymous_id', 'session_start'])).toEqual(baseline)

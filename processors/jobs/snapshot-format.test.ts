@@ -42,7 +42,7 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('0c23e55105d1e44b7a0b1f56ccb77843ed8cf3192b500921d3c4e84acc3c1c06')
+    expect(digest(clickstreamJob(), clicks)).toBe('8699682c1119c387dbbe96499d5fe51987859c2f6e08da28b50d4a40f49e17b2')
   })
 
   /**
@@ -119,10 +119,10 @@ describe('snapshot format', () => {
   })
 
   it('writes the logs state in the pinned format', () => {
-    expect(digest(logsJob(), logs)).toBe('e8f262901dee777eef19404167ef78af2851b3008696daa8e589faf18896c027')
+    expect(digest(logsJob(), logs)).toBe('c43c4a6f72be47b8ab69c82ba30343486d7e93c3e2a7de0f75836c7908a93d0a')
   })
 
   it('writes the notifications state in the pinned format', () => {
-    expect(digest(notificationsJob(), notifications)).toBe('2ba293cb8b0b8cad77ce17db7a2185d2f8895ca8106c5dcf976c8d3e61227d5c')
+    expect(digest(notificationsJob(), notifications)).toBe('20e94c2f95f05694e90d9ebd0e4a371927b6bdde00f412d9031276f98d967363')
   })
 })

@@ -2,13 +2,16 @@ import type { RestoreResult } from '../job.ts'
 import { MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import { compareCodePoints } from '../state/key-order.ts'
 import type { PartitionStateStore } from '../state/store.ts'
+import { MinHeap } from '../collections/min-heap.ts'
 
 /** Ids sized per heapBytes() call: summing every one would be O(ids) at each metrics scrape. */
 const SAMPLED_IDS = 256
-/** 'EDD2': the deduplicator's counters, its ids being in the state store. Older snapshots held every id. */
-const MAGIC = 0x45444432
+/** 'EDD3': the deduplicator's counters and lingering ids, its other ids being in the state store. */
+const MAGIC = 0x45444433
 /** Past maxEntries, this share of the bound is forgotten at once, oldest event time first. */
 const FORGET_SHARE = 0.1
+/** The horizon is cut into this many cells of event time; ids expire a cell at a time. */
+const CELLS_PER_HORIZON = 10
 /** An id's entry in memory: its object and boxed numbers. */
 const ENTRY_BYTES = objectBytes(2) + 2 * NUMBER_BYTES
 
@@ -26,22 +29,41 @@ interface Remembered {
   readonly arrival: number
 }
 
+interface Listed extends Remembered {
+  readonly id: string
+}
+
 /**
  * Drops events whose id was already seen, so a client retry that reached the log twice is counted
  * once in aggregates (raw tables deduplicate on their own). Memory is bounded twice: by event time
  * (everything the windows still accept) and by a count, so a burst cannot grow it without limit.
  *
- * The ids live in the partition's state store, not in the heap: per id, `<prefix>i/<id>` holds its
- * time and arrival number, and `<prefix>t/<time>/<id>` the same again, in event-time order, for
- * forgetting the oldest without a scan of every id. The heap holds only what changed since the
- * last checkpoint, which `changes` hands to the next one. A restored deduplicator reads the same
- * ids from the store, so it decides exactly as the one that was saved.
+ * The ids live in the partition's state store, not in the heap. `<prefix>i/<id>` holds an id's
+ * event time and arrival number; for expiry, each checkpoint also writes one list per cell of
+ * event time (a tenth of the horizon) of the ids it remembered there, `<prefix>c/<cell>/<seq>`.
+ * When the horizon's cutoff passes a cell, its lists are read and dropped and their ids forgotten,
+ * so a checkpoint writes about one entry per new id and expiry never scans. The heap holds the ids
+ * changed since the last checkpoint, and the few ids past the cutoff that recent arrival still
+ * keeps ("lingering"). A restored deduplicator reads the same ids from the store, so it decides
+ * exactly as the one that was saved.
  */
 export class Deduplicator<In> {
   /** Ids remembered (or forgotten: null) since the last checkpoint, by id. */
   private changed = new Map<string, Remembered | null>()
-  /** Time-order keys of stored ids forgotten or re-remembered since the last checkpoint. */
-  private staleOrder: string[] = []
+  /** Ids remembered since the last checkpoint, by their cell: the next checkpoint's lists. */
+  private fresh = new Map<number, string[]>()
+  /** Lists whose cell expired: deleted by the next checkpoint. */
+  private expiredLists: string[] = []
+  /**
+   * Ids of cells already expired that recent arrival keeps, by id with their arrival number, and
+   * in arrival order: past the cutoff only arrivals can let them go, so an expiry releases those
+   * whose arrival is far enough behind, oldest first, without looking at the rest.
+   */
+  private lingering = new Map<string, number>()
+  private lingeringByArrival = new MinHeap<string>()
+  /** The lingering ids in snapshot order, kept between checkpoints while they do not change. */
+  private lingeringSorted: Array<[string, number]> | undefined
+  private readonly cellMs: number
   private arrivals = 0
   private newest = Number.NEGATIVE_INFINITY
   private remembered = 0
@@ -54,7 +76,9 @@ export class Deduplicator<In> {
     private readonly timeOf: (event: In) => number,
     private readonly store: PartitionStateStore,
     private readonly prefix = 'dedup/',
-  ) {}
+  ) {
+    this.cellMs = Math.max(1, limits.horizonMs / CELLS_PER_HORIZON)
+  }
 
   /**
    * Every decision is made per event against the state left by the events before it, never by
@@ -62,7 +86,7 @@ export class Deduplicator<In> {
    * what is dropped.
    */
   filter(events: readonly In[]): In[] {
-    const fresh: In[] = []
+    const passed: In[] = []
     for (const event of events) {
       const id = this.idOf(event)
       const seen = this.lookup(id)
@@ -72,22 +96,24 @@ export class Deduplicator<In> {
         continue
       }
       const time = this.timeOf(event)
-      if (seen !== undefined) this.forget(id, seen) // forgotten in effect: re-remembered as newest
+      if (seen !== undefined) this.forget(id) // forgotten in effect: re-remembered as newest
       this.changed.set(id, { time, arrival: this.arrivals })
+      const cell = this.cellOf(time)
+      const list = this.fresh.get(cell)
+      if (list === undefined) this.fresh.set(cell, [id])
+      else list.push(id)
       this.remembered += 1
       if (time > this.newest) {
-        const step = this.limits.horizonMs / 10
-        const crossed = Math.floor((time - this.limits.horizonMs) / step) > Math.floor((this.newest - this.limits.horizonMs) / step)
+        const before = this.expiredBelow()
         this.newest = time
-        // Each time the cutoff crosses a tenth of the horizon (a fixed grid), checked per event:
-        // what is forgotten, and so the count the bound is held to, follows from the events alone,
-        // not from how they were batched or where a checkpoint fell.
-        if (crossed) this.collectGarbage()
+        // Per event, as the cutoff crosses into a new cell: what is forgotten, and so the count
+        // the bound is held to, follows from the events alone, not from batches or checkpoints.
+        if (this.expiredBelow() > before) this.expire(before)
       }
       if (this.remembered > this.limits.maxEntries) this.forgetOldest()
-      fresh.push(event)
+      passed.push(event)
     }
-    return fresh
+    return passed
   }
 
   /** Ids remembered: in the store and since the last checkpoint. */
@@ -95,7 +121,7 @@ export class Deduplicator<In> {
     return this.remembered
   }
 
-  /** Roughly the heap the ids changed since the last checkpoint take (heap-size.ts); the rest is on disk. */
+  /** Roughly the heap the ids changed since the last checkpoint and the lingering ones take (heap-size.ts); the rest is on disk. */
   heapBytes(): number {
     let sampled = 0
     let sampledBytes = 0
@@ -103,24 +129,26 @@ export class Deduplicator<In> {
       sampledBytes += stringBytes(id)
       if (++sampled === SAMPLED_IDS) break
     }
-    const ids = sampled === 0 ? 0 : (sampledBytes / sampled) * this.changed.size
-    return Math.round(ids + this.changed.size * (MAP_ENTRY_BYTES + ENTRY_BYTES) + this.staleOrder.length * 64)
+    const perId = sampled === 0 ? 0 : sampledBytes / sampled
+    return Math.round(this.changed.size * (perId + MAP_ENTRY_BYTES + ENTRY_BYTES + 8) + this.lingering.size * (perId + MAP_ENTRY_BYTES))
   }
 
   /** Hands what changed since the last call to a checkpoint, as state store entries. */
   changes(into: Map<string, Uint8Array | null>): void {
-    for (const key of this.staleOrder) into.set(key, null)
-    for (const [id, seen] of this.changed) {
-      if (seen === null) {
-        into.set(this.idKey(id), null)
-        continue
-      }
-      const value = encodeRemembered(seen)
-      into.set(this.idKey(id), value)
-      into.set(this.orderKey(seen.time, id), value)
+    for (const key of this.expiredLists) into.set(key, null)
+    for (const [id, seen] of this.changed) into.set(this.idKey(id), seen === null ? null : encodeRemembered(seen))
+    const expiredBelow = this.expiredBelow()
+    for (const [cell, ids] of this.fresh) {
+      const current = ids.map((id) => ({ id, seen: this.changed.get(id) })).filter((entry): entry is { id: string; seen: Remembered } => entry.seen != null && this.cellOf(entry.seen.time) === cell)
+      if (current.length === 0) continue
+      // A cell that already expired is never read again: its ids linger until arrivals let them go.
+      if (cell < expiredBelow) for (const { id, seen } of current) this.linger(id, seen.arrival)
+      // Named by its first id's arrival: unique, and the same whenever the checkpoint falls.
+      else into.set(this.listKey(cell, current[0]!.seen.arrival), encodeList(current))
     }
     this.changed = new Map()
-    this.staleOrder = []
+    this.fresh = new Map()
+    this.expiredLists = []
   }
 
   /** The remembered entry of `id`: changed since the checkpoint, or stored; undefined if none. */
@@ -135,97 +163,181 @@ export class Deduplicator<In> {
     return seen.time >= this.newest - this.limits.horizonMs || seen.arrival > this.arrivals - (this.limits.recentArrivals ?? 10_000)
   }
 
-  private forget(id: string, seen: Remembered): void {
-    // A stored id has its time-order key on disk; one remembered since the checkpoint has none yet.
-    if (this.changed.get(id) === undefined) this.staleOrder.push(this.orderKey(seen.time, id))
+  private linger(id: string, arrival: number): void {
+    if (this.lingering.get(id) === arrival) return
+    this.lingering.set(id, arrival)
+    this.lingeringSorted = undefined
+    this.lingeringByArrival.push(arrival, id)
+  }
+
+  private forget(id: string): void {
     this.changed.set(id, null)
+    if (this.lingering.delete(id)) this.lingeringSorted = undefined
     this.remembered -= 1
+  }
+
+  private cellOf(time: number): number {
+    return Math.floor(time / this.cellMs)
+  }
+
+  /** Cells below this one are past the horizon's cutoff. */
+  private expiredBelow(): number {
+    return this.newest === Number.NEGATIVE_INFINITY ? Number.NEGATIVE_INFINITY : this.cellOf(this.newest - this.limits.horizonMs)
   }
 
   private idKey(id: string): string {
     return `${this.prefix}i/${id}`
   }
 
-  private orderKey(time: number, id: string): string {
-    return `${this.prefix}t/${sortableTime(time)}/${id}`
+  private listKey(cell: number, firstArrival: number): string {
+    return `${this.prefix}c/${sortableNumber(cell)}/${sortableNumber(firstArrival)}`
   }
 
-  /** Entries in event-time order, stored and changed together, up to `until` (exclusive) when given. */
-  private *oldestFirst(until?: number): Iterable<{ id: string; seen: Remembered }> {
-    // The order is the stored keys' (whole milliseconds, then the id by code point) for changed
-    // entries too, so which ids a checkpoint has already written never changes what comes first.
-    const fresh = [...this.changed].filter((entry): entry is [string, Remembered] => entry[1] !== null && (until === undefined || Math.floor(entry[1].time) < Math.floor(until)))
-    fresh.sort((left, right) => compareOrder(left[1].time, left[0], right[1].time, right[0]))
-    const orderPrefix = `${this.prefix}t/`
-    const stored = this.store.range(orderPrefix, until === undefined ? {} : { until: `${orderPrefix}${sortableTime(until)}` })[Symbol.iterator]()
-    let next = stored.next()
-    let index = 0
-    for (;;) {
-      // A stored entry whose id changed since the checkpoint is stale: the changed one stands for it.
-      while (!next.done && this.changed.has(idOfOrderKey(next.value.key, orderPrefix.length))) next = stored.next()
-      const candidate = fresh[index]
-      if (next.done && candidate === undefined) return
-      const storedSeen = next.done ? undefined : decodeRemembered(next.value.value)
-      const storedId = next.done ? undefined : idOfOrderKey(next.value.key, orderPrefix.length)
-      if (candidate === undefined || (storedSeen !== undefined && compareOrder(storedSeen.time, storedId!, candidate[1].time, candidate[0]) < 0)) {
-        next = stored.next()
-        yield { id: storedId!, seen: storedSeen! }
-      } else {
-        index++
-        yield { id: candidate[0], seen: candidate[1] }
+  /**
+   * The ids that linger: kept by recent arrival past their cell's expiry, and those remembered
+   * since the checkpoint into a cell already expired (which the next checkpoint makes linger), so
+   * the snapshot is the same whenever it is taken.
+   */
+  private lingeringIds(): Array<[string, number]> {
+    const byId = ([left]: [string, number], [right]: [string, number]) => compareCodePoints(left, right)
+    this.lingeringSorted ??= [...this.lingering].sort(byId)
+    const late = new Map<string, number>()
+    const expiredBelow = this.expiredBelow()
+    for (const [cell, listed] of this.fresh) {
+      if (cell >= expiredBelow) continue
+      for (const id of listed) {
+        const seen = this.changed.get(id)
+        if (seen != null && this.cellOf(seen.time) === cell && !this.lingering.has(id)) late.set(id, seen.arrival)
       }
     }
+    return late.size === 0 ? this.lingeringSorted : [...this.lingeringSorted, ...late].sort(byId)
   }
 
-  /** Past the bound, the oldest tenth of it goes at once: finding the oldest is a range read. */
+  /** Whether `entry` is still the id's remembered entry (not forgotten, nor remembered again since). */
+  private isCurrent(entry: Listed): boolean {
+    const seen = this.lookup(entry.id)
+    return seen !== undefined && seen.time === entry.time && seen.arrival === entry.arrival
+  }
+
+  /**
+   * The ids listed in cells from `from` below `until`: stored lists (their keys too), and this
+   * checkpoint's below `until` whatever their cell (an id remembered late, into a cell already
+   * expired, is expired at the next crossing as it would be had a checkpoint made it linger).
+   */
+  private listed(from: number, until: number): { entries: Listed[]; keys: string[] } {
+    const entries: Listed[] = []
+    const keys: string[] = []
+    const prefix = `${this.prefix}c/`
+    const bounds = { ...(from === Number.NEGATIVE_INFINITY ? {} : { from: `${prefix}${sortableNumber(from)}/` }), until: `${prefix}${sortableNumber(until)}/` }
+    for (const { key, value } of this.store.range(prefix, bounds)) {
+      keys.push(key)
+      for (const entry of decodeList(value)) entries.push(entry)
+    }
+    for (const [cell, ids] of this.fresh) {
+      if (cell >= until) continue
+      for (const id of ids) {
+        const seen = this.changed.get(id)
+        if (seen != null) entries.push({ id, ...seen })
+      }
+    }
+    return { entries, keys }
+  }
+
+  /** The cutoff crossed from cell `from` into a later one: every id listed below it is forgotten unless recent arrival keeps it. */
+  private expire(from: number): void {
+    const until = this.expiredBelow()
+    const { entries, keys } = this.listed(from, until)
+    for (const key of keys) this.expiredLists.push(key)
+    for (const cell of [...this.fresh.keys()]) if (cell < until) this.fresh.delete(cell)
+    const expired = new Set<string>()
+    for (const entry of entries) {
+      if (!this.isCurrent(entry)) continue
+      if (this.stillRemembered(entry)) this.linger(entry.id, entry.arrival)
+      else expired.add(entry.id)
+    }
+    const released = this.arrivals - (this.limits.recentArrivals ?? 10_000)
+    while (this.lingeringByArrival.peekPriority() <= released) {
+      const arrival = this.lingeringByArrival.peekPriority()
+      const id = this.lingeringByArrival.pop()!
+      // An id forgotten, or remembered again, since it began to linger has left the map or moved.
+      if (this.lingering.get(id) === arrival) expired.add(id)
+    }
+    for (const id of expired) this.forget(id)
+  }
+
+  /**
+   * Past the bound, the oldest tenth of it goes at once, oldest by event time (whole
+   * milliseconds, then id by code point): a read of the cells from the oldest up.
+   */
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEntries * (1 - FORGET_SHARE))
-    const victims: Array<{ id: string; seen: Remembered }> = []
-    for (const entry of this.oldestFirst()) {
-      if (this.remembered - victims.length <= target) break
-      victims.push(entry)
+    const all = this.listed(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY).entries
+    for (const id of this.lingering.keys()) {
+      const seen = this.lookup(id)
+      if (seen !== undefined) all.push({ id, ...seen })
     }
-    for (const { id, seen } of victims) this.forget(id, seen)
+    const current = new Map<string, Listed>()
+    for (const entry of all) if (this.isCurrent(entry)) current.set(entry.id, entry)
+    const oldest = [...current.values()].sort((left, right) => Math.floor(left.time) - Math.floor(right.time) || compareCodePoints(left.id, right.id))
+    const victims = oldest.slice(0, Math.max(0, this.remembered - target))
+    for (const { id } of victims) this.forget(id)
     this.forgottenEarly += victims.length
   }
 
-  /** Forgets entries no longer remembered; decisions never depend on it having run. */
-  private collectGarbage(): void {
-    const { horizonMs } = this.limits
-    const cutoff = this.newest - horizonMs
-    const expired: Array<{ id: string; seen: Remembered }> = []
-    for (const entry of this.oldestFirst(cutoff)) if (!this.stillRemembered(entry.seen)) expired.push(entry)
-    for (const { id, seen } of expired) this.forget(id, seen)
-  }
-
-  /** Layout: magic (u32), then newest, duplicates, forgottenEarly, arrivals, remembered (f64 each). */
+  /** Layout: magic (u32), newest, duplicates, forgottenEarly, arrivals, remembered (f64 each), then the lingering ids (count u32, then per id its length u16, UTF-8 and arrival f64). */
   snapshot(): Uint8Array {
-    const bytes = Buffer.allocUnsafe(4 + 8 * 5)
+    const entries = this.lingeringIds()
+    const lingering = entries.map(([id]) => Buffer.from(id, 'utf8'))
+    const bytes = Buffer.allocUnsafe(4 + 8 * 5 + 4 + lingering.reduce((sum, id) => sum + 2 + id.length + 8, 0))
     bytes.writeUInt32LE(MAGIC, 0)
     let offset = 4
     for (const value of [this.newest, this.duplicates, this.forgottenEarly, this.arrivals, this.remembered]) offset = bytes.writeDoubleLE(value, offset)
+    offset = bytes.writeUInt32LE(lingering.length, offset)
+    lingering.forEach((id, index) => {
+      offset = bytes.writeUInt16LE(id.length, offset)
+      offset += id.copy(bytes, offset)
+      offset = bytes.writeDoubleLE(entries[index]![1], offset)
+    })
     return new Uint8Array(bytes.buffer, bytes.byteOffset, offset)
   }
 
   /**
-   * The counters; the ids are the store's. A snapshot from before the store (9973fea…3f1e, every
-   * id inside) restores too: its ids become changes, which the next checkpoint writes to the store.
+   * The counters and lingering ids; the rest is the store's. A snapshot from before the store
+   * (9973fea…07e2247, every id inside) restores too: its ids become changes, which the next
+   * checkpoint writes to the store.
    */
   restore(snapshot: Uint8Array): RestoreResult {
     this.changed = new Map()
-    this.staleOrder = []
+    this.fresh = new Map()
+    this.expiredLists = []
+    this.lingering = new Map()
+    this.lingeringByArrival = new MinHeap()
+    this.lingeringSorted = undefined
     try {
       const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
       if (bytes.length >= 4 && bytes.readUInt32LE(0) === MAGIC) {
-        if (bytes.length !== 4 + 8 * 5) throw new Error(`${bytes.length} bytes, not ${4 + 8 * 5}`)
         const values = Array.from({ length: 5 }, (_, index) => bytes.readDoubleLE(4 + index * 8))
         ;[this.newest, this.duplicates, this.forgottenEarly, this.arrivals, this.remembered] = values as [number, number, number, number, number]
+        let offset = 4 + 8 * 5
+        const count = bytes.readUInt32LE(offset)
+        offset += 4
+        for (let index = 0; index < count; index++) {
+          const length = bytes.readUInt16LE(offset)
+          const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
+          offset += 2 + length
+          this.linger(id, bytes.readDoubleLE(offset))
+          offset += 8
+        }
+        if (offset !== bytes.length) throw new Error('trailing bytes')
         return { ok: true }
       }
       this.restoreWhole(bytes)
       return { ok: true }
     } catch (error) {
       this.changed = new Map()
+      this.fresh = new Map()
+      this.lingering = new Map()
+      this.lingeringByArrival = new MinHeap()
       this.remembered = 0
       return { ok: false, reason: `deduplicator snapshot: ${(error as Error).message}` }
     }
@@ -242,11 +354,21 @@ export class Deduplicator<In> {
     this.forgottenEarly = bytes.readDoubleLE(24)
     this.arrivals = bytes.readDoubleLE(32)
     const count = bytes.readUInt32LE(40)
+    const expiredBelow = this.expiredBelow()
     let offset = 44
     for (let index = 0; index < count; index++) {
       const length = bytes.readUInt16LE(offset)
       const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
-      this.changed.set(id, { time: bytes.readDoubleLE(offset + 2 + length), arrival: bytes.readDoubleLE(offset + 2 + length + 8) })
+      const time = bytes.readDoubleLE(offset + 2 + length)
+      this.changed.set(id, { time, arrival: bytes.readDoubleLE(offset + 2 + length + 8) })
+      // Its cell may have expired already (recent arrival kept it): then it lingers.
+      const cell = this.cellOf(time)
+      if (cell < expiredBelow) this.linger(id, bytes.readDoubleLE(offset + 2 + length + 8))
+      else {
+        const list = this.fresh.get(cell)
+        if (list === undefined) this.fresh.set(cell, [id])
+        else list.push(id)
+      }
       offset += 2 + length + 16
     }
     if (offset !== bytes.length) throw new Error('trailing bytes')
@@ -254,18 +376,12 @@ export class Deduplicator<In> {
   }
 }
 
-/** Event times as fixed-width text that sorts as the numbers do (any safe integer, negative too). */
-function sortableTime(time: number): string {
-  // Clamped: a cutoff far below any event (an unbounded horizon) still makes a valid key.
-  return Math.min(2 ** 54 - 1, Math.max(0, Math.floor(time) + 2 ** 53)).toString(16).padStart(15, '0')
-}
-
-function compareOrder(leftTime: number, leftId: string, rightTime: number, rightId: string): number {
-  return Math.floor(leftTime) - Math.floor(rightTime) || compareCodePoints(leftId, rightId)
-}
-
-function idOfOrderKey(key: string, prefixLength: number): string {
-  return key.slice(prefixLength + 16)
+/**
+ * Integers as fixed-width text that sorts as the numbers do, negative too. Offset by 2^52, not
+ * 2^53: past 2^53 a double cannot hold odd integers, and neighbouring cells would share a key.
+ */
+function sortableNumber(value: number): string {
+  return Math.min(2 ** 53 - 1, Math.max(0, Math.floor(value) + 2 ** 52)).toString(16).padStart(14, '0')
 }
 
 function encodeRemembered(seen: Remembered): Uint8Array {
@@ -278,4 +394,32 @@ function encodeRemembered(seen: Remembered): Uint8Array {
 function decodeRemembered(bytes: Uint8Array): Remembered {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return { time: view.readDoubleLE(0), arrival: view.readDoubleLE(8) }
+}
+
+/** A cell's list: per id, length (u16), UTF-8, time and arrival (f64). */
+function encodeList(entries: readonly { id: string; seen: Remembered }[]): Uint8Array {
+  const ids = entries.map(({ id }) => Buffer.from(id, 'utf8'))
+  const bytes = Buffer.allocUnsafe(ids.reduce((sum, id) => sum + 2 + id.length + 16, 0))
+  let offset = 0
+  entries.forEach(({ seen }, index) => {
+    const id = ids[index]!
+    offset = bytes.writeUInt16LE(id.length, offset)
+    offset += id.copy(bytes, offset)
+    offset = bytes.writeDoubleLE(seen.time, offset)
+    offset = bytes.writeDoubleLE(seen.arrival, offset)
+  })
+  return bytes
+}
+
+function decodeList(value: Uint8Array): Listed[] {
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  const entries: Listed[] = []
+  for (let offset = 0; offset < bytes.length;) {
+    const length = bytes.readUInt16LE(offset)
+    const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
+    offset += 2 + length
+    entries.push({ id, time: bytes.readDoubleLE(offset), arrival: bytes.readDoubleLE(offset + 8) })
+    offset += 16
+  }
+  return entries
 }

@@ -5,46 +5,22 @@ import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry } from './
  * Checkpoints handed to a store but not yet durable. A checkpoint's changes are taken from the
  * operators when its snapshot is taken, and committed only once every output it reflects is
  * written; in between, the operators have let go of them and read them back from here. A later
- * stage's value of a key hides an earlier one's.
+ * stage's value of a key hides an earlier one's. The stages' own maps are read, newest first:
+ * usually one is in flight, and staging a checkpoint of thousands of ids then costs nothing per id.
  */
 export class StagedOverlay {
-  private readonly values = new Map<string, { value: Uint8Array | null; holders: number }>()
   private readonly staged: StateCommit[] = []
-
-  get size(): number {
-    return this.values.size
-  }
+  /** Per stage, its keys by group (first two names, `dedup/c/`), sorted: built when a range first asks. */
+  private readonly grouped = new WeakMap<StateCommit, Map<string, string[]>>()
 
   add(changes: StateCommit): void {
     this.staged.push(changes)
-    for (const [key, value] of changes.entries) {
-      const held = this.values.get(key)
-      this.values.set(key, { value, holders: (held?.holders ?? 0) + 1 })
-    }
   }
 
-  /** Takes a stage out once it is durable, or dropped; a key another stage also holds keeps that one's value. */
+  /** Takes a stage out once it is durable, or dropped. */
   remove(changes: StateCommit): void {
     const index = this.staged.indexOf(changes)
-    if (index === -1) return
-    this.staged.splice(index, 1)
-    for (const key of changes.entries.keys()) {
-      const held = this.values.get(key)!
-      if (held.holders === 1) this.values.delete(key)
-      else held.holders--
-    }
-    // Which value a key shows depends on the stages still in: rebuild the keys this one touched.
-    for (const key of changes.entries.keys()) {
-      const held = this.values.get(key)
-      if (held === undefined) continue
-      for (let later = this.staged.length - 1; later >= 0; later--) {
-        const value = this.staged[later]!.entries.get(key)
-        if (value !== undefined) {
-          held.value = value
-          break
-        }
-      }
-    }
+    if (index !== -1) this.staged.splice(index, 1)
   }
 
   stages(): readonly StateCommit[] {
@@ -63,12 +39,16 @@ export class StagedOverlay {
 
   /** The staged value: bytes, null for a staged delete, undefined when no stage holds the key. */
   get(key: string): Uint8Array | null | undefined {
-    return this.values.get(key)?.value
+    for (let index = this.staged.length - 1; index >= 0; index--) {
+      const value = this.staged[index]!.entries.get(key)
+      if (value !== undefined) return value
+    }
+    return undefined
   }
 
   /** Stored entries (in key order, within the same prefix and bounds) with the staged ones laid over them. */
   *over(stored: Iterable<StateEntry>, prefix: string, bounds: KeyBounds): Iterable<StateEntry> {
-    if (this.values.size === 0) {
+    if (this.staged.length === 0) {
       yield* stored
       return
     }
@@ -87,25 +67,52 @@ export class StagedOverlay {
       }
       if (order === 0) next = iterator.next()
       index++
-      const value = this.values.get(staged!)!.value
+      const value = this.get(staged!)!
       if (value !== null) yield { key: staged!, value }
     }
   }
 
   private keysIn(prefix: string, bounds: KeyBounds): string[] {
-    const keys: string[] = []
-    for (const key of this.values.keys()) {
-      if (!key.startsWith(prefix)) continue
-      if (bounds.from !== undefined && compareCodePoints(key, bounds.from) < 0) continue
-      if (bounds.until !== undefined && compareCodePoints(key, bounds.until) >= 0) continue
-      keys.push(key)
+    const keys = new Set<string>()
+    // Every key under a prefix of two names or more is in that prefix's group; a shorter one spans groups.
+    const first = prefix.indexOf('/')
+    const grouped = first !== -1 && prefix.indexOf('/', first + 1) !== -1
+    for (const stage of this.staged) {
+      const candidates = grouped ? this.groupsOf(stage).get(groupOf(prefix)) ?? [] : stage.entries.keys()
+      for (const key of candidates) {
+        if (!key.startsWith(prefix)) continue
+        if (bounds.from !== undefined && compareCodePoints(key, bounds.from) < 0) continue
+        if (bounds.until !== undefined && compareCodePoints(key, bounds.until) >= 0) continue
+        keys.add(key)
+      }
     }
-    return keys.sort(compareCodePoints)
+    return [...keys].sort(compareCodePoints)
+  }
+
+  private groupsOf(stage: StateCommit): Map<string, string[]> {
+    let groups = this.grouped.get(stage)
+    if (groups === undefined) {
+      groups = new Map()
+      for (const key of stage.entries.keys()) {
+        const group = groupOf(key)
+        const keys = groups.get(group)
+        if (keys === undefined) groups.set(group, [key])
+        else keys.push(key)
+      }
+      this.grouped.set(stage, groups)
+    }
+    return groups
   }
 
   clear(): StateCommit[] {
-    const dropped = this.staged.splice(0)
-    this.values.clear()
-    return dropped
+    return this.staged.splice(0)
   }
+}
+
+/** A key's first two names with their slashes (`dedup/c/`), or the whole key if it has fewer. */
+function groupOf(key: string): string {
+  const first = key.indexOf('/')
+  if (first === -1) return key
+  const second = key.indexOf('/', first + 1)
+  return second === -1 ? key : key.slice(0, second + 1)
 }
