@@ -78,9 +78,11 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
   }
   if (data.processors) {
     const processors = data.processors as ProcessorFigures
-    lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', '| figure | value |', '|---|---|',
-      ...(['eventsPerSec', 'eventsPerBusySecond', 'eventsPerCpuSecond', 'eventsPerCpuSecondOneThread', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const).flatMap((k) => (processors[k] ? [`| ${k} | ${fmt(processors[k])} |`] : [])),
-      `| ratio (eventsPerSec / reference) | ${processors.ratio} |`,
+    const onHeap = data.processorsHeapState as ProcessorFigures | undefined
+    const figures = ['eventsPerSec', 'eventsPerBusySecond', 'eventsPerCpuSecond', 'eventsPerCpuSecondOneThread', 'busyShare', 'heapMb', 'referenceRecordsPerSec'] as const
+    lines.push('## Processors (embedded log → raw rows + clickstream, logs, notifications jobs → chDB)', '', `| figure | LMDB state store (default) |${onHeap ? ' heap state store |' : ''}`, `|---|---|${onHeap ? '---|' : ''}`,
+      ...figures.flatMap((k) => (processors[k] ? [`| ${k} | ${fmt(processors[k])} |${onHeap?.[k] ? ` ${fmt(onHeap[k])} |` : ''}`] : [])),
+      `| ratio (eventsPerSec / reference) | ${processors.ratio} |${onHeap ? ` ${onHeap.ratio} |` : ''}`,
       '', 'eventsPerBusySecond divides by the time the processors\' thread was busy (event-loop utilisation), which includes the time it waited for a core while chDB\'s threads ran on both; eventsPerCpuSecond divides by the CPU time that thread actually used (Linux /proc), garbage collection on V8\'s helper threads not included; eventsPerCpuSecondOneThread is the same bench run again in a child with --single-threaded-gc, every collection on that thread, so its CPU time is the processors\' whole cost on one core.',
       '', 'Reference (referenceRecordsPerSec): the same records Avro-decoded with avsc (as the jobs need them) and their bodies stored as the sink stores raw events — one Avro object container per batch of the sink\'s size, inserted one after another through the same staged file — on the same chDB, before the processors start: the floor of the raw-row path alone, without the jobs\' aggregates.', '')
   }

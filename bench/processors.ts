@@ -49,11 +49,11 @@ export interface ProcessorFigure {
  * the processors start, the same records go through the raw-row floor on the same chDB.
  */
 export async function benchProcessors(
-  options: { events?: number; onProgress?: (line: string, force?: boolean) => void; profilePath?: string } = {},
+  options: { events?: number; onProgress?: (line: string, force?: boolean) => void; profilePath?: string; stateStore?: Config['stateStore'] } = {},
 ): Promise<ProcessorFigure> {
   const total = options.events ?? 200_000
   const directory = temporaryDirectory('bench-processors')
-  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error' })
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error', EDDY_STATE_STORE: options.stateStore ?? 'lmdb' })
   const runtime = createRuntime(config, pino({ level: 'error' }))
   try {
     const bus = await runtime.bus()
@@ -179,8 +179,8 @@ export async function fillLog(
  * (--single-threaded-gc), so that the thread's CPU time is all the processors' work on one core:
  * in-process, V8's helper threads collect in parallel and their CPU is not in eventsPerCpuSecond.
  */
-export async function benchProcessorsOnOneThread(options: { events: number }): Promise<ProcessorFigure> {
-  const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, '--expose-gc', '--single-threaded-gc', '--import', 'tsx', import.meta.filename, 'one-thread', String(options.events)], { stdio: ['ignore', 'pipe', 'inherit'] })
+export async function benchProcessorsOnOneThread(options: { events: number; stateStore?: Config['stateStore'] }): Promise<ProcessorFigure> {
+  const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, '--expose-gc', '--single-threaded-gc', '--import', 'tsx', import.meta.filename, 'one-thread', String(options.events), options.stateStore ?? 'lmdb'], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
@@ -189,5 +189,5 @@ export async function benchProcessorsOnOneThread(options: { events: number }): P
 }
 
 if (process.argv[1] === import.meta.filename && process.argv[2] === 'one-thread') {
-  process.stdout.write(`${JSON.stringify(await benchProcessors({ events: Number(process.argv[3]) }))}\n`)
+  process.stdout.write(`${JSON.stringify(await benchProcessors({ events: Number(process.argv[3]), stateStore: process.argv[4] as Config['stateStore'] }))}\n`)
 }

@@ -146,13 +146,14 @@ if (sections.has('window')) {
   check('heapMbAt100kKeysSketches', 'windowing heap at 100,000 active keys (with sketches)', 300, 'MB', true)
 }
 
-if (sections.has('processors')) {
-  const processors = await stage('processors', async (): Promise<ProcessorFigures> => {
+/** The processors bench on one state store: in-process runs, then runs with all collection on the thread. */
+async function measureProcessors(stateStore: 'lmdb' | 'heap'): Promise<ProcessorFigures> {
+  return stage(`processors (${stateStore} state)`, async (): Promise<ProcessorFigures> => {
     const samples: Record<'rate' | 'perBusySecond' | 'perCpuSecond' | 'busy' | 'heap' | 'reference', number[]> = { rate: [], perBusySecond: [], perCpuSecond: [], busy: [], heap: [], reference: [] }
     for (let run = 1; run <= runs; run++) {
-      log(`processors (raw rows + all jobs → ClickHouse), with the raw-row reference first: run ${run}/${runs}`)
-      const profilePath = values.profile === undefined ? undefined : join(values.profile, `processors-${run}.cpuprofile`)
-      const result = await benchProcessors({ events: quick ? 30_000 : 150_000, profilePath, onProgress: throttled() })
+      log(`processors (raw rows + all jobs → ClickHouse, ${stateStore} state), with the raw-row reference first: run ${run}/${runs}`)
+      const profilePath = values.profile === undefined ? undefined : join(values.profile, `processors-${stateStore}-${run}.cpuprofile`)
+      const result = await benchProcessors({ events: quick ? 30_000 : 150_000, profilePath, onProgress: throttled(), stateStore })
       samples.rate.push(result.eventsPerSec)
       samples.perBusySecond.push(result.eventsPerBusySecond)
       if (result.eventsPerCpuSecond !== undefined) samples.perCpuSecond.push(result.eventsPerCpuSecond)
@@ -162,8 +163,8 @@ if (sections.has('processors')) {
     }
     const oneThread: number[] = []
     for (let run = 1; run <= runs; run++) {
-      log(`processors again, garbage collection on the JavaScript thread only (its CPU time is then the whole cost on one core): run ${run}/${runs}`)
-      const result = await benchProcessorsOnOneThread({ events: quick ? 30_000 : 150_000 })
+      log(`processors again (${stateStore} state), garbage collection on the JavaScript thread only (its CPU time is then the whole cost on one core): run ${run}/${runs}`)
+      const result = await benchProcessorsOnOneThread({ events: quick ? 30_000 : 150_000, stateStore })
       if (result.eventsPerCpuSecond !== undefined) oneThread.push(result.eventsPerCpuSecond)
     }
     const eventsPerSec = summarise(samples.rate)
@@ -176,12 +177,23 @@ if (sections.has('processors')) {
       referenceRecordsPerSec, ratio: ratio(eventsPerSec, referenceRecordsPerSec),
     }
   })
+}
+
+if (sections.has('processors')) {
+  // Both state stores in one run: the disk store (the default) against the heap one.
+  const processors = await measureProcessors('lmdb')
+  const onHeap = await measureProcessors('heap')
   results.processors = processors
+  results.processorsHeapState = onHeap
   target('processors: raw rows + all three jobs into ClickHouse (chDB), one process, wall clock', '≥ 100,000 events/s', processors.eventsPerSec.median, 'events/s', processors.eventsPerSec.median >= 100_000)
   target('processors: the same per second of the processor thread\'s busy time (event-loop utilisation)', '≥ 100,000 events/s', processors.eventsPerBusySecond.median, 'events/s', processors.eventsPerBusySecond.median >= 100_000)
   if (processors.eventsPerCpuSecondOneThread) {
     const perCore = processors.eventsPerCpuSecondOneThread.median
     target('processors: the same per CPU second of the processor thread, all garbage collection on it (one core)', '≥ 100,000 events/s', perCore, 'events/s', perCore >= 100_000)
+    if (onHeap.eventsPerCpuSecondOneThread) {
+      const share = ratio(processors.eventsPerCpuSecondOneThread, onHeap.eventsPerCpuSecondOneThread)
+      target('processors per CPU second (one core): disk state store / heap state store, same run', '≥ 0.85', share, '×', share >= 0.85)
+    }
   }
 }
 
