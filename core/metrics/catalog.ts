@@ -62,7 +62,7 @@ export const METRICS = {
   },
   windowStateSize: {
     name: 'eddy_window_state_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
-    help: 'Bytes of state a job holds on this instance: windows, keyed state (visitor paths, notification lifecycles and their timers) and the event ids remembered for deduplication. The engine\'s estimates of the heap behind what a checkpoint snapshot carries, summed over its partitions.',
+    help: 'Bytes of state a job holds on this instance: windows, keyed state (visitor paths, notification lifecycles and their timers) and the deduplicator\'s event ids changed since the last checkpoint (the others are on disk in the state store with EDDY_STATE_STORE=lmdb). The engine\'s estimates of the heap behind them, summed over its partitions.',
   },
   checkpointSnapshotDuration: {
     name: 'eddy_checkpoint_snapshot_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
