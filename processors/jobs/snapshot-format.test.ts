@@ -42,7 +42,7 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('8699682c1119c387dbbe96499d5fe51987859c2f6e08da28b50d4a40f49e17b2')
+    expect(digest(clickstreamJob(), clicks)).toBe('bb653be00147959ce1714454cd41040cb9d9dbda677169be4b492b80eda55d4b')
   })
 
   /**
@@ -119,10 +119,10 @@ describe('snapshot format', () => {
   })
 
   it('writes the logs state in the pinned format', () => {
-    expect(digest(logsJob(), logs)).toBe('c43c4a6f72be47b8ab69c82ba30343486d7e93c3e2a7de0f75836c7908a93d0a')
+    expect(digest(logsJob(), logs)).toBe('1d2edb8976c951c1bc1e38210ecfb30581bbcb7f30379afb9afff5c053a07813')
   })
 
   it('writes the notifications state in the pinned format', () => {
-    expect(digest(notificationsJob(), notifications)).toBe('20e94c2f95f05694e90d9ebd0e4a371927b6bdde00f412d9031276f98d967363')
+    expect(digest(notificationsJob(), notifications)).toBe('dbe0f4022b3a22b1bfbb440eda2771fc80878b53b26836578c12fa4001ea4ef0')
   })
 })

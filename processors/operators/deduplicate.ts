@@ -2,12 +2,11 @@ import type { RestoreResult } from '../job.ts'
 import { MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import { compareCodePoints } from '../state/key-order.ts'
 import type { PartitionStateStore } from '../state/store.ts'
+import { decodeList, decodeRemembered, decodeSnapshot, encodeList, encodeRemembered, encodeSnapshot, sortableNumber, type Listed, type Remembered } from './deduplicate-format.ts'
 import { MinHeap } from '../collections/min-heap.ts'
 
 /** Ids sized per heapBytes() call: summing every one would be O(ids) at each metrics scrape. */
 const SAMPLED_IDS = 256
-/** 'EDD3': the deduplicator's counters and lingering ids, its other ids being in the state store. */
-const MAGIC = 0x45444433
 /** Past maxEntries, this share of the bound is forgotten at once, oldest event time first. */
 const FORGET_SHARE = 0.1
 /** The horizon is cut into this many cells of event time; ids expire a cell at a time. */
@@ -22,15 +21,6 @@ export interface DeduplicatorLimits {
   readonly recentArrivals?: number
   /** And at most this many; beyond it the oldest by event time are forgotten first (a counter says how many). */
   readonly maxEntries: number
-}
-
-interface Remembered {
-  readonly time: number
-  readonly arrival: number
-}
-
-interface Listed extends Remembered {
-  readonly id: string
 }
 
 /**
@@ -98,10 +88,7 @@ export class Deduplicator<In> {
       const time = this.timeOf(event)
       if (seen !== undefined) this.forget(id) // forgotten in effect: re-remembered as newest
       this.changed.set(id, { time, arrival: this.arrivals })
-      const cell = this.cellOf(time)
-      const list = this.fresh.get(cell)
-      if (list === undefined) this.fresh.set(cell, [id])
-      else list.push(id)
+      this.listFresh(id, this.cellOf(time))
       this.remembered += 1
       if (time > this.newest) {
         const before = this.expiredBelow()
@@ -139,12 +126,16 @@ export class Deduplicator<In> {
     for (const [id, seen] of this.changed) into.set(this.idKey(id), seen === null ? null : encodeRemembered(seen))
     const expiredBelow = this.expiredBelow()
     for (const [cell, ids] of this.fresh) {
-      const current = ids.map((id) => ({ id, seen: this.changed.get(id) })).filter((entry): entry is { id: string; seen: Remembered } => entry.seen != null && this.cellOf(entry.seen.time) === cell)
+      const current: Listed[] = []
+      for (const id of ids) {
+        const seen = this.changed.get(id)
+        if (seen != null && this.cellOf(seen.time) === cell) current.push({ id, ...seen })
+      }
       if (current.length === 0) continue
       // A cell that already expired is never read again: its ids linger until arrivals let them go.
-      if (cell < expiredBelow) for (const { id, seen } of current) this.linger(id, seen.arrival)
+      if (cell < expiredBelow) for (const { id, arrival } of current) this.linger(id, arrival)
       // Named by its first id's arrival: unique, and the same whenever the checkpoint falls.
-      else into.set(this.listKey(cell, current[0]!.seen.arrival), encodeList(current))
+      else into.set(this.listKey(cell, current[0]!.arrival), encodeList(current))
     }
     this.changed = new Map()
     this.fresh = new Map()
@@ -161,6 +152,12 @@ export class Deduplicator<In> {
 
   private stillRemembered(seen: Remembered): boolean {
     return seen.time >= this.newest - this.limits.horizonMs || seen.arrival > this.arrivals - (this.limits.recentArrivals ?? 10_000)
+  }
+
+  private listFresh(id: string, cell: number): void {
+    const list = this.fresh.get(cell)
+    if (list === undefined) this.fresh.set(cell, [id])
+    else list.push(id)
   }
 
   private linger(id: string, arrival: number): void {
@@ -284,27 +281,14 @@ export class Deduplicator<In> {
     this.forgottenEarly += victims.length
   }
 
-  /** Layout: magic (u32), newest, duplicates, forgottenEarly, arrivals, remembered (f64 each), then the lingering ids (count u32, then per id its length u16, UTF-8 and arrival f64). */
   snapshot(): Uint8Array {
-    const entries = this.lingeringIds()
-    const lingering = entries.map(([id]) => Buffer.from(id, 'utf8'))
-    const bytes = Buffer.allocUnsafe(4 + 8 * 5 + 4 + lingering.reduce((sum, id) => sum + 2 + id.length + 8, 0))
-    bytes.writeUInt32LE(MAGIC, 0)
-    let offset = 4
-    for (const value of [this.newest, this.duplicates, this.forgottenEarly, this.arrivals, this.remembered]) offset = bytes.writeDoubleLE(value, offset)
-    offset = bytes.writeUInt32LE(lingering.length, offset)
-    lingering.forEach((id, index) => {
-      offset = bytes.writeUInt16LE(id.length, offset)
-      offset += id.copy(bytes, offset)
-      offset = bytes.writeDoubleLE(entries[index]![1], offset)
-    })
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, offset)
+    const counters = { newest: this.newest, duplicates: this.duplicates, forgottenEarly: this.forgottenEarly, arrivals: this.arrivals, remembered: this.remembered }
+    return encodeSnapshot(counters, this.lingeringIds())
   }
 
   /**
    * The counters and lingering ids; the rest is the store's. A snapshot from before the store
-   * (9973fea…07e2247, every id inside) restores too: its ids become changes, which the next
-   * checkpoint writes to the store.
+   * (every id inside) restores too: its ids become changes, which the next checkpoint writes.
    */
   restore(snapshot: Uint8Array): RestoreResult {
     this.changed = new Map()
@@ -314,24 +298,20 @@ export class Deduplicator<In> {
     this.lingeringByArrival = new MinHeap()
     this.lingeringSorted = undefined
     try {
-      const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
-      if (bytes.length >= 4 && bytes.readUInt32LE(0) === MAGIC) {
-        const values = Array.from({ length: 5 }, (_, index) => bytes.readDoubleLE(4 + index * 8))
-        ;[this.newest, this.duplicates, this.forgottenEarly, this.arrivals, this.remembered] = values as [number, number, number, number, number]
-        let offset = 4 + 8 * 5
-        const count = bytes.readUInt32LE(offset)
-        offset += 4
-        for (let index = 0; index < count; index++) {
-          const length = bytes.readUInt16LE(offset)
-          const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
-          offset += 2 + length
-          this.linger(id, bytes.readDoubleLE(offset))
-          offset += 8
-        }
-        if (offset !== bytes.length) throw new Error('trailing bytes')
+      const decoded = decodeSnapshot(snapshot)
+      ;({ newest: this.newest, duplicates: this.duplicates, forgottenEarly: this.forgottenEarly, arrivals: this.arrivals, remembered: this.remembered } = decoded.counters)
+      if (decoded.layout === 'store') {
+        for (const [id, arrival] of decoded.lingering) this.linger(id, arrival)
         return { ok: true }
       }
-      this.restoreWhole(bytes)
+      const expiredBelow = this.expiredBelow()
+      for (const { id, time, arrival } of decoded.ids) {
+        this.changed.set(id, { time, arrival })
+        // Its cell may have expired already (recent arrival kept it): then it lingers.
+        const cell = this.cellOf(time)
+        if (cell < expiredBelow) this.linger(id, arrival)
+        else this.listFresh(id, cell)
+      }
       return { ok: true }
     } catch (error) {
       this.changed = new Map()
@@ -342,84 +322,5 @@ export class Deduplicator<In> {
       return { ok: false, reason: `deduplicator snapshot: ${(error as Error).message}` }
     }
   }
-
-  /**
-   * Layout before the store: newest, the cutoff its last collection ran at (now a fixed grid),
-   * duplicates, forgottenEarly, arrivals (f64 each), count (u32), then per id: length (u16), id
-   * (UTF-8), time, arrival (f64).
-   */
-  private restoreWhole(bytes: Buffer): void {
-    this.newest = bytes.readDoubleLE(0)
-    this.duplicates = bytes.readDoubleLE(16)
-    this.forgottenEarly = bytes.readDoubleLE(24)
-    this.arrivals = bytes.readDoubleLE(32)
-    const count = bytes.readUInt32LE(40)
-    const expiredBelow = this.expiredBelow()
-    let offset = 44
-    for (let index = 0; index < count; index++) {
-      const length = bytes.readUInt16LE(offset)
-      const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
-      const time = bytes.readDoubleLE(offset + 2 + length)
-      this.changed.set(id, { time, arrival: bytes.readDoubleLE(offset + 2 + length + 8) })
-      // Its cell may have expired already (recent arrival kept it): then it lingers.
-      const cell = this.cellOf(time)
-      if (cell < expiredBelow) this.linger(id, bytes.readDoubleLE(offset + 2 + length + 8))
-      else {
-        const list = this.fresh.get(cell)
-        if (list === undefined) this.fresh.set(cell, [id])
-        else list.push(id)
-      }
-      offset += 2 + length + 16
-    }
-    if (offset !== bytes.length) throw new Error('trailing bytes')
-    this.remembered = this.changed.size
-  }
 }
 
-/**
- * Integers as fixed-width text that sorts as the numbers do, negative too. Offset by 2^52, not
- * 2^53: past 2^53 a double cannot hold odd integers, and neighbouring cells would share a key.
- */
-function sortableNumber(value: number): string {
-  return Math.min(2 ** 53 - 1, Math.max(0, Math.floor(value) + 2 ** 52)).toString(16).padStart(14, '0')
-}
-
-function encodeRemembered(seen: Remembered): Uint8Array {
-  const bytes = Buffer.allocUnsafe(16)
-  bytes.writeDoubleLE(seen.time, 0)
-  bytes.writeDoubleLE(seen.arrival, 8)
-  return bytes
-}
-
-function decodeRemembered(bytes: Uint8Array): Remembered {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return { time: view.readDoubleLE(0), arrival: view.readDoubleLE(8) }
-}
-
-/** A cell's list: per id, length (u16), UTF-8, time and arrival (f64). */
-function encodeList(entries: readonly { id: string; seen: Remembered }[]): Uint8Array {
-  const ids = entries.map(({ id }) => Buffer.from(id, 'utf8'))
-  const bytes = Buffer.allocUnsafe(ids.reduce((sum, id) => sum + 2 + id.length + 16, 0))
-  let offset = 0
-  entries.forEach(({ seen }, index) => {
-    const id = ids[index]!
-    offset = bytes.writeUInt16LE(id.length, offset)
-    offset += id.copy(bytes, offset)
-    offset = bytes.writeDoubleLE(seen.time, offset)
-    offset = bytes.writeDoubleLE(seen.arrival, offset)
-  })
-  return bytes
-}
-
-function decodeList(value: Uint8Array): Listed[] {
-  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-  const entries: Listed[] = []
-  for (let offset = 0; offset < bytes.length;) {
-    const length = bytes.readUInt16LE(offset)
-    const id = bytes.toString('utf8', offset + 2, offset + 2 + length)
-    offset += 2 + length
-    entries.push({ id, time: bytes.readDoubleLE(offset), arrival: bytes.readDoubleLE(offset + 8) })
-    offset += 16
-  }
-  return entries
-}
