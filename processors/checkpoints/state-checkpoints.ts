@@ -1,4 +1,5 @@
-import { HeapPartition } from '../state/heap-store.ts'
+import { ByteReader, ByteWriter } from '../state/bytes.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
 import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore } from '../state/store.ts'
 import type { CheckpointStore } from './port.ts'
 
@@ -53,13 +54,8 @@ const WHOLE_MAGIC = 0x45445748
  * Checkpoints written before the store (the parts alone) restore as they are.
  */
 export function wholeCheckpoints(checkpoints: CheckpointStore): StateCheckpoints {
-  const partitions = new Map<string, HeapPartition>()
-  const heap = (job: string, topic: string, partition: number) => {
-    const name = `${spaceOf(job, topic)}/${partition}`
-    let state = partitions.get(name)
-    if (state === undefined) partitions.set(name, (state = new HeapPartition()))
-    return state
-  }
+  const store = createHeapStateStore()
+  const heap = (job: string, topic: string, partition: number) => store.partition(spaceOf(job, topic), partition)
   return {
     async open(job, topic, partition) {
       const state = heap(job, topic, partition)
@@ -81,51 +77,32 @@ export function wholeCheckpoints(checkpoints: CheckpointStore): StateCheckpoints
         },
       }
     },
-    async close() {
-      partitions.clear()
-    },
+    close: () => store.close(),
   }
 }
 
-/** Layout: magic (u32), whole length (u32), whole, then per entry: key length (u32), key (UTF-8), value length (u32), value. */
+/** Layout: magic (u32), the whole parts (bytes), then per entry its key (string) and value (bytes). */
 export function encodeWhole(whole: Uint8Array, entries: Iterable<[string, Uint8Array]>): Uint8Array {
-  const parts: Buffer[] = []
-  const header = Buffer.allocUnsafe(8)
-  header.writeUInt32BE(WHOLE_MAGIC, 0)
-  header.writeUInt32BE(whole.byteLength, 4)
-  parts.push(header, Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength))
+  const writer = new ByteWriter(whole.byteLength + 1_024)
+  writer.u32(WHOLE_MAGIC)
+  writer.bytes(whole)
   for (const [key, value] of entries) {
-    const keyBytes = Buffer.from(key, 'utf8')
-    const lengths = Buffer.allocUnsafe(4)
-    lengths.writeUInt32BE(keyBytes.length, 0)
-    const valueLength = Buffer.allocUnsafe(4)
-    valueLength.writeUInt32BE(value.byteLength, 0)
-    parts.push(lengths, keyBytes, valueLength, Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+    writer.string(key)
+    writer.bytes(value)
   }
-  return new Uint8Array(Buffer.concat(parts))
+  return writer.finish()
 }
 
 export function decodeWhole(bytes: Uint8Array): { whole: Uint8Array; entries: Map<string, Uint8Array | null> } {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const entries = new Map<string, Uint8Array | null>()
-  if (buffer.length < 8 || buffer.readUInt32BE(0) !== WHOLE_MAGIC) return { whole: bytes, entries }
-  const wholeLength = buffer.readUInt32BE(4)
-  let offset = 8 + wholeLength
-  if (offset > buffer.length) throw new Error('whole checkpoint: its parts run past the end')
-  const whole = new Uint8Array(buffer.subarray(8, offset))
-  const past = (end: number) => {
-    if (end > buffer.length) throw new Error('whole checkpoint: an entry runs past the end')
+  const reader = new ByteReader(bytes)
+  if (bytes.byteLength < 4 || reader.u32() !== WHOLE_MAGIC) return { whole: bytes, entries }
+  try {
+    const whole = reader.bytes()
+    while (!reader.done()) entries.set(reader.string(), reader.bytes())
+    return { whole, entries }
+  } catch (error) {
+    // Named for the operator who reads the log: which checkpoint, and that it is cut short.
+    throw new Error(`whole checkpoint: an entry runs past the end (${(error as Error).message})`)
   }
-  while (offset < buffer.length) {
-    past(offset + 4)
-    const keyLength = buffer.readUInt32BE(offset)
-    past(offset + 4 + keyLength + 4)
-    const key = buffer.toString('utf8', offset + 4, offset + 4 + keyLength)
-    offset += 4 + keyLength
-    const valueLength = buffer.readUInt32BE(offset)
-    past(offset + 4 + valueLength)
-    entries.set(key, new Uint8Array(buffer.subarray(offset + 4, offset + 4 + valueLength)))
-    offset += 4 + valueLength
-  }
-  return { whole, entries }
 }

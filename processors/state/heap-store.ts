@@ -13,7 +13,12 @@ type Tree = InstanceType<typeof BTree<string, Uint8Array>>
  * the same ordered keys and commit rules as the disk store, nothing written anywhere, so a
  * restart starts empty (a checkpoint store elsewhere can keep it: checkpoints/whole.ts).
  */
-export function createHeapStateStore(): StateStore {
+/** The heap store's partitions also list every entry they hold (a whole checkpoint writes them all). */
+export interface HeapStateStore extends StateStore {
+  partition(job: string, partition: number): HeapPartition
+}
+
+export function createHeapStateStore(): HeapStateStore {
   const partitions = new Map<string, HeapPartition>()
   return {
     kind: 'heap',

@@ -42,7 +42,8 @@ export abstract class StagingPartition implements PartitionStateStore {
         if (committing !== undefined) return committing
         if (!this.overlay.has(changes)) return (committing = Promise.reject(new Error('this checkpoint was discarded before it was committed')))
         // A commit holds only its own changes: one staged before it must reach the disk first.
-        const earlier = this.overlay.stages().slice(0, this.overlay.stages().indexOf(changes))
+        const stages = this.overlay.stages()
+        const earlier = stages.slice(0, stages.indexOf(changes))
         if (earlier.some((stage) => !this.committing.has(stage))) return (committing = Promise.reject(new Error('a checkpoint staged earlier has not been committed')))
         this.committing.add(changes)
         const commit = this.lastCommit.then(async () => {
