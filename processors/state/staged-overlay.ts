@@ -11,7 +11,7 @@ import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry } from './
 export class StagedOverlay {
   private readonly staged: StateCommit[] = []
   /** Per stage, its keys by group (first two names, `dedup/c/`), sorted: built when a range first asks. */
-  private readonly grouped = new WeakMap<StateCommit, Map<string, string[]>>()
+  private readonly grouped = new WeakMap<StateCommit, Map<string, { keys: string[]; sorted: boolean }>>()
 
   add(changes: StateCommit): void {
     this.staged.push(changes)
@@ -52,61 +52,100 @@ export class StagedOverlay {
       yield* stored
       return
     }
-    const keys = this.keysIn(prefix, bounds)
+    const keys = this.keysIn(prefix, bounds)[Symbol.iterator]()
     const iterator = stored[Symbol.iterator]()
     let next = iterator.next()
-    let index = 0
+    let staged = keys.next()
     for (;;) {
-      const staged = keys[index]
-      if (next.done && staged === undefined) return
-      const order = next.done ? 1 : staged === undefined ? -1 : compareCodePoints(next.value.key, staged)
+      if (next.done && staged.done) return
+      const order = next.done ? 1 : staged.done ? -1 : compareCodePoints(next.value.key, staged.value)
       if (order < 0) {
         yield next.value as StateEntry
         next = iterator.next()
         continue
       }
       if (order === 0) next = iterator.next()
-      index++
-      const value = this.get(staged!)!
-      if (value !== null) yield { key: staged!, value }
+      const key = staged.value as string
+      staged = keys.next()
+      const value = this.get(key)!
+      if (value !== null) yield { key, value }
     }
   }
 
-  private keysIn(prefix: string, bounds: KeyBounds): string[] {
-    const keys = new Set<string>()
+  /**
+   * The staged keys in the range, in order, read as the range is: a scan that stops at its first
+   * entries (the next due timer) costs those, not every key staged under the prefix.
+   */
+  private *keysIn(prefix: string, bounds: KeyBounds): Iterable<string> {
+    const start = bounds.from !== undefined && compareCodePoints(bounds.from, prefix) > 0 ? bounds.from : prefix
+    const inRange = (key: string) => key.startsWith(prefix) && (bounds.until === undefined || compareCodePoints(key, bounds.until) < 0)
     // Every key under a prefix of two names or more is in that prefix's group; a shorter one spans groups.
     const first = prefix.indexOf('/')
-    const grouped = first !== -1 && prefix.indexOf('/', first + 1) !== -1
-    for (const stage of this.staged) {
-      const candidates = grouped ? this.groupsOf(stage).get(groupOf(prefix)) ?? [] : stage.entries.keys()
-      for (const key of candidates) {
-        if (!key.startsWith(prefix)) continue
-        if (bounds.from !== undefined && compareCodePoints(key, bounds.from) < 0) continue
-        if (bounds.until !== undefined && compareCodePoints(key, bounds.until) >= 0) continue
-        keys.add(key)
-      }
+    if (first === -1 || prefix.indexOf('/', first + 1) === -1) {
+      const keys = new Set<string>()
+      for (const stage of this.staged) for (const key of stage.entries.keys()) if (compareCodePoints(key, start) >= 0 && inRange(key)) keys.add(key)
+      yield* [...keys].sort(compareCodePoints)
+      return
     }
-    return [...keys].sort(compareCodePoints)
+    const group = groupOf(prefix)
+    const cursors: Array<{ keys: readonly string[]; at: number }> = []
+    for (const stage of this.staged) {
+      const keys = this.sortedGroup(stage, group)
+      if (keys !== undefined) cursors.push({ keys, at: lowerBound(keys, start) })
+    }
+    // A merge of the stages' sorted keys; a key staged in several is given once.
+    let last: string | undefined
+    for (;;) {
+      let smallest: { keys: readonly string[]; at: number } | undefined
+      for (const cursor of cursors) {
+        if (cursor.at >= cursor.keys.length) continue
+        if (smallest === undefined || compareCodePoints(cursor.keys[cursor.at]!, smallest.keys[smallest.at]!) < 0) smallest = cursor
+      }
+      if (smallest === undefined) return
+      const key = smallest.keys[smallest.at++]!
+      if (key === last) continue
+      if (!inRange(key)) return
+      last = key
+      yield key
+    }
   }
 
-  private groupsOf(stage: StateCommit): Map<string, string[]> {
+  /** The stage's keys in `group`, sorted when a range first asks for that group (most are never ranged over). */
+  private sortedGroup(stage: StateCommit, group: string): readonly string[] | undefined {
     let groups = this.grouped.get(stage)
     if (groups === undefined) {
       groups = new Map()
       for (const key of stage.entries.keys()) {
-        const group = groupOf(key)
-        const keys = groups.get(group)
-        if (keys === undefined) groups.set(group, [key])
-        else keys.push(key)
+        const name = groupOf(key)
+        const keys = groups.get(name)
+        if (keys === undefined) groups.set(name, { keys: [key], sorted: false })
+        else keys.keys.push(key)
       }
       this.grouped.set(stage, groups)
     }
-    return groups
+    const keys = groups.get(group)
+    if (keys !== undefined && !keys.sorted) {
+      keys.keys.sort(compareCodePoints)
+      keys.sorted = true
+    }
+    return keys?.keys
   }
 
   clear(): StateCommit[] {
     return this.staged.splice(0)
   }
+}
+
+/** The index of the first key not before `key` in sorted `keys`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let low = 0
+  let high = keys.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (compareCodePoints(keys[middle]!, key) < 0) low = middle + 1
+    else high = middle
+  }
+  return low
 }
 
 /** A key's first two names with their slashes (`dedup/c/`), or the whole key if it has fewer. */
