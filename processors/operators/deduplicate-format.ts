@@ -25,14 +25,6 @@ export interface DeduplicatorCounters {
 /** 'EDD3': counters and lingering ids, the other ids being in the state store. */
 const MAGIC = 0x45444433
 
-/**
- * Integers as fixed-width text that sorts as the numbers do, negative too. Offset by 2^52, not
- * 2^53: past 2^53 a double cannot hold odd integers, and neighbouring cells would share a key.
- */
-export function sortableNumber(value: number): string {
-  return Math.min(2 ** 53 - 1, Math.max(0, Math.floor(value) + 2 ** 52)).toString(16).padStart(14, '0')
-}
-
 /** An id's entry: time and arrival (f64 each). Written for every new id, so without a ByteWriter's buffer. */
 export function encodeRemembered(seen: Remembered): Uint8Array {
   const bytes = Buffer.allocUnsafe(16)

@@ -1,8 +1,8 @@
 import type { RestoreResult } from '../job.ts'
 import { MAP_ENTRY_BYTES, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
-import { compareCodePoints } from '../state/key-order.ts'
+import { compareCodePoints, sortableNumber } from '../state/key-order.ts'
 import type { PartitionStateStore } from '../state/store.ts'
-import { decodeList, decodeRemembered, decodeSnapshot, encodeList, encodeRemembered, encodeSnapshot, sortableNumber, type Listed, type Remembered } from './deduplicate-format.ts'
+import { decodeList, decodeRemembered, decodeSnapshot, encodeList, encodeRemembered, encodeSnapshot, type Listed, type Remembered } from './deduplicate-format.ts'
 import { MinHeap } from '../collections/min-heap.ts'
 
 /** Ids sized per heapBytes() call: summing every one would be O(ids) at each metrics scrape. */

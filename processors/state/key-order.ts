@@ -19,3 +19,29 @@ export function compareCodePoints(left: string, right: string): number {
   }
   return left.length - right.length
 }
+
+/**
+ * Integers as fixed-width text that sorts as the numbers do, negative too (fractions are
+ * floored). Offset by 2^52, not 2^53: past 2^53 a double cannot hold odd integers, and
+ * neighbouring numbers would share a key.
+ */
+export function sortableNumber(value: number): string {
+  return Math.min(2 ** 53 - 1, Math.max(0, Math.floor(value) + 2 ** 52)).toString(16).padStart(14, '0')
+}
+
+const doubleView = new DataView(new ArrayBuffer(8))
+
+/**
+ * Any number as 16 hex digits that sort exactly as the numbers do, fractions included: the IEEE 754
+ * bits with the sign bit flipped for positive numbers and every bit flipped for negative ones.
+ */
+export function sortableDouble(value: number): string {
+  doubleView.setFloat64(0, value)
+  let high = doubleView.getUint32(0)
+  let low = doubleView.getUint32(4)
+  if (high >= 0x80000000) {
+    high = ~high >>> 0
+    low = ~low >>> 0
+  } else high = (high | 0x80000000) >>> 0
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
+}
