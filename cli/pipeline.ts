@@ -11,6 +11,7 @@ import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../pr
 import { createLmdbStateStore } from '../processors/state/lmdb-store.ts'
 import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
 import { defaultJobs } from '../processors/jobs/index.ts'
+import { stateCacheBytesPerPartition } from '../processors/state/store.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { OutputWriter } from '../processors/outputs.ts'
 import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
@@ -84,11 +85,12 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     // before it restore once. Distributed: whole checkpoints in ClickHouse, where every
     // processor instance finds the state of a partition that moved to it.
     const files = new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
+    const cacheBytes = stateCacheBytesPerPartition(config.stateCacheMb, defaultJobs().length, config.topics.partitions)
     checkpoints = config.kafkaBrokers.length > 0
-      ? wholeCheckpoints(new ClickHouseCheckpointStore(clickhouse, database))
+      ? wholeCheckpoints(new ClickHouseCheckpointStore(clickhouse, database), { cacheBytes })
       : config.stateStore === 'lmdb'
-        ? storeCheckpoints(createLmdbStateStore({ path: join(config.dataDir, 'state') }), files)
-        : wholeCheckpoints(files)
+        ? storeCheckpoints(createLmdbStateStore({ path: join(config.dataDir, 'state'), cacheBytes }), files)
+        : wholeCheckpoints(files, { cacheBytes })
     if (elasticsearch) {
       indexer = new BulkIndexer({
         client: elasticsearch,

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'loud',
         EDDY_KAFKA_CLIENT: 'librdkafka',
         EDDY_STATE_STORE: 'rocksdb',
+        EDDY_STATE_CACHE_MB: '0',
         EDDY_PROJECTS: JSON.stringify([
           { id: 'a', writeKeys: ['same-key-1'], readKeys: [] },
           { id: 'b', writeKeys: [], readKeys: ['same-key-1'] },
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
     expect(problems).toContain('/logLevel')
     expect(problems).toContain('/kafkaClient')
     expect(problems).toContain('/stateStore')
+    expect(problems).toContain('/stateCacheMb')
     expect(problems).toContain('a key is used twice: by a (write) and by b (read)')
   })
 

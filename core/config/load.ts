@@ -55,6 +55,7 @@ export function loadConfig(env: Environment, development?: DevelopmentDefaults):
     kafkaBrokers: (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
     kafkaClient: (env.EDDY_KAFKA_CLIENT || 'platformatic') as Config['kafkaClient'],
     stateStore: (env.EDDY_STATE_STORE || 'lmdb') as Config['stateStore'],
+    stateCacheMb: integer('EDDY_STATE_CACHE_MB', 128),
     schemaRegistryUrl: optional('SCHEMA_REGISTRY_URL'),
     clickhouse: {
       url: optional('CLICKHOUSE_URL'),

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter } from '../state/bytes.ts'
 import { createHeapStateStore } from '../state/heap-store.ts'
-import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore } from '../state/store.ts'
+import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore, StateStoreOptions } from '../state/store.ts'
 import type { CheckpointStore } from './port.ts'
 
 /**
@@ -53,8 +53,8 @@ const WHOLE_MAGIC = 0x45445748
  * It costs O(state), as checkpoints did before the state store; a changelog topic replaces it.
  * Checkpoints written before the store (the parts alone) restore as they are.
  */
-export function wholeCheckpoints(checkpoints: CheckpointStore): StateCheckpoints {
-  const store = createHeapStateStore()
+export function wholeCheckpoints(checkpoints: CheckpointStore, options: StateStoreOptions = {}): StateCheckpoints {
+  const store = createHeapStateStore(options)
   const heap = (job: string, topic: string, partition: number) => store.partition(spaceOf(job, topic), partition)
   return {
     async open(job, topic, partition) {

@@ -5,7 +5,7 @@ import { createHeapStateStore } from '../state/heap-store.ts'
 import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
-import { CounterPart, deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
+import { CounterPart, deduplicatorPart, storedPart, windowPart } from '../topology/parts.ts'
 import { count, createWindowOperator, distinct, hopping, max, min, session, sum, tumbling } from '../window/index.ts'
 import { visitorPathsOperator, type Transition } from '../operators/visitor-paths.ts'
 import { BREAKDOWN_SHAPE, CLICK_DIMENSIONS, restoreBreakdown } from '../operators/click-breakdown.ts'
@@ -109,7 +109,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
   })
 
   const lateForTransitions = new CounterPart('lateForTransitions')
-  const visitorPaths = visitorPathsOperator(settings, lateForTransitions)
+  const visitorPaths = visitorPathsOperator(settings, lateForTransitions, { store: state, prefix: 'paths/' })
 
   const transitions = createWindowOperator({
     ...timing,
@@ -208,7 +208,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
       dedup: deduplicatorPart(deduplicator),
       breakdown: windowPart(breakdown, (bytes) => restoreBreakdown(breakdown, bytes)),
       'session-windows': windowPart(sessions),
-      'visitor-paths': statePart(visitorPaths, () => {
+      'visitor-paths': storedPart(visitorPaths, () => {
         const stats = visitorPaths.stats()
         /** Visitors whose last page is remembered for the next transition; let go after the inactivity gap. */
         return { stateBytes: stats.stateBytes, trackedVisitors: stats.keys }

@@ -5,8 +5,8 @@ import { createHeapStateStore } from '../state/heap-store.ts'
 import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
-import { deduplicatorPart, statePart, windowPart } from '../topology/parts.ts'
-import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission } from '../window/index.ts'
+import { deduplicatorPart, storedPart, windowPart } from '../topology/parts.ts'
+import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission, type KeyedStorage } from '../window/index.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
 import {
   applyEvent, deserializeLifecycle, lifecycleBytes, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
@@ -91,7 +91,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
     aggregates: { notifications: count<NotificationEvent>() },
   })
 
-  const lifecycles = lifecycleOperator(settings)
+  const lifecycles = lifecycleOperator(settings, { store: state, prefix: 'lifecycles/' })
 
   const route = (outputs: OutputRows, minutes: ReturnType<typeof perMinute.process>, changes: KeyedEmission<NotificationEvent, Row>[]) => {
     routeEmissions(minutes, outputs, 'notifications_1m', 'notifications', (row) => {
@@ -123,7 +123,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
     ...namedState('notifications', NOTIFICATIONS_TOPOLOGY, {
       dedup: deduplicatorPart(deduplicator),
       'per-minute': windowPart(perMinute),
-      lifecycles: statePart(lifecycles, () => ({ stateBytes: lifecycles.stats().stateBytes, lifecycleTimers: lifecycles.pendingTimers })),
+      lifecycles: storedPart(lifecycles, () => ({ stateBytes: lifecycles.stats().stateBytes, lifecycleTimers: lifecycles.pendingTimers })),
     }, {
       clock: 'per-minute',
       positionalOrder: ['dedup', 'per-minute', 'lifecycles'],
@@ -137,7 +137,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
  * outranked by the next change. Counting changes rather than events keeps the lifecycle
  * idempotent: a redelivered or repeated event (a second open) emits nothing and bumps nothing.
  */
-function lifecycleOperator(settings: NotificationsJobSettings) {
+function lifecycleOperator(settings: NotificationsJobSettings, storage: KeyedStorage) {
   const emitRow = (context: KeyedContext<Lifecycle, Row>, state: Lifecycle) => {
     const [projectId, notificationId] = keyParts(context.key) as [string, string]
     context.emit({ ...lifecycleColumns(projectId, notificationId, state), revision: 2 * state.applied + 1 + (state.undelivered ? 1 : 0) })
@@ -188,7 +188,7 @@ function lifecycleOperator(settings: NotificationsJobSettings) {
     serializeState: serializeLifecycle,
     deserializeState: deserializeLifecycle,
     stateBytes: lifecycleBytes,
-  })
+  }, storage)
 }
 
 /** Every column is a string, a number or null, so a shallow comparison is exact. */

@@ -22,7 +22,7 @@ const BATCHES = 12
 /** Outputs this stretch of traffic has no event for: late or refused events, an error-rate anomaly. */
 const RARE_OUTPUTS = new Set(['late', 'log_anomalies'])
 
-function outputDigest<In>(job: { name: string; outputs: readonly string[]; createTask(partition: number, state?: PartitionStateStore): JobTask<In> }, events: readonly In[], store: StateStore = createHeapStateStore()): string {
+function outputDigest<In>(job: { name: string; outputs: readonly string[]; createTask(partition: number, state?: PartitionStateStore): JobTask<In> }, events: readonly In[], store: StateStore = createHeapStateStore(), checkpointEveryBatch = false): string {
   const hash = createHash('sha256')
   let emitted = 0
   const named = new Set<string>()
@@ -40,6 +40,7 @@ function outputDigest<In>(job: { name: string; outputs: readonly string[]; creat
     const now = T0 + batch * (SPAN / BATCHES) + 90_000
     record(task.process(events.slice(batch * size, (batch + 1) * size), now))
     record(task.onProcessingTime(now + 500))
+    if (checkpointEveryBatch) handOver(task, state)
     if (batch === BATCHES / 2) {
       const whole = handOver(task, state)
       const restored = job.createTask(0, state)
@@ -76,6 +77,27 @@ describe('job outputs on the traffic model', () => {
       expect(outputDigest(notificationsJob(), notifications, store)).toBe(outputDigest(notificationsJob(), notifications))
     } finally {
       await store.close()
+      directory.remove()
+    }
+  })
+  // A cache of 1 KB holds a handful of keys: nearly every visitor path and lifecycle is read back
+  // from the store at each batch, and with a checkpoint per batch their timers fire from its index.
+  it('gives the same rows with a cache far smaller than the state, checkpointing every batch', async () => {
+    const directory = temporaryDirectory('digest-small-cache')
+    const disk = createLmdbStateStore({ path: directory.path, cacheBytes: 1_024 })
+    try {
+      const runs: Array<(store?: StateStore, checkpointEveryBatch?: boolean) => string> = [
+        (store, every) => outputDigest(clickstreamJob(), clicks, store, every),
+        (store, every) => outputDigest(logsJob(), logs, store, every),
+        (store, every) => outputDigest(notificationsJob(), notifications, store, every),
+      ]
+      for (const run of runs) {
+        const expected = run()
+        expect(run(createHeapStateStore({ cacheBytes: 1_024 }), true)).toBe(expected)
+        expect(run(disk, true)).toBe(expected)
+      }
+    } finally {
+      await disk.close()
       directory.remove()
     }
   })

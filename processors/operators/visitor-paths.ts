@@ -1,6 +1,6 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
-import { KeyedProcessOperator, type Timer } from '../window/index.ts'
+import { KeyedProcessOperator, type KeyedStorage, type Timer } from '../window/index.ts'
 import { joinKey, keyParts } from './emissions.ts'
 
 /** A visitor moving from one page to the next, at the second page's time. */
@@ -35,7 +35,7 @@ export interface VisitorPathSettings {
  * they arrived in. A pageview that arrives behind the watermark cannot be slotted into a sequence
  * already emitted: it is counted in `late` and left out.
  */
-export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }) {
+export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }, storage?: KeyedStorage) {
   return new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
     key: (event) => joinKey(event.project_id, event.anonymous_id),
     time: (event) => event.ts,
@@ -85,7 +85,7 @@ export function visitorPathsOperator(settings: VisitorPathSettings, late: { valu
       for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
       return bytes
     },
-  })
+  }, storage)
 }
 
 function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {

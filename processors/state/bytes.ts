@@ -84,8 +84,14 @@ export class ByteWriter {
     this.length += value.length
   }
 
+  /** A copy of what was written. */
   finish(): Uint8Array {
     return new Uint8Array(this.buffer.subarray(0, this.length))
+  }
+
+  /** Starts over in the same buffer: one writer encodes many small values, each taken by `finish`. */
+  reset(): void {
+    this.length = 0
   }
 }
 

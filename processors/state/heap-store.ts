@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { compareCodePoints } from './key-order.ts'
 import { StagingPartition } from './staging-partition.ts'
-import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry, StateStore, StateStoreStats } from './store.ts'
+import { DEFAULT_CACHE_BYTES, type CommittedCheckpoint, type KeyBounds, type StateCommit, type StateEntry, type StateStore, type StateStoreOptions, type StateStoreStats } from './store.ts'
 
 // A CommonJS module whose class is its `default` export, which Node's ESM and vitest's interop
 // unwrap differently; require gives the exports object the same way under both.
@@ -18,14 +18,15 @@ export interface HeapStateStore extends StateStore {
   partition(job: string, partition: number): HeapPartition
 }
 
-export function createHeapStateStore(): HeapStateStore {
+export function createHeapStateStore(options: StateStoreOptions = {}): HeapStateStore {
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES
   const partitions = new Map<string, HeapPartition>()
   return {
     kind: 'heap',
     partition(job, partition) {
       const name = `${job}/${partition}`
       let store = partitions.get(name)
-      if (store === undefined) partitions.set(name, (store = new HeapPartition()))
+      if (store === undefined) partitions.set(name, (store = new HeapPartition(cacheBytes)))
       return store
     },
     stats(): StateStoreStats {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { compareCodePoints } from './key-order.ts'
 import { StagingPartition } from './staging-partition.ts'
-import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry, StateStore, StateStoreStats } from './store.ts'
+import { DEFAULT_CACHE_BYTES, type CommittedCheckpoint, type KeyBounds, type StateCommit, type StateEntry, type StateStore, type StateStoreOptions, type StateStoreStats } from './store.ts'
 
 /**
  * The state store on disk, in LMDB (lmdb-js): a B+tree in one memory-mapped file, read
@@ -15,7 +15,7 @@ import type { CommittedCheckpoint, KeyBounds, StateCommit, StateEntry, StateStor
  * checkpoint (offset, time, the parts kept whole) at `<partition>\x00`. A commit writes both in
  * one transaction, and resolves only once that transaction is flushed to disk.
  */
-export interface LmdbStateStoreOptions {
+export interface LmdbStateStoreOptions extends StateStoreOptions {
   /** A directory of its own: LMDB keeps data.mdb and lock.mdb in it. */
   readonly path: string
 }
@@ -39,7 +39,7 @@ export function createLmdbStateStore(options: LmdbStateStoreOptions): StateStore
     partition(job, partition) {
       const name = `${job}/${partition}`
       let store = partitions.get(name)
-      if (store === undefined) partitions.set(name, (store = new LmdbPartition(root, database(job), partition)))
+      if (store === undefined) partitions.set(name, (store = new LmdbPartition(root, database(job), partition, options.cacheBytes ?? DEFAULT_CACHE_BYTES)))
       return store
     },
     stats(): StateStoreStats {
@@ -64,8 +64,9 @@ class LmdbPartition extends StagingPartition {
     private readonly root: RootDatabase,
     private readonly db: Database<Uint8Array, string>,
     partition: number,
+    cacheBytes: number,
   ) {
-    super()
+    super(cacheBytes)
     this.keyPrefix = `${partition}\u0001`
     this.checkpointKey = `${partition}\u0000`
   }

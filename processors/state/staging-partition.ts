@@ -12,6 +12,8 @@ export abstract class StagingPartition implements PartitionStateStore {
   /** Stages whose commit was called: a discard leaves them, as they are on their way to disk. */
   private readonly committing = new Set<StateCommit>()
 
+  constructor(readonly cacheBytes: number) {}
+
   protected abstract storedGet(key: string): Uint8Array | undefined
   protected abstract storedRange(prefix: string, bounds: KeyBounds): Iterable<StateEntry>
   protected abstract storedCheckpoint(): CommittedCheckpoint | undefined

@@ -39,6 +39,11 @@ export interface StateEntry {
 
 /** One (job, partition)'s state: its own key space, so partitions can move independently. */
 export interface PartitionStateStore {
+  /**
+   * How much heap the partition's operators may keep as decoded objects for their hottest keys
+   * (EDDY_STATE_CACHE_MB); the rest they read back from the store when next needed.
+   */
+  readonly cacheBytes: number
   /** The value of `key`, staged changes included. */
   get(key: string): Uint8Array | undefined
   /**
@@ -73,6 +78,22 @@ export interface StateStoreStats {
   readonly bytesOnDisk: number
   /** Entries across every partition. */
   readonly entries: number
+}
+
+/** The cache each partition gets unless configured: a few thousand visitors' paths and sessions. */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+
+/**
+ * EDDY_STATE_CACHE_MB is for the whole process: each partition of each job gets an equal share.
+ * On Kafka an instance owns a subset of the partitions, and stays within the figure.
+ */
+export function stateCacheBytesPerPartition(totalMb: number, jobs: number, partitions: number): number {
+  return Math.floor((totalMb * 1024 * 1024) / Math.max(1, jobs * partitions))
+}
+
+export interface StateStoreOptions {
+  /** The heap each partition's operators may keep for hot keys (PartitionStateStore.cacheBytes). */
+  readonly cacheBytes?: number
 }
 
 export interface StateStore {

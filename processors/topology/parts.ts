@@ -21,12 +21,14 @@ export function windowPart(operator: Snapshotting & { stats(): OperatorStats }, 
   }, restore)
 }
 
+/** An operator whose state lives in the partition's store: it hands its changes to each checkpoint. */
+export function storedPart(holder: Snapshotting & { changes(into: Map<string, Uint8Array | null>): void }, stats: () => PartStats): StatePart {
+  return { ...statePart(holder, stats), changes: (into) => holder.changes(into) }
+}
+
 /** The event-id deduplicator: ids remembered and duplicates dropped. */
 export function deduplicatorPart(deduplicator: Snapshotting & { heapBytes(): number; changes(into: Map<string, Uint8Array | null>): void; readonly duplicates: number; readonly size: number }): StatePart {
-  return {
-    ...statePart(deduplicator, () => ({ stateBytes: deduplicator.heapBytes(), duplicates: deduplicator.duplicates, rememberedIds: deduplicator.size })),
-    changes: (into) => deduplicator.changes(into),
-  }
+  return storedPart(deduplicator, () => ({ stateBytes: deduplicator.heapBytes(), duplicates: deduplicator.duplicates, rememberedIds: deduplicator.size }))
 }
 
 /** A counter kept beside an operator's state (events it let go, rows it emitted), reported as `figure`. */

@@ -10,6 +10,7 @@ export {
   type KeyedContext,
   type KeyedEmission,
   type KeyedProcessSpec,
+  type KeyedStorage,
   type Timer,
   type TimerDomain,
 } from './keyed-process.ts'

@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { NUMBER_BYTES, objectBytes } from '../state/heap-size.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { KeyedProcessOperator, type KeyedEmission } from './keyed-process.ts'
 import { canonical } from './test-support.ts'
 
@@ -16,7 +18,7 @@ type Outcome = { id: string; delivered: true; latencyMs: number } | { id: string
 
 const TIMEOUT = 10 * 60_000
 
-function lifecycle() {
+function lifecycle(store?: PartitionStateStore) {
   return new KeyedProcessOperator<Notification, { sentAt: number }, Outcome>({
     key: (notification) => notification.id,
     time: (notification) => notification.time,
@@ -44,8 +46,26 @@ function lifecycle() {
     serializeState: (state, writer) => writer.f64(state.sentAt),
     deserializeState: (reader) => ({ sentAt: reader.f64() }),
     stateBytes: () => objectBytes(1) + NUMBER_BYTES,
-  })
+  }, store === undefined ? undefined : { store, prefix: 'lifecycle/' })
 }
+
+/** What a checkpoint does: the snapshot, and the changes since the last one staged in the store. */
+function checkpoint(operator: ReturnType<typeof lifecycle>, store: PartitionStateStore): Uint8Array {
+  const whole = operator.snapshot()
+  const entries = new Map<string, Uint8Array | null>()
+  operator.changes(entries)
+  store.stage({ nextOffset: 0, savedAt: 0, whole, entries })
+  return whole
+}
+
+/**
+ * EDKP format 1, written by f530421 (before states and timers moved to the store): this
+ * file's lifecycle after n1 sent at 0 and n2 sent at 60 s, both timeouts pending.
+ */
+const LEGACY_SNAPSHOT = Buffer.from(
+  'RURLUAEAAAAAANvqQAAAAAAAAAAAAAEAAAABAAAAMAAAAAAATO1AAAAAAAAAAAAAAgAAAAIAAABuMQgAAAAAAAAAAAAAAAIAAABuMggAAAAAAAAAAEztQAIAAAACAAAAbjEAAAAAAIBPIkELAAAAdW5kZWxpdmVyZWQCAAAAbjIAAAAAAEAkJEELAAAAdW5kZWxpdmVyZWQ=',
+  'base64',
+)
 
 const outputs = (emissions: KeyedEmission<Notification, Outcome>[]) =>
   emissions.flatMap((emission) => (emission.kind === 'output' ? [emission.value] : []))
@@ -153,14 +173,15 @@ describe('keyed process function with timers', () => {
     expect(operator.pendingTimers).toBe(0)
   })
 
-  it('restoring at a random cut point yields the same outputs as never stopping (property)', () => {
+  // A cache of one byte keeps no state between batches: every key is read back from the store.
+  it.each([['the default cache', undefined], ['a one-byte cache', 1]])('restoring at a random cut point yields the same outputs as never stopping, with %s (property)', (_name, cacheBytes) => {
     const event = fc.record({
       id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
       status: fc.constantFrom('sent' as const, 'delivered' as const),
       offset: fc.integer({ min: -60_000, max: 5 * 60_000 }),
     })
     fc.assert(
-      fc.property(fc.array(fc.array(event, { maxLength: 5 }), { maxLength: 25 }), fc.nat(), (batches, rawCut) => {
+      fc.property(fc.array(fc.array(event, { maxLength: 5 }), { maxLength: 25 }), fc.nat(), fc.array(fc.nat(), { maxLength: 4 }), (batches, rawCut, checkpointsAt) => {
         let time = 0
         const steps = batches.map((batch, index) => ({
           now: index * 1_000,
@@ -170,21 +191,44 @@ describe('keyed process function with timers', () => {
           }),
         }))
         const cut = rawCut % (steps.length + 1)
+        const checkpoints = new Set(checkpointsAt.map((at) => at % (steps.length + 1)))
         const straight = lifecycle()
         const expected = [...steps.flatMap((step) => straight.process(0, step.events, step.now)), ...straight.endOfInput(1e9)]
-        let current = lifecycle()
+        const store = createHeapStateStore(cacheBytes === undefined ? {} : { cacheBytes }).partition('lifecycle', 0)
+        let current = lifecycle(store)
         const actual = steps.flatMap((step, index) => {
+          // Checkpoints before the cut move states and timers into the store, and some fire from there.
+          if (checkpoints.has(index)) checkpoint(current, store)
           if (index === cut) {
-            const next = lifecycle()
-            expect(next.restore(current.snapshot())).toEqual({ ok: true })
+            const whole = checkpoint(current, store)
+            const next = lifecycle(store)
+            expect(next.restore(whole)).toEqual({ ok: true })
+            expect(next.stats().keys).toBe(current.stats().keys)
+            expect(next.pendingTimers).toBe(current.pendingTimers)
             current = next
           }
           return current.process(0, step.events, step.now)
         })
         actual.push(...current.endOfInput(1e9))
         expect(canonical(actual)).toBe(canonical(expected))
+        expect(current.pendingTimers).toBe(0)
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('restores a snapshot written before the store, with every state and timer inside', () => {
+    const store = createHeapStateStore().partition('lifecycle', 0)
+    const restored = lifecycle(store)
+    expect(restored.restore(LEGACY_SNAPSHOT)).toEqual({ ok: true })
+    expect([restored.stats().keys, restored.pendingTimers]).toEqual([2, 2])
+    // The legacy states become changes: the next checkpoint writes them, and a restore from it has them.
+    const whole = checkpoint(restored, store)
+    const again = lifecycle(store)
+    expect(again.restore(whole)).toEqual({ ok: true })
+    expect(outputs(again.endOfInput(0))).toEqual([
+      { id: 'n1', delivered: false, sentAt: 0 },
+      { id: 'n2', delivered: false, sentAt: 60_000 },
+    ])
   })
 })
