@@ -54,21 +54,27 @@ export class StagedOverlay {
     }
     const keys = this.keysIn(prefix, bounds)[Symbol.iterator]()
     const iterator = stored[Symbol.iterator]()
-    let next = iterator.next()
-    let staged = keys.next()
-    for (;;) {
-      if (next.done && staged.done) return
-      const order = next.done ? 1 : staged.done ? -1 : compareCodePoints(next.value.key, staged.value)
-      if (order < 0) {
-        yield next.value as StateEntry
-        next = iterator.next()
-        continue
+    try {
+      let next = iterator.next()
+      let staged = keys.next()
+      for (;;) {
+        if (next.done && staged.done) return
+        const order = next.done ? 1 : staged.done ? -1 : compareCodePoints(next.value.key, staged.value)
+        if (order < 0) {
+          yield next.value as StateEntry
+          next = iterator.next()
+          continue
+        }
+        if (order === 0) next = iterator.next()
+        const key = staged.value as string
+        staged = keys.next()
+        const value = this.get(key)!
+        if (value !== null) yield { key, value }
       }
-      if (order === 0) next = iterator.next()
-      const key = staged.value as string
-      staged = keys.next()
-      const value = this.get(key)!
-      if (value !== null) yield { key, value }
+    } finally {
+      // A caller that stops early must close the stored range too: an LMDB cursor left open holds
+      // its read transaction, and the store cannot reuse any page freed after it (the file grows).
+      iterator.return?.()
     }
   }
 
