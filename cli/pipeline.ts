@@ -161,7 +161,10 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     : undefined
   // Lag, watermarks and state sizes are read when Prometheus scrapes, not kept current per batch.
   const stopCollecting = roles.process && status
-    ? runtime.metrics.onScrape(async () => recordProcessorStatus(metrics, await status(), groups, Date.now()))
+    ? runtime.metrics.onScrape(async () => {
+        recordProcessorStatus(metrics, await status(), groups, Date.now())
+        if (checkpoints) metrics.stateStoreSize.set(checkpoints.stats().bytesOnDisk)
+      })
     : undefined
 
   const clickhouseAnswers = async () => (clickhouse ? (await clickhouse.ping()).success : false)

@@ -57,4 +57,22 @@ describe('recordProcessorStatus', () => {
     recordProcessorStatus(metrics, { consumers: [lagOf([5])], jobs: [] }, groups, NOW)
     expect(await values(registry, 'eddy_consumer_lag')).toEqual([])
   })
+
+  it('adds the cache lookups of each task to the counter once, and counts a recreated task from zero', async () => {
+    const registry = new Registry()
+    const metrics = createMetrics(registry, { defaults: false })
+    const reading = (hits: number, misses: number) => ({
+      consumers: [lagOf([0])],
+      jobs: [{ job: 'clickstream', partition: 0, position: 100, stats: { cacheBytes: 2_048, cacheHits: hits, cacheMisses: misses } }],
+    })
+    const lookups = async () => Object.fromEntries((await values(registry, 'eddy_state_cache_lookups_total')).map(({ labels, value }) => [labels.result, value]))
+    recordProcessorStatus(metrics, reading(90, 10), groups, NOW)
+    expect(await lookups()).toEqual({ hit: 90, miss: 10 })
+    expect(await values(registry, 'eddy_state_cache_bytes')).toEqual([{ labels: { job: 'clickstream' }, value: 2_048 }])
+    recordProcessorStatus(metrics, reading(150, 12), groups, NOW + 1_000)
+    expect(await lookups()).toEqual({ hit: 150, miss: 12 })
+    // The partition was restored into a new task: its lookups start again.
+    recordProcessorStatus(metrics, reading(5, 1), groups, NOW + 2_000)
+    expect(await lookups()).toEqual({ hit: 155, miss: 13 })
+  })
 })

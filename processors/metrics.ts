@@ -2,7 +2,10 @@ import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { PipelineStatus } from '../core/pipeline-status.ts'
 import type { ConsumerGroup } from './status.ts'
 
-export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'processingLag' | 'watermarkDelay' | 'windowStateSize'>
+export type ProcessorGauges = Pick<EddyMetrics, 'consumerLag' | 'processingLag' | 'watermarkDelay' | 'windowStateSize' | 'stateCacheSize' | 'stateCacheLookups'>
+
+/** Per metrics registry, each task's cache lookups at the last scrape: the counter grows by the difference. */
+const lookupsSeen = new WeakMap<object, Map<string, { hits: number; misses: number }>>()
 
 /**
  * Sets the processors' gauges from one status reading, at scrape time.
@@ -19,8 +22,22 @@ export function recordProcessorStatus(gauges: ProcessorGauges, status: Pick<Pipe
   /** job → partition → next offset to process */
   const owned = new Map<string, Map<number, number>>()
   const stateBytes = new Map<string, number>()
+  const cacheBytes = new Map<string, number>()
+  const seen = lookupsSeen.get(gauges) ?? new Map<string, { hits: number; misses: number }>()
+  lookupsSeen.set(gauges, seen)
   gauges.watermarkDelay.reset()
   for (const { job, partition, position, stats } of status.jobs) {
+    if (stats.cacheBytes !== undefined) cacheBytes.set(job, (cacheBytes.get(job) ?? 0) + stats.cacheBytes)
+    if (stats.cacheHits !== undefined || stats.cacheMisses !== undefined) {
+      const task = `${job}\u0000${partition}`
+      const now = { hits: stats.cacheHits ?? 0, misses: stats.cacheMisses ?? 0 }
+      const before = seen.get(task) ?? { hits: 0, misses: 0 }
+      // Fewer than last time: the task was created again (a restore, a partition back), counting from 0.
+      const grown = (current: number, previous: number) => (current >= previous ? current - previous : current)
+      gauges.stateCacheLookups.inc({ job, result: 'hit' }, grown(now.hits, before.hits))
+      gauges.stateCacheLookups.inc({ job, result: 'miss' }, grown(now.misses, before.misses))
+      seen.set(task, now)
+    }
     let partitions = owned.get(job)
     if (partitions === undefined) owned.set(job, (partitions = new Map()))
     partitions.set(partition, position)
@@ -32,6 +49,8 @@ export function recordProcessorStatus(gauges: ProcessorGauges, status: Pick<Pipe
   }
   gauges.windowStateSize.reset()
   for (const [job, bytes] of stateBytes) gauges.windowStateSize.set({ job }, bytes)
+  gauges.stateCacheSize.reset()
+  for (const [job, bytes] of cacheBytes) gauges.stateCacheSize.set({ job }, bytes)
 
   const jobOfGroup = new Map(groups.map(({ group, job }) => [group, job]))
   gauges.consumerLag.reset()

@@ -1,5 +1,7 @@
 import { join } from 'node:path'
+import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createMetrics } from '../core/metrics/index.ts'
 import { openBus, readAll, silent, tempDir } from '../core/bus/embedded/test-support.ts'
 import { AvroCodec } from '../core/codec/avro-codec.ts'
 import { LocalSchemaRegistry } from '../core/registry/local.ts'
@@ -92,6 +94,43 @@ describe('job runner', () => {
     expect(committed).toBe(3)
     expect(seen).toEqual([]) // nothing was read again: the checkpoint already held all three
     expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
+  })
+
+  it('measures restores and checkpoints: how long, and how many bytes', async () => {
+    const { directory, bus, codec } = await logOnDisk()
+    await bus.producer().send(TOPICS.log, [0, 1, 2].map(() => ({ key: 's', value: codec.encode('log', SAMPLES.log as never) })))
+    const checkpoints = storeCheckpoints(createLmdbStateStore({ path: join(directory.path, 'state') }))
+    cleanups.push(() => checkpoints.close())
+    const registry = new Registry()
+    const metrics = createMetrics(registry, { defaults: false })
+    const job = await startJob({
+      job: countingJob([]),
+      groupId: 'counting',
+      topic: TOPICS.log,
+      dlqTopic: 'eddy.dlq',
+      bus,
+      codec,
+      outputs: new OutputWriter({ outputs: {}, streamSinks: [] }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+      checkpoints,
+      logger: silent,
+      checkpointIntervalMs: 10,
+      tickIntervalMs: 10,
+      metrics,
+    })
+    cleanups.push(() => job.stop())
+    await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
+    const histogram = async (name: string) => {
+      const values = (await registry.getMetricsAsJSON()).find((metric) => metric.name === name)!.values
+      const of = (suffix: string) => values.find((value) => value.metricName === `${name}${suffix}` && value.labels.job === 'counting')?.value ?? 0
+      return { count: of('_count'), sum: of('_sum') }
+    }
+    expect((await histogram('eddy_state_restore_seconds')).count).toBe(1)
+    expect((await histogram('eddy_checkpoint_duration_seconds')).count).toBeGreaterThanOrEqual(1)
+    // The counting job's state is one number kept whole: 8 bytes a checkpoint.
+    const bytes = await histogram('eddy_checkpoint_bytes')
+    expect(bytes.count).toBeGreaterThanOrEqual(1)
+    expect(bytes.sum).toBe(8 * bytes.count)
+    expect(checkpoints.stats().bytesOnDisk).toBeGreaterThan(0)
   })
 
   it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing, at most a minute apart', async () => {

@@ -36,7 +36,7 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration'>
+  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration'>
 }
 
 /** Records decoded and processed at a time within a consumer batch (see handle). */
@@ -93,6 +93,8 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
 
   const assign = async (partitions: readonly TopicPartition[]) => {
     for (const { partition } of partitions) {
+      const restoreStarted = clock()
+      const observeRestore = () => options.metrics?.stateRestoreDuration.observe({ job: job.name }, (clock() - restoreStarted) / 1_000)
       const opened = await checkpoints.open(job.name, topic, partition)
       const task = job.createTask(partition, opened.state)
       const saved = opened.checkpoint
@@ -109,11 +111,13 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           const fresh = job.createTask(partition, opened.state)
           tasks.set(partition, new PartitionTask(partition, fresh, saved.nextOffset, clock()))
           consumer.seek({ topic, partition, offset: saved.nextOffset })
+          observeRestore()
           continue
         }
         consumer.seek({ topic, partition, offset: start })
       }
       tasks.set(partition, new PartitionTask(partition, task, start, clock()))
+      observeRestore()
       logger.info({ partition, from: saved ? start : 'committed offset' }, 'partition assigned')
     }
   }

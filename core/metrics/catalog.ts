@@ -24,6 +24,8 @@ export interface MetricDefinition {
 
 /** Latencies from a fsync'ed append (about a millisecond) to a stalled store (tens of seconds). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Bytes a checkpoint writes: a few entries of changes up to whole snapshots of every session. */
+const BYTE_BUCKETS = [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 /** Rows per sink insert: the batch writer group-commits from a handful up to tens of thousands. */
 const ROW_BUCKETS = [1, 10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000]
 
@@ -67,6 +69,30 @@ export const METRICS = {
   checkpointSnapshotDuration: {
     name: 'eddy_checkpoint_snapshot_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
     help: 'Time to snapshot one partition\'s state for a checkpoint, by job. The processor thread does nothing else meanwhile; it grows with the open windows and sessions, and checkpoints are spaced out to keep it to a small share of that thread (docs/processors.md).',
+  },
+  checkpointDuration: {
+    name: 'eddy_checkpoint_duration_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
+    help: 'Time from one partition\'s checkpoint snapshot until it is durable with its offset (its outputs written first, then the state store commit), by job. Processing goes on meanwhile; eddy_checkpoint_snapshot_seconds is the part that holds the thread.',
+  },
+  checkpointBytes: {
+    name: 'eddy_checkpoint_bytes', type: 'histogram', owner: 'processors', labels: ['job'], buckets: BYTE_BUCKETS,
+    help: 'Bytes one partition\'s checkpoint writes, by job: the parts kept whole (windows, sessions) and the state store entries changed since the last one, keys included.',
+  },
+  stateRestoreDuration: {
+    name: 'eddy_state_restore_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
+    help: 'Time to open and restore one partition\'s state when it is assigned (at start, or after a partition moved here), by job; processing of the partition starts after it.',
+  },
+  stateStoreSize: {
+    name: 'eddy_state_store_bytes', type: 'gauge', owner: 'processors', labels: [],
+    help: 'Bytes the processors\' state store takes on disk on this instance (LMDB\'s data file in <data dir>/state; 0 for the heap store). The file keeps its size when entries go, and reuses the pages.',
+  },
+  stateCacheSize: {
+    name: 'eddy_state_cache_bytes', type: 'gauge', owner: 'processors', labels: ['job'],
+    help: 'Heap the keyed states decoded from the state store take in the cache (estimated), with the changes waiting for the next checkpoint, by job; bounded by EDDY_STATE_CACHE_MB over all jobs.',
+  },
+  stateCacheLookups: {
+    name: 'eddy_state_cache_lookups_total', type: 'counter', owner: 'processors', labels: ['job', 'result'],
+    help: 'Keyed state lookups, by job and result: hit (decoded in the cache) or miss (read from the state store). A low hit rate with a busy store says EDDY_STATE_CACHE_MB is too small for the hot keys.',
   },
   lateEvents: {
     name: 'eddy_late_events_total', type: 'counter', owner: 'processors', labels: ['job'],

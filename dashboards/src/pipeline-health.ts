@@ -70,6 +70,22 @@ export function pipelineHealth() {
       title: 'Window state', description: 'Bytes of window state per job, as the jobs report it at each scrape.', size: { w: 12, h: 8 }, unit: 'bytes',
       series: [['sum by (job) (eddy_window_state_bytes)', '{{job}}']],
     }))
+    .withPanel(prometheusTimeseries({
+      title: 'State store', description: 'The state store on disk per instance, and the heap its cache of decoded hot keys takes per job (EDDY_STATE_CACHE_MB bounds the sum).', size: { w: 8, h: 8 }, unit: 'bytes',
+      series: [['eddy_state_store_bytes', 'on disk {{instance}}'], ['sum by (job) (eddy_state_cache_bytes)', 'cache {{job}}']],
+    }))
+    .withPanel(prometheusTimeseries({
+      title: 'State cache hit rate', description: 'Keyed state lookups answered from the cache rather than read from the store, per job.', size: { w: 8, h: 8 }, unit: 'percentunit',
+      series: [[`sum by (job) (rate(eddy_state_cache_lookups_total{result="hit"}${RATE})) / sum by (job) (rate(eddy_state_cache_lookups_total${RATE}))`, '{{job}}']],
+    }))
+    .withPanel(prometheusTimeseries({
+      title: 'Checkpoints', description: 'p99 per job: the snapshot that holds the processor thread, the whole checkpoint until durable, and a partition restored on assignment.', size: { w: 8, h: 8 }, unit: 's',
+      series: [
+        [quantile(0.99, 'eddy_checkpoint_snapshot_seconds', 'job'), 'snapshot {{job}}'],
+        [quantile(0.99, 'eddy_checkpoint_duration_seconds', 'job'), 'durable {{job}}'],
+        [quantile(0.99, 'eddy_state_restore_seconds', 'job'), 'restore {{job}}'],
+      ],
+    }))
     .withRow(new RowBuilder('Sink'))
     .withPanel(prometheusTimeseries({
       title: 'Insert latency', description: 'ClickHouse insert duration, p99 by table.', size: { w: 8, h: 8 }, unit: 's',

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter } from '../state/bytes.ts'
 import { createHeapStateStore } from '../state/heap-store.ts'
-import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore, StateStoreOptions } from '../state/store.ts'
+import type { CommittedCheckpoint, PartitionStateStore, StagedCommit, StateCommit, StateStore, StateStoreOptions, StateStoreStats } from '../state/store.ts'
 import type { CheckpointStore } from './port.ts'
 
 /**
@@ -12,6 +12,8 @@ export interface StateCheckpoints {
   /** The partition's state store, with the last checkpoint committed and nothing staged. */
   open(job: string, topic: string, partition: number): Promise<OpenedPartition>
   stage(job: string, topic: string, partition: number, changes: StateCommit): StagedCommit
+  /** The state store's size and entries, for the metrics. */
+  stats(): StateStoreStats
   close(): Promise<void>
 }
 
@@ -40,6 +42,7 @@ export function storeCheckpoints(store: StateStore, legacy?: CheckpointStore): S
       return { state, checkpoint: old === undefined ? undefined : { nextOffset: old.nextOffset, savedAt: old.savedAt, whole: old.state } }
     },
     stage: (job, topic, partition, changes) => store.partition(spaceOf(job, topic), partition).stage(changes),
+    stats: () => store.stats(),
     close: () => store.close(),
   }
 }
@@ -77,6 +80,7 @@ export function wholeCheckpoints(checkpoints: CheckpointStore, options: StateSto
         },
       }
     },
+    stats: () => store.stats(),
     close: () => store.close(),
   }
 }

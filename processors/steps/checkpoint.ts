@@ -28,7 +28,7 @@ export interface CheckpointContext {
   readonly intervalMs: number
   /** Partitions this member owns: their snapshots share the thread. */
   readonly partitions: () => number
-  readonly metrics?: Pick<EddyMetrics, 'checkpointSnapshotDuration'>
+  readonly metrics?: Pick<EddyMetrics, 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes'>
 }
 
 /**
@@ -55,6 +55,7 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   const snapshotMs = context.clock() - snapshotStarted
   owned.checkpointPauseMs = Math.min(MAX_CHECKPOINT_PAUSE_MS, (snapshotMs * context.partitions()) / CHECKPOINT_SHARE)
   context.metrics?.checkpointSnapshotDuration.observe({ job: context.job }, snapshotMs / 1_000)
+  context.metrics?.checkpointBytes.observe({ job: context.job }, checkpointBytes(whole, entries))
   const writes = owned.writes.splice(0)
   const committed = owned.checkpointedOffset
   owned.checkpointedOffset = offset
@@ -62,6 +63,7 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   const saving = (async () => {
     for (const write of writes) await write
     await staged.commit()
+    context.metrics?.checkpointDuration.observe({ job: context.job }, (context.clock() - snapshotStarted) / 1_000)
     if (offset !== committed) await context.consumer().commit([{ topic: context.topic, partition: owned.partition, offset }])
   })()
   owned.saving = saving.then(
@@ -75,4 +77,11 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
     await owned.saving
     if (owned.failure) throw owned.failure
   }
+}
+
+/** What a checkpoint writes: the parts kept whole and each changed entry, key and value (UTF-16 keys counted as one byte a unit). */
+function checkpointBytes(whole: Uint8Array, entries: ReadonlyMap<string, Uint8Array | null>): number {
+  let bytes = whole.byteLength
+  for (const [key, value] of entries) bytes += key.length + (value?.byteLength ?? 0)
+  return bytes
 }

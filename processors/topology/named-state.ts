@@ -3,7 +3,8 @@ import { splitSnapshot } from '../state/snapshot-parts.ts'
 import type { Topology } from './declaration.ts'
 
 /**
- * What a state part says about itself. The sums (state bytes, keys, overflow) add up over the
+ * What a state part says about itself. The sums (state bytes, keys, overflow, the state cache's
+ * bytes, hits and misses) add up over the
  * task; watermark and late come from the one part the job names; any other figure is the part's
  * own and keeps its name.
  */
@@ -44,7 +45,7 @@ export interface NamedState {
 
 /** 'EDNS': a snapshot of named parts. A positional snapshot starts with its part count, a small number. */
 const NAMED_MAGIC = 0x45444e53
-const SUMMED = new Set(['stateBytes', 'keys', 'overflow'])
+const SUMMED = new Set(['stateBytes', 'keys', 'overflow', 'cacheBytes', 'cacheHits', 'cacheMisses'])
 const FROM_CLOCK = new Set(['watermark', 'late'])
 
 /**

@@ -22,8 +22,8 @@ export function windowPart(operator: Snapshotting & { stats(): OperatorStats }, 
 }
 
 /** An operator whose state lives in the partition's store: it hands its changes to each checkpoint. */
-export function storedPart(holder: Snapshotting & { changes(into: Map<string, Uint8Array | null>): void }, stats: () => PartStats): StatePart {
-  return { ...statePart(holder, stats), changes: (into) => holder.changes(into) }
+export function storedPart(holder: Snapshotting & { changes(into: Map<string, Uint8Array | null>): void; cacheStats?(): PartStats }, stats: () => PartStats): StatePart {
+  return { ...statePart(holder, () => ({ ...stats(), ...holder.cacheStats?.() })), changes: (into) => holder.changes(into) }
 }
 
 /** The event-id deduplicator: ids remembered and duplicates dropped. */

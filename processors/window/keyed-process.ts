@@ -165,6 +165,11 @@ export class KeyedProcessOperator<In, State, Out> {
     return { keys: this.states.size, timers: this.timers.count, stateBytes: this.states.heapBytes() + this.timers.heapBytes() }
   }
 
+  /** How the cache of decoded states does: its estimated heap, and lookups it answered or left to the store. */
+  cacheStats(): { cacheBytes: number; cacheHits: number; cacheMisses: number } {
+    return { cacheBytes: this.states.heapBytes(), cacheHits: this.states.hits, cacheMisses: this.states.misses }
+  }
+
   /** Hands the states and timers changed since the last call to a checkpoint, as state store entries. */
   changes(into: Map<string, Uint8Array | null>): void {
     this.states.changes(into)

@@ -45,6 +45,9 @@ export class KeyedStateCache<State> {
   private evicted = new Map<string, Uint8Array | null>()
   private evictedBytes = 0
   private keysWithState = 0
+  /** Lookups answered from the cache, and those read from the store, since the operator started. */
+  hits = 0
+  misses = 0
   private readonly writer = new ByteWriter(256)
 
   constructor(
@@ -164,8 +167,10 @@ export class KeyedStateCache<State> {
     const cached = this.cache.get(key)
     if (cached !== undefined) {
       cached.referenced = true
+      this.hits++
       return cached
     }
+    this.misses++
     const stored = this.store.get(this.prefix + key)
     const waiting = this.evicted.get(key)
     let slot: Slot<State>
