@@ -121,7 +121,7 @@ describe('job runner', () => {
     await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
     const histogram = async (name: string) => {
       const values = (await registry.getMetricsAsJSON()).find((metric) => metric.name === name)!.values
-      const of = (suffix: string) => values.find((value) => value.metricName === `${name}${suffix}` && value.labels.job === 'counting')?.value ?? 0
+      const of = (suffix: string) => values.find((value) => (value as { metricName?: string }).metricName === `${name}${suffix}` && value.labels.job === 'counting')?.value ?? 0
       return { count: of('_count'), sum: of('_sum') }
     }
     expect((await histogram('eddy_state_restore_seconds')).count).toBe(1)
