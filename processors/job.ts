@@ -21,8 +21,9 @@ export interface JobTask<In> {
   /** The state kept whole in each checkpoint: counters, and the few open windows of aggregates. */
   snapshot(): Uint8Array
   /**
-   * Hands the state store entries changed since the last call (the deduplicator's ids…) to the
-   * checkpoint being taken, at the same instant as `snapshot`; the rest of the state is in the store.
+   * Hands the state store entries changed since the last call (the deduplicator's ids, keyed
+   * states, fired windows…) to the checkpoint being taken. Called just before `snapshot`, at the
+   * same batch boundary: an operator that moves state to the store then says so in its snapshot.
    */
   changes(into: Map<string, Uint8Array | null>): void
   restore(bytes: Uint8Array): RestoreResult

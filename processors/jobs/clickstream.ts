@@ -86,6 +86,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
 
   const breakdown = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'breakdown/' },
     ...BREAKDOWN_SHAPE,
     key: (event: ClickEvent) => joinKey(event.project_id),
     time: (event: ClickEvent) => event.ts,
@@ -113,6 +114,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
 
   const transitions = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'transitions/' },
     assigner: tumbling(HOUR),
     key: (transition: Transition) => joinKey(transition.project, transition.from, transition.to),
     time: (transition: Transition) => transition.ts,
@@ -122,6 +124,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
 
   const active = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'active/' },
     assigner: hopping(settings.activeWindowMs, settings.activeSlideMs),
     key: (event: ClickEvent) => event.project_id,
     time: (event: ClickEvent) => event.ts,

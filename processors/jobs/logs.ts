@@ -75,6 +75,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings, state: Par
 
   const perMinute = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'per-minute/' },
     assigner: tumbling(MINUTE),
     key: (event: LogEvent) => joinKey(event.project_id, event.service, event.level),
     time: (event: LogEvent) => event.ts,
@@ -83,6 +84,7 @@ function createLogsTask(partition: number, settings: LogsJobSettings, state: Par
 
   const fingerprints = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'fingerprints/' },
     assigner: tumbling(HOUR),
     key: (event: LogEvent) => (isError(event) ? joinKey(event.project_id, event.service, messageTemplate(event.message)) : NOT_AN_ERROR),
     time: (event: LogEvent) => event.ts,

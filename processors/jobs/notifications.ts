@@ -81,6 +81,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
   const deduplicator = new Deduplicator<NotificationEvent>(deduplicationLimits(settings, MINUTE), (event) => event.event_id, (event) => event.ts, state)
 
   const perMinute = createWindowOperator({
+    storage: { store: state, prefix: 'per-minute/' },
     outOfOrdernessMs: settings.outOfOrdernessMs,
     allowedLatenessMs: settings.allowedLatenessMs,
     idleTimeoutMs: settings.idleTimeoutMs,

@@ -47,9 +47,9 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   if (owned.failure) throw owned.failure
   const offset = owned.nextOffset
   const snapshotStarted = context.clock()
-  const whole = owned.task.snapshot()
   const entries = new Map<string, Uint8Array | null>()
   owned.task.changes(entries)
+  const whole = owned.task.snapshot()
   // Staged now, so later batches read what the task let go of; committed once its outputs are written.
   const staged = context.checkpoints.stage(context.job, context.topic, owned.partition, { nextOffset: offset, savedAt: now, whole, entries })
   const snapshotMs = context.clock() - snapshotStarted

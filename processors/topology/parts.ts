@@ -14,11 +14,12 @@ export function statePart(holder: Snapshotting, stats: () => PartStats, restore 
 }
 
 /** A window operator: its state size, keys, overflow, watermark and late count. */
-export function windowPart(operator: Snapshotting & { stats(): OperatorStats }, restore?: (bytes: Uint8Array) => RestoreResult): StatePart {
-  return statePart(operator, () => {
+export function windowPart(operator: Snapshotting & { stats(): OperatorStats; changes(into: Map<string, Uint8Array | null>): void }, restore?: (bytes: Uint8Array) => RestoreResult): StatePart {
+  const part = statePart(operator, () => {
     const stats = operator.stats()
     return { stateBytes: stats.stateBytes, keys: stats.keys, overflow: stats.overflowKeysPerWindow + stats.overflowStateBytes, watermark: stats.watermark, late: stats.late }
   }, restore)
+  return { ...part, changes: (into) => operator.changes(into) }
 }
 
 /** An operator whose state lives in the partition's store: it hands its changes to each checkpoint. */

@@ -1,4 +1,6 @@
 import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
+import { sortableDouble } from '../state/key-order.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { lastWindowStart } from './assigners.ts'
 import type { Emission } from './types.ts'
 import type { StateContext, WindowState } from './window-state.ts'
@@ -8,6 +10,12 @@ import type { StateContext, WindowState } from './window-state.ts'
  * few (about (out-of-orderness + lateness) / slide) and keys many, so timers are per window: the
  * store remembers the earliest window end or cleanup time and does nothing until the watermark
  * reaches it.
+ *
+ * With a state store, a window that fired leaves the heap at the next checkpoint: its states are
+ * written to `<prefix>w/<start>/<key>` and read back only for a late event, until the allowed
+ * lateness passes and the window is purged with its entries. Most of the lateness (ten minutes
+ * against one of open windows, by default) is then on disk. What is in the heap or on disk never
+ * changes a decision: the state bound counts both.
  */
 
 interface Bucket {
@@ -15,6 +23,16 @@ interface Bucket {
   readonly end: number
   readonly keys: Map<string, WindowState>
   fired: boolean
+  /** Some state of this window was written to the store (the purge deletes what is there). */
+  stored: boolean
+  /** States on disk only, and their bytes (counted in the state bound all the same). */
+  spilledKeys: number
+  spilledBytes: number
+}
+
+export interface AlignedStorage {
+  readonly store: PartitionStateStore
+  readonly prefix: string
 }
 
 /** Map and object overhead of one window, charged to the state bound with its first key. */
@@ -25,6 +43,10 @@ export class AlignedWindows<In, Values> {
   /** Earliest watermark at which some window fires or is purged. */
   nextTimer = Infinity
   private keyCount = 0
+  private spilled = 0
+  /** Entries of purged windows, deleted by the next checkpoint. */
+  private purgedEntries: string[] = []
+  private readonly writer = new ByteWriter(256)
 
   constructor(
     private readonly context: StateContext<In>,
@@ -32,7 +54,13 @@ export class AlignedWindows<In, Values> {
     private readonly slideMs: number,
     private readonly offsetMs: number,
     private readonly allowedLatenessMs: number,
+    private readonly storage?: AlignedStorage,
   ) {}
+
+  /** Bytes of state on disk rather than in the heap. */
+  get spilledBytes(): number {
+    return this.spilled
+  }
 
   get windows(): number {
     return this.buckets.size
@@ -75,8 +103,9 @@ export class AlignedWindows<In, Values> {
     }
     let bucket = this.buckets.get(start)
     let state = bucket === undefined ? undefined : bucket.keys.get(key)
+    if (state === undefined && bucket !== undefined && bucket.spilledKeys > 0) state = this.readBack(bucket, key)
     if (state === undefined) {
-      const reason = context.admitNew(key, bucket === undefined ? 0 : bucket.keys.size, bucket === undefined ? BUCKET_BYTES : 0)
+      const reason = context.admitNew(key, bucket === undefined ? 0 : bucket.keys.size + bucket.spilledKeys, bucket === undefined ? BUCKET_BYTES : 0)
       if (reason !== null) {
         out.push({ kind: 'overflow', event, reason, key, windowStart: start, windowEnd: end })
         return
@@ -98,7 +127,7 @@ export class AlignedWindows<In, Values> {
   private openBucket(start: number, end: number, watermark: number): Bucket {
     // A window opened after the watermark passed its end (a late event within the lateness)
     // never gets an on-time firing: its rows are late firings.
-    const bucket: Bucket = { start, end, keys: new Map(), fired: end <= watermark }
+    const bucket: Bucket = { start, end, keys: new Map(), fired: end <= watermark, stored: false, spilledKeys: 0, spilledBytes: 0 }
     this.buckets.set(start, bucket)
     this.context.totalBytes += BUCKET_BYTES
     const due = bucket.fired ? end + this.allowedLatenessMs : end
@@ -147,9 +176,56 @@ export class AlignedWindows<In, Values> {
     // Late updates not yet flushed must still reach the sink before the state disappears.
     pending.sort((left, right) => compareStrings(left.key, right.key))
     for (const state of pending) this.context.emit(state, 'late', out)
-    this.keyCount -= bucket.keys.size
-    this.context.totalBytes -= BUCKET_BYTES
+    this.keyCount -= bucket.keys.size + bucket.spilledKeys
+    this.context.totalBytes -= BUCKET_BYTES + bucket.spilledBytes
+    this.spilled -= bucket.spilledBytes
+    if (bucket.stored) for (const { key } of this.storage!.store.range(this.bucketPrefix(bucket.start))) this.purgedEntries.push(key)
     this.buckets.delete(bucket.start)
+  }
+
+  /** A state of a fired window read back from the store for a late event; it stays in the heap until the next checkpoint. */
+  private readBack(bucket: Bucket, key: string): WindowState | undefined {
+    const bytes = this.storage!.store.get(this.stateKey(bucket.start, key))
+    if (bytes === undefined) return undefined
+    const state = this.context.readState(new ByteReader(bytes), key, false)
+    bucket.keys.set(key, state)
+    bucket.spilledKeys--
+    bucket.spilledBytes -= state.bytes
+    this.spilled -= state.bytes
+    return state
+  }
+
+  /**
+   * Hands a checkpoint the windows purged since the last one (their entries deleted) and the
+   * states of fired windows still in the heap (written, and let go of: a late event reads one back).
+   */
+  changes(into: Map<string, Uint8Array | null>): void {
+    if (this.storage === undefined) return
+    for (const key of this.purgedEntries) into.set(key, null)
+    this.purgedEntries = []
+    for (const bucket of this.buckets.values()) {
+      if (!bucket.fired || bucket.keys.size === 0) continue
+      for (const [key, state] of bucket.keys) {
+        // Late changes are flushed at the end of every call, so a fired state is clean here.
+        if (state.dirty) continue
+        this.writer.reset()
+        this.context.writeState(this.writer, state)
+        into.set(this.stateKey(bucket.start, key), this.writer.finish())
+        bucket.keys.delete(key)
+        bucket.spilledKeys++
+        bucket.spilledBytes += state.bytes
+        this.spilled += state.bytes
+        bucket.stored = true
+      }
+    }
+  }
+
+  private bucketPrefix(start: number): string {
+    return `${this.storage!.prefix}w/${sortableDouble(start)}/`
+  }
+
+  private stateKey(start: number, key: string): string {
+    return this.bucketPrefix(start) + key
   }
 
   snapshot(writer: ByteWriter): void {
@@ -159,6 +235,9 @@ export class AlignedWindows<In, Values> {
       writer.f64(bucket.start)
       writer.f64(bucket.end)
       writer.bool(bucket.fired)
+      writer.bool(bucket.stored)
+      writer.f64(bucket.spilledKeys)
+      writer.f64(bucket.spilledBytes)
       const keys = [...bucket.keys.keys()].sort(compareStrings)
       writer.u32(keys.length)
       for (const key of keys) {
@@ -168,16 +247,25 @@ export class AlignedWindows<In, Values> {
     }
   }
 
-  restore(reader: ByteReader): void {
+  /** Restores a snapshot of `format` 2, or of format 1 (every state inside: the heap's until the next checkpoint). */
+  restore(reader: ByteReader, format: number): void {
     this.buckets.clear()
     this.keyCount = 0
+    this.spilled = 0
+    this.purgedEntries = []
     this.nextTimer = Infinity
     for (let remaining = reader.u32(); remaining > 0; remaining--) {
       const start = reader.f64()
       const end = reader.f64()
-      const bucket: Bucket = { start, end, keys: new Map(), fired: reader.bool() }
+      const fired = reader.bool()
+      const stored = format >= 2 ? reader.bool() : false
+      const spilledKeys = format >= 2 ? reader.f64() : 0
+      const spilledBytes = format >= 2 ? reader.f64() : 0
+      const bucket: Bucket = { start, end, keys: new Map(), fired, stored, spilledKeys, spilledBytes }
       this.buckets.set(start, bucket)
-      this.context.totalBytes += BUCKET_BYTES
+      this.keyCount += spilledKeys
+      this.spilled += spilledBytes
+      this.context.totalBytes += BUCKET_BYTES + spilledBytes
       const due = bucket.fired ? end + this.allowedLatenessMs : end
       if (due < this.nextTimer) this.nextTimer = due
       for (let keys = reader.u32(); keys > 0; keys--) {

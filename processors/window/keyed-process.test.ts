@@ -51,9 +51,9 @@ function lifecycle(store?: PartitionStateStore) {
 
 /** What a checkpoint does: the snapshot, and the changes since the last one staged in the store. */
 function checkpoint(operator: ReturnType<typeof lifecycle>, store: PartitionStateStore): Uint8Array {
-  const whole = operator.snapshot()
   const entries = new Map<string, Uint8Array | null>()
   operator.changes(entries)
+  const whole = operator.snapshot()
   store.stage({ nextOffset: 0, savedAt: 0, whole, entries })
   return whole
 }
@@ -212,6 +212,10 @@ describe('keyed process function with timers', () => {
         actual.push(...current.endOfInput(1e9))
         expect(canonical(actual)).toBe(canonical(expected))
         expect(current.pendingTimers).toBe(0)
+        // Every timeout fired and every state went: nothing of them is left in the store.
+        checkpoint(current, store)
+        expect([...store.range('lifecycle/')].map((entry) => entry.key)).toEqual([])
+        expect(current.stats().keys).toBe(0)
       }),
       { numRuns: 300 },
     )

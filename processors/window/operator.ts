@@ -22,7 +22,10 @@ import { StateContext } from './window-state.ts'
  */
 
 export const MAGIC = 0x4e574445 // "EDWN" little-endian
-export const FORMAT_VERSION = 1
+/** Every state in the snapshot; what releases before the state store wrote, and what regrouping converts. */
+export const WHOLE_FORMAT_VERSION = 1
+/** Fired windows' states on disk: each window says how many and how many bytes. */
+export const FORMAT_VERSION = 2
 
 /** What a snapshot must have been taken with to restore: the assigner and the aggregates' names and kinds. */
 export function fingerprintOf(spec: { readonly assigner: WindowAssigner; readonly aggregates: Readonly<Record<string, { readonly kind: string }>> }): string {
@@ -41,10 +44,12 @@ interface Store<In, Values> {
   readonly nextTimer: number
   readonly windows: number
   readonly keys: number
+  readonly spilledBytes: number
   add(event: In, key: string, time: number, watermark: number, out: Emission<In, Values>[]): void
   advance(watermark: number, out: Emission<In, Values>[]): void
   snapshot(writer: ByteWriter): void
-  restore(reader: ByteReader): void
+  restore(reader: ByteReader, format: number): void
+  changes(into: Map<string, Uint8Array | null>): void
 }
 
 function nonNegative(name: string, value: number): void {
@@ -88,6 +93,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
             assigner.type === 'tumbling' ? assigner.sizeMs : assigner.slideMs,
             assigner.offsetMs,
             spec.allowedLatenessMs,
+            spec.storage,
           )
     this.nextEarlyAt = -Infinity
   }
@@ -163,10 +169,16 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
     return {
       ...this.context.counters,
       watermark: this.tracker.watermark,
-      stateBytes: this.context.totalBytes,
+      // The heap's share: fired windows on disk count in the bound (totalBytes), not here.
+      stateBytes: this.context.totalBytes - this.store.spilledBytes,
       windows: this.store.windows,
       keys: this.store.keys,
     }
+  }
+
+  /** Hands a checkpoint the state store entries changed since the last one (windows moved to disk or purged). */
+  changes(into: Map<string, Uint8Array | null>): void {
+    this.store.changes(into)
   }
 
   /** Versioned bytes: header, spec fingerprint, watermarks, timers, counters, then every state sorted. */
@@ -194,7 +206,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
       const reader = new ByteReader(bytes)
       if (reader.u32() !== MAGIC) return { ok: false, reason: 'not a window operator snapshot' }
       const version = reader.u8()
-      if (version !== FORMAT_VERSION) return { ok: false, reason: `unsupported snapshot version ${version}` }
+      if (version !== FORMAT_VERSION && version !== WHOLE_FORMAT_VERSION) return { ok: false, reason: `unsupported snapshot version ${version}` }
       const fingerprint = reader.string()
       if (fingerprint !== this.fingerprint) {
         return { ok: false, reason: 'snapshot was taken with a different assigner or aggregates' }
@@ -207,7 +219,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
       counters.overflowStateBytes = reader.f64()
       counters.invalid = reader.f64()
       counters.retractions = reader.f64()
-      this.store.restore(reader)
+      this.store.restore(reader, version)
       if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
       return { ok: true }
     } catch (error) {

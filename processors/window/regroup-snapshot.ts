@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../state/bytes.ts'
-import { fingerprintOf, FORMAT_VERSION, MAGIC } from './operator.ts'
+import { fingerprintOf, FORMAT_VERSION, MAGIC, WHOLE_FORMAT_VERSION } from './operator.ts'
 import type { AnyAggregator, WindowAssigner } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
 
@@ -39,14 +39,16 @@ export interface Regrouping {
 export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, to: OperatorShape, regrouping: Regrouping): Uint8Array | null {
   if (from.assigner.type === 'session' || to.assigner.type === 'session') throw new RangeError('only aligned (tumbling, hopping) windows regroup')
   const reader = new ByteReader(bytes)
-  if (bytes.length < 5 || reader.u32() !== MAGIC || reader.u8() !== FORMAT_VERSION) return null
+  if (bytes.length < 5 || reader.u32() !== MAGIC) return null
+  const format = reader.u8()
+  if (format !== WHOLE_FORMAT_VERSION && format !== FORMAT_VERSION) return null
   if (reader.string() !== fingerprintOf(from)) return null
   const oldAggregators = Object.values(from.aggregates)
   const newAggregators = Object.keys(to.aggregates).length
 
   const writer = new ByteWriter(bytes.length)
   writer.u32(MAGIC)
-  writer.u8(FORMAT_VERSION)
+  writer.u8(format)
   writer.string(fingerprintOf(to))
   // Watermark tracker, next early firing and the five counters: carried over byte for byte.
   const carriedFrom = reader.offset
@@ -60,6 +62,16 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
     writer.f64(reader.f64())
     writer.f64(reader.f64())
     writer.bool(reader.bool())
+    if (format === FORMAT_VERSION) {
+      // States already on disk are in the store under the old keys, where the new operator would not find them.
+      const stored = reader.bool()
+      const spilledKeys = reader.f64()
+      const spilledBytes = reader.f64()
+      if (spilledKeys !== 0) throw new SnapshotFormatError('a window with states in the state store cannot be regrouped')
+      writer.bool(stored)
+      writer.f64(spilledKeys)
+      writer.f64(spilledBytes)
+    }
     const groups = new Map<string, { start: number; end: number; fired: boolean; states: OldState[] }>()
     for (let keys = reader.u32(); keys > 0; keys--) {
       const key = reader.string()

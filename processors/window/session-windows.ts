@@ -241,7 +241,14 @@ export class SessionWindows<In, Values> {
     }
   }
 
-  restore(reader: ByteReader): void {
+  /** Sessions are in the heap whatever the store, so their layout is the same in every format. */
+  get spilledBytes(): number {
+    return 0
+  }
+
+  changes(_into: Map<string, Uint8Array | null>): void {}
+
+  restore(reader: ByteReader, _format: number): void {
     this.sessions.clear()
     this.timers.clear()
     this.sessionCount = 0

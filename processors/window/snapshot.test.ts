@@ -6,6 +6,8 @@ import { WindowOperator } from './operator.ts'
 import { approxDistinct, quantiles, topK } from './sketch-aggregators.ts'
 import { type Click, type Step, canonical, runSteps, streamArbitrary } from './test-support.ts'
 import type { WindowAssigner } from './types.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 
 function aggregates() {
   return {
@@ -21,8 +23,9 @@ function aggregates() {
   }
 }
 
-function operator(assigner: WindowAssigner, earlyFiringMs: number | undefined) {
+function operator(assigner: WindowAssigner, earlyFiringMs: number | undefined, store?: PartitionStateStore) {
   return new WindowOperator<Click, ReturnType<typeof aggregates>>({
+    ...(store === undefined ? {} : { storage: { store, prefix: 'op/' } }),
     assigner,
     key: (event) => event.user,
     time: (event) => event.time,
@@ -38,8 +41,19 @@ function operator(assigner: WindowAssigner, earlyFiringMs: number | undefined) {
 
 const assigners = fc.constantFrom(tumbling(30), hopping(40, 20), session(25))
 
+/** A checkpoint: the snapshot, and the changes since the last one staged in the store. */
+function checkpoint(current: ReturnType<typeof operator>, store: PartitionStateStore | undefined): Uint8Array {
+  const entries = new Map<string, Uint8Array | null>()
+  current.changes(entries)
+  const whole = current.snapshot()
+  if (store !== undefined) store.stage({ nextOffset: 0, savedAt: 0, whole, entries })
+  else expect(entries.size).toBe(0)
+  return whole
+}
+
 describe('snapshot and restore', () => {
-  it('restoring at random cut points yields the same emissions as never stopping', () => {
+  // With a store, fired windows move to it at every checkpoint, and late events read them back.
+  it.each([['in the heap', false], ['with fired windows in a state store', true]])('restoring at random cut points yields the same emissions as never stopping, %s', (_name, stored) => {
     const seen = new Set<string>()
     fc.assert(
       fc.property(
@@ -47,18 +61,22 @@ describe('snapshot and restore', () => {
         fc.option(fc.integer({ min: 10, max: 80 }), { nil: undefined }),
         streamArbitrary({ maxSteps: 30 }),
         fc.array(fc.nat(), { maxLength: 3 }),
-        (assigner, early, steps, rawCuts) => {
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (assigner, early, steps, rawCuts, rawCheckpoints) => {
           const end = steps.at(-1)?.now ?? 0
           const original = operator(assigner, early)
           const uninterrupted = [...runSteps(original, steps), ...original.endOfInput(end)]
           for (const emission of uninterrupted) seen.add(emission.kind === 'result' ? `row:${emission.row.timing}` : emission.kind)
           const cuts = new Set(rawCuts.map((cut) => cut % (steps.length + 1)))
-          let current = operator(assigner, early)
+          const checkpoints = new Set(rawCheckpoints.map((at) => at % (steps.length + 1)))
+          const store = stored ? createHeapStateStore().partition('op', 0) : undefined
+          let current = operator(assigner, early, store)
           const resumed = []
           steps.forEach((step: Step, index) => {
+            if (checkpoints.has(index) && !cuts.has(index)) checkpoint(current, store)
             if (cuts.has(index)) {
-              const bytes = current.snapshot()
-              const next = operator(assigner, early)
+              const bytes = checkpoint(current, store)
+              const next = operator(assigner, early, store)
               expect(next.restore(bytes)).toEqual({ ok: true })
               // A restored operator snapshots to the very same bytes.
               expect(Buffer.from(next.snapshot()).equals(Buffer.from(bytes))).toBe(true)
@@ -69,6 +87,11 @@ describe('snapshot and restore', () => {
           })
           resumed.push(...current.endOfInput(end))
           expect(canonical(resumed)).toBe(canonical(uninterrupted))
+          if (store !== undefined) {
+            // Every window is purged at the end of input: its entries leave the store with it.
+            checkpoint(current, store)
+            expect([...store.range('op/')].map((entry) => entry.key)).toEqual([])
+          }
         },
       ),
       { numRuns: 250 },

@@ -1,3 +1,4 @@
+import type { PartitionStateStore } from '../state/store.ts'
 import type { ByteReader, ByteWriter } from '../state/bytes.ts'
 
 /**
@@ -62,6 +63,11 @@ export interface WindowSpec<In, Aggregates extends AggregateSpec<In>> {
   /** Provisional results every so many ms of processing time; omit for none. */
   readonly earlyFiringMs?: number
   readonly limits?: Partial<StateLimits>
+  /**
+   * Where fired tumbling and hopping windows wait out the allowed lateness: the partition's state
+   * store, under a prefix of the operator's own. Without it every window stays in the heap.
+   */
+  readonly storage?: { readonly store: PartitionStateStore; readonly prefix: string }
 }
 
 export type PartitionId = string | number

@@ -122,7 +122,8 @@ export class StateContext<In> {
     return this.adopt(key, start, end, accumulators, 0, fired)
   }
 
-  adopt(key: string, start: number, end: number, accumulators: unknown[], events: number, fired: boolean): WindowState {
+  /** A state from its parts; `accounted` false for one already in totalBytes (read back from the store). */
+  adopt(key: string, start: number, end: number, accumulators: unknown[], events: number, fired: boolean, accounted = true): WindowState {
     const state: WindowState = {
       key,
       start,
@@ -139,7 +140,7 @@ export class StateContext<In> {
       next: null,
     }
     state.bytes = this.measure(state)
-    this.totalBytes += state.bytes
+    if (accounted) this.totalBytes += state.bytes
     return state
   }
 
@@ -249,13 +250,14 @@ export class StateContext<In> {
     }
   }
 
-  readState(reader: ByteReader, key: string): WindowState {
+  /** Reads what writeState wrote; `accounted` false for a state already in totalBytes. */
+  readState(reader: ByteReader, key: string, accounted = true): WindowState {
     const start = reader.f64()
     const end = reader.f64()
     const events = reader.f64()
     const flags = reader.u8()
     const accumulators = this.aggregators.map((aggregator) => reader.section((section) => aggregator.deserialize(section)))
-    const state = this.adopt(key, start, end, accumulators, events, (flags & 4) !== 0)
+    const state = this.adopt(key, start, end, accumulators, events, (flags & 4) !== 0, accounted)
     state.emitted = (flags & 2) !== 0
     if ((flags & 1) !== 0) this.markDirty(state)
     return state
