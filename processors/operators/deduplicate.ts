@@ -233,8 +233,10 @@ export class Deduplicator<In> {
     for (const [cell, ids] of this.fresh) {
       if (cell >= until) continue
       for (const id of ids) {
+        // Listed here only while its newest remembrance is in this cell: an id remembered again
+        // since, into a later cell, is listed there, and must not expire with the old one.
         const seen = this.changed.get(id)
-        if (seen != null) entries.push({ id, ...seen })
+        if (seen != null && this.cellOf(seen.time) === cell) entries.push({ id, ...seen })
       }
     }
     return { entries, keys }
