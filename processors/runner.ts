@@ -2,6 +2,7 @@ import type { Batch, Bus, Consumer, TopicPartition } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
+import { StateStoreCorruptError } from './state/store.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { StateCheckpoints } from './checkpoints/state-checkpoints.ts'
 import { DeadLetterQueue, type DeadLetter } from './dead-letters.ts'
@@ -137,7 +138,9 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * counted twice.
    */
   const recover = async (owned: PartitionTask<EventByStream[S]>, error: unknown) => {
-    logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
+    // A damaged store fails again on every retry: said loudly, with the file and what to do.
+    if (error instanceof StateStoreCorruptError) logger.error({ err: error, partition: owned.partition }, error.message)
+    else logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
     // A checkpoint still being saved must land (or fail) before the restore reads the store.
     await owned.saving
     owned.writes.splice(0)

@@ -74,6 +74,15 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreU
       expect(text(store.partition('logs', 1).get('k'))).toBe('l1')
       expect(keysOf(store.partition('clickstream', 1).range(''))).toEqual(['k=c1'])
       expect(store.partition('logs', 2).checkpoint()).toBeUndefined()
+      // A range open at the end stops at its partition, before the next partition's checkpoint.
+      await store.partition('notifications', 0).commit(commitOf(8, { 'w/1': 'n0', 'w/2': 'n0' }, 'n0'))
+      await store.partition('notifications', 1).commit(commitOf(9, { 'w/1': 'n1' }, 'n1'))
+      expect(keysOf(store.partition('notifications', 0).range('w/'))).toEqual(['w/1=n0', 'w/2=n0'])
+      expect(keysOf(store.partition('notifications', 0).range('w/', { from: 'w/2' }))).toEqual(['w/2=n0'])
+      // Keys hold ids from clients: control characters, a NUL among them, must round-trip.
+      await store.partition('notifications', 2).commit(commitOf(10, { 'v/a\u0000b': 'nul', 'v/a\u0001': 'soh', 'v/\u0004\u001b': 'esc' }))
+      expect(keysOf(store.partition('notifications', 2).range('v/'))).toEqual(['v/\u0004\u001b=esc', 'v/a\u0000b=nul', 'v/a\u0001=soh'])
+      expect(text(store.partition('notifications', 2).get('v/a\u0000b'))).toBe('nul')
       expect(store.stats().entries).toBeGreaterThanOrEqual(3)
     })
 

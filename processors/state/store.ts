@@ -102,3 +102,15 @@ export interface StateStore {
   stats(): StateStoreStats
   close(): Promise<void>
 }
+
+/** The state store's files cannot be used as they are: what is wrong, which file, and what to do. */
+export class StateStoreCorruptError extends Error {
+  override readonly name = 'StateStoreCorruptError'
+
+  constructor(readonly file: string, problem: string) {
+    super(
+      `state store ${file}: ${problem}. Restore its directory from a backup, or move the directory away: ` +
+        'the processors then start from their committed offsets with empty state, and windows open at the last checkpoint miss what they had counted before it',
+    )
+  }
+}
