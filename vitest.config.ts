@@ -13,5 +13,8 @@ export default defineConfig({
     exclude: ['node_modules/**', 'dist/**', 'data/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Tests wait on conditions, never on sleeps; a poll returns as soon as its condition holds,
+    // and gives a busy 2-core machine this long before it fails.
+    expect: { poll: { timeout: 15_000 } },
   },
 })

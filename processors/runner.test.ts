@@ -61,6 +61,23 @@ async function logOnDisk() {
   return { directory, bus, codec }
 }
 
+/** What the counting job's tests start the runner with; each adds or overrides its own. */
+function countingRun(bus: Awaited<ReturnType<typeof logOnDisk>>['bus'], codec: AvroCodec, checkpoints: Parameters<typeof startJob>[0]['checkpoints']) {
+  return {
+    job: countingJob([]),
+    groupId: 'counting',
+    topic: TOPICS.log,
+    dlqTopic: 'eddy.dlq',
+    bus,
+    codec,
+    outputs: new OutputWriter({ outputs: {}, streamSinks: [] }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
+    checkpoints,
+    logger: silent,
+    checkpointIntervalMs: 10,
+    tickIntervalMs: 10,
+  }
+}
+
 describe('job runner', () => {
   it('commits a restored checkpoint that is ahead of the group, with no record arriving after the restart', async () => {
     // The state of a process killed after saving its checkpoint and before committing: the
@@ -74,20 +91,7 @@ describe('job runner', () => {
     cleanups.push(() => checkpoints.close())
 
     const seen: number[] = []
-    const writer = {} as unknown as ClickHouseBatchWriter
-    const job = await startJob({
-      job: countingJob(seen),
-      groupId: 'counting',
-      topic: TOPICS.log,
-      dlqTopic: 'eddy.dlq',
-      bus,
-      codec,
-      outputs: new OutputWriter({ outputs: {}, streamSinks: [] }, writer, bus.producer(), codec),
-      checkpoints,
-      logger: silent,
-      checkpointIntervalMs: 10,
-      tickIntervalMs: 10,
-    })
+    const job = await startJob({ ...countingRun(bus, codec, checkpoints), job: countingJob(seen) })
     cleanups.push(() => job.stop())
 
     const committed = await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
@@ -103,20 +107,7 @@ describe('job runner', () => {
     cleanups.push(() => checkpoints.close())
     const registry = new Registry()
     const metrics = createMetrics(registry, { defaults: false })
-    const job = await startJob({
-      job: countingJob([]),
-      groupId: 'counting',
-      topic: TOPICS.log,
-      dlqTopic: 'eddy.dlq',
-      bus,
-      codec,
-      outputs: new OutputWriter({ outputs: {}, streamSinks: [] }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
-      checkpoints,
-      logger: silent,
-      checkpointIntervalMs: 10,
-      tickIntervalMs: 10,
-      metrics,
-    })
+    const job = await startJob({ ...countingRun(bus, codec, checkpoints), metrics })
     cleanups.push(() => job.stop())
     await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
     const histogram = async (name: string) => {
@@ -143,20 +134,12 @@ describe('job runner', () => {
     let snapshotMs = 100
     const counting = countingJob([])
     const job = await startJob({
+      ...countingRun(bus, codec, checkpoints),
       job: { ...counting, createTask: (partition, state) => {
         const task = counting.createTask(partition, state)
         return { ...task, snapshot: () => { now += snapshotMs; return task.snapshot() } }
       } },
-      groupId: 'counting',
-      topic: TOPICS.log,
-      dlqTopic: 'eddy.dlq',
-      bus,
-      codec,
-      outputs: new OutputWriter({ outputs: {}, streamSinks: [] }, {} as unknown as ClickHouseBatchWriter, bus.producer(), codec),
-      checkpoints,
-      logger: silent,
       clock: () => now,
-      checkpointIntervalMs: 10,
       tickIntervalMs: 5,
     })
     cleanups.push(() => job.stop())

@@ -74,6 +74,8 @@ export function createLmdbStateStore(options: LmdbStateStoreOptions): StateStore
       return { bytesOnDisk: statSync(file).size, entries }
     },
     async close() {
+      // A commit still queued would start its transaction on a closed environment.
+      await Promise.all([...partitions.values()].map((partition) => partition.settled()))
       await root.flushed
       await root.close()
       databases.clear()

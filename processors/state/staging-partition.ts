@@ -70,6 +70,11 @@ export abstract class StagingPartition implements PartitionStateStore {
     for (const changes of this.overlay.stages()) if (!this.committing.has(changes)) this.overlay.remove(changes)
   }
 
+  /** Resolves once every commit called so far has landed or failed: the store may close then. */
+  settled(): Promise<void> {
+    return this.lastCommit
+  }
+
   async clear(): Promise<void> {
     await this.lastCommit
     this.overlay.clear()

@@ -167,5 +167,14 @@ export function stateStoreContract(name: string, make: () => Promise<StateStoreU
       expect(text(partition.checkpoint()!.whole)).toBe('whole')
       expect(keysOf(partition.range(''))).toEqual(['dedup/a=1', 'sessions/v=open'])
     })
+
+    if (options.durable) it('closes only once the commits called before it have landed', async () => {
+      const partition = store.partition('logs', 4)
+      // Called, not awaited, as a process shutting down leaves them: close waits for each.
+      for (let offset = 1; offset <= 20; offset++) void partition.commit(commitOf(offset, { [`k/${offset}`]: String(offset) }))
+      store = await subject.reopen!()
+      expect(store.partition('logs', 4).checkpoint()!.nextOffset).toBe(20)
+      expect(keysOf(store.partition('logs', 4).range('k/'))).toHaveLength(20)
+    })
   })
 }
