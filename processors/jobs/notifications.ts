@@ -6,7 +6,7 @@ import type { PartitionStateStore } from '../state/store.ts'
 import { LATE_OUTPUT, topologyOutputs, validateTopology, type Topology } from '../topology/declaration.ts'
 import { namedState } from '../topology/named-state.ts'
 import { deduplicatorPart, storedPart, windowPart } from '../topology/parts.ts'
-import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission, type KeyedStorage } from '../window/index.ts'
+import { count, createWindowOperator, KeyedProcessOperator, tumbling, type KeyedContext, type KeyedEmission, type OperatorStorage } from '../window/index.ts'
 import { joinKey, keyParts, routeEmissions, seconds } from '../operators/emissions.ts'
 import {
   applyEvent, deserializeLifecycle, lifecycleBytes, lifecycleColumns, newLifecycle, sentAt, serializeLifecycle, settled, type Lifecycle,
@@ -138,7 +138,7 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
  * outranked by the next change. Counting changes rather than events keeps the lifecycle
  * idempotent: a redelivered or repeated event (a second open) emits nothing and bumps nothing.
  */
-function lifecycleOperator(settings: NotificationsJobSettings, storage: KeyedStorage) {
+function lifecycleOperator(settings: NotificationsJobSettings, storage: OperatorStorage) {
   const emitRow = (context: KeyedContext<Lifecycle, Row>, state: Lifecycle) => {
     const [projectId, notificationId] = keyParts(context.key) as [string, string]
     context.emit({ ...lifecycleColumns(projectId, notificationId, state), revision: 2 * state.applied + 1 + (state.undelivered ? 1 : 0) })

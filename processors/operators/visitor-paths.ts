@@ -1,6 +1,6 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
-import { KeyedProcessOperator, type KeyedStorage, type Timer } from '../window/index.ts'
+import { KeyedProcessOperator, type OperatorStorage, type Timer } from '../window/index.ts'
 import { joinKey, keyParts } from './emissions.ts'
 
 /** A visitor moving from one page to the next, at the second page's time. */
@@ -35,7 +35,7 @@ export interface VisitorPathSettings {
  * they arrived in. A pageview that arrives behind the watermark cannot be slotted into a sequence
  * already emitted: it is counted in `late` and left out.
  */
-export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }, storage?: KeyedStorage) {
+export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }, storage?: OperatorStorage) {
   return new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
     key: (event) => joinKey(event.project_id, event.anonymous_id),
     time: (event) => event.ts,

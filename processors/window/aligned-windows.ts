@@ -1,8 +1,7 @@
 import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
 import { sortableDouble } from '../state/key-order.ts'
-import type { PartitionStateStore } from '../state/store.ts'
 import { lastWindowStart } from './assigners.ts'
-import type { Emission } from './types.ts'
+import type { Emission, OperatorStorage } from './types.ts'
 import type { StateContext, WindowState } from './window-state.ts'
 
 /**
@@ -30,11 +29,6 @@ interface Bucket {
   spilledBytes: number
 }
 
-export interface AlignedStorage {
-  readonly store: PartitionStateStore
-  readonly prefix: string
-}
-
 /** Map and object overhead of one window, charged to the state bound with its first key. */
 const BUCKET_BYTES = 256
 
@@ -54,7 +48,7 @@ export class AlignedWindows<In, Values> {
     private readonly slideMs: number,
     private readonly offsetMs: number,
     private readonly allowedLatenessMs: number,
-    private readonly storage?: AlignedStorage,
+    private readonly storage?: OperatorStorage,
   ) {}
 
   /** Bytes of state on disk rather than in the heap. */

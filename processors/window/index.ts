@@ -10,7 +10,6 @@ export {
   type KeyedContext,
   type KeyedEmission,
   type KeyedProcessSpec,
-  type KeyedStorage,
   type Timer,
   type TimerDomain,
 } from './keyed-process.ts'

@@ -1,9 +1,8 @@
 import { ByteReader, ByteWriter, SnapshotFormatError, compareStrings } from '../state/bytes.ts'
 import { createHeapStateStore } from '../state/heap-store.ts'
-import type { PartitionStateStore } from '../state/store.ts'
 import { KeyedStateCache } from './keyed-state-cache.ts'
 import { compareTimers, TimerQueue, type Timer, type TimerDomain } from './timer-queue.ts'
-import type { PartitionId, RestoreResult } from './types.ts'
+import type { OperatorStorage, PartitionId, RestoreResult } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
 
 export type { Timer, TimerDomain } from './timer-queue.ts'
@@ -64,12 +63,6 @@ const WHOLE_FORMAT = 1
 /** Watermarks and counts in the snapshot, states and timers in the store. */
 const STORE_FORMAT = 2
 
-/** Where an operator keeps its states and timers: a partition's store, under a prefix of its own. */
-export interface KeyedStorage {
-  readonly store: PartitionStateStore
-  readonly prefix: string
-}
-
 export class KeyedProcessOperator<In, State, Out> {
   private readonly states: KeyedStateCache<State>
   private readonly timers: TimerQueue
@@ -80,7 +73,7 @@ export class KeyedProcessOperator<In, State, Out> {
   /** Without `storage`, a store of its own in the heap (tests, and operators used alone). */
   constructor(
     private readonly spec: KeyedProcessSpec<In, State, Out>,
-    storage: KeyedStorage = { store: createHeapStateStore().partition('keyed', 0), prefix: '' },
+    storage: OperatorStorage = { store: createHeapStateStore().partition('keyed', 0), prefix: '' },
   ) {
     this.states = new KeyedStateCache(storage.store, `${storage.prefix}s/`, { write: spec.serializeState, read: spec.deserializeState, heapBytes: spec.stateBytes })
     this.timers = new TimerQueue(storage.store, storage.prefix)
@@ -227,7 +220,8 @@ export class KeyedProcessOperator<In, State, Out> {
       this.timers.reset(0)
       for (let remaining = reader.u32(); remaining > 0; remaining--) {
         const key = reader.string()
-        this.states.restoreLegacy(key, reader.section((section) => this.spec.deserializeState(section)))
+        // Set as a change: the next checkpoint writes it to the store.
+        this.states.set(key, reader.section((section) => this.spec.deserializeState(section)))
       }
       for (let remaining = reader.u32(); remaining > 0; remaining--) {
         const key = reader.string()

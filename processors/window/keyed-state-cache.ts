@@ -88,14 +88,6 @@ export class KeyedStateCache<State> {
     this.markDirty(slot)
   }
 
-  /**
-   * A state from a snapshot written before the store (every key inside): it becomes a change, which
-   * the next checkpoint writes.
-   */
-  restoreLegacy(key: string, value: State): void {
-    this.set(key, value)
-  }
-
   /** Starts empty (a restore), except for the count of keys the store holds. */
   reset(keysWithState: number): void {
     this.cache = new Map()

@@ -198,7 +198,8 @@ export class TimerQueue {
 
   /** The index key of a stored timer that has not gone, if there is one. */
   private findStored(key: string, domain: TimerDomain, time: number, tag: string): string | undefined {
-    if (this.nextStored[domain] === Infinity) return undefined // nothing stored in this domain
+    // No live stored timer is due before nextStored: one earlier cannot be in the index.
+    if (time < this.nextStored[domain]) return undefined
     const indexKey = this.indexKey(key, domain, time, tag)
     if (this.gone.has(indexKey) || this.store.get(indexKey) === undefined) return undefined
     return indexKey

@@ -67,7 +67,13 @@ export interface WindowSpec<In, Aggregates extends AggregateSpec<In>> {
    * Where fired tumbling and hopping windows wait out the allowed lateness: the partition's state
    * store, under a prefix of the operator's own. Without it every window stays in the heap.
    */
-  readonly storage?: { readonly store: PartitionStateStore; readonly prefix: string }
+  readonly storage?: OperatorStorage
+}
+
+/** Where an operator keeps state off the heap: the partition's state store, under a prefix of its own. */
+export interface OperatorStorage {
+  readonly store: PartitionStateStore
+  readonly prefix: string
 }
 
 export type PartitionId = string | number
