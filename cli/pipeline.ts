@@ -7,6 +7,9 @@ import { EventPublisher } from '../ingest/publisher.ts'
 import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { ClickHouseCheckpointStore } from '../processors/checkpoints/clickhouse-store.ts'
 import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
+import { changelogCheckpoints } from '../processors/checkpoints/changelog/changelog-checkpoints.ts'
+import { KafkaChangelogs } from '../processors/checkpoints/changelog/kafka-topic.ts'
+import { changelogTopic } from '../processors/checkpoints/changelog/port.ts'
 import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../processors/checkpoints/state-checkpoints.ts'
 import { createLmdbStateStore } from '../processors/state/lmdb-store.ts'
 import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
@@ -67,6 +70,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   let indexer: BulkIndexer | undefined
   let stopRetention: (() => void) | undefined
   let checkpoints: StateCheckpoints | undefined
+  let closeChangelogs: (() => Promise<void>) | undefined
   const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
@@ -82,15 +86,32 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       },
     })
     // Embedded: the state store in the data dir is the checkpoint, and checkpoint files from
-    // before it restore once. Distributed: whole checkpoints in ClickHouse, where every
-    // processor instance finds the state of a partition that moved to it.
+    // before it restore once. Distributed: each job's changelog topic on Kafka, from which any
+    // instance rebuilds a partition that moved to it; the whole checkpoints ClickHouse held
+    // before the changelog restore once.
     const files = new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
     const cacheBytes = stateCacheBytesPerPartition(config.stateCacheMb, defaultJobs().length, config.topics.partitions)
-    checkpoints = config.kafkaBrokers.length > 0
-      ? wholeCheckpoints(new ClickHouseCheckpointStore(clickhouse, database), { cacheBytes })
-      : config.stateStore === 'lmdb'
+    if (config.kafkaBrokers.length > 0) {
+      const kafkaChangelogs = new KafkaChangelogs({ brokers: config.kafkaBrokers, clientId: 'eddy', logger: logger.child({ component: 'changelog' }) })
+      closeChangelogs = () => kafkaChangelogs.close()
+      checkpoints = changelogCheckpoints({
+        changelog: (job) => kafkaChangelogs.topic(changelogTopic(config.topics.prefix, job)),
+        partitions: config.topics.partitions,
+        legacy: new ClickHouseCheckpointStore(clickhouse, database),
+        cacheBytes,
+        metrics: {
+          restored: (job, partition, records, repairs) => {
+            metrics.changelogRestoredRecords.inc({ job }, records)
+            if (repairs > 0) logger.info({ job, partition, repairs }, 'rolled back a checkpoint its previous owner did not finish writing to the changelog')
+          },
+          pending: (job, delta) => metrics.changelogPending.inc({ job }, delta),
+        },
+      })
+    } else {
+      checkpoints = config.stateStore === 'lmdb'
         ? storeCheckpoints(createLmdbStateStore({ path: join(config.dataDir, 'state'), cacheBytes }), files)
         : wholeCheckpoints(files, { cacheBytes })
+    }
     if (elasticsearch) {
       indexer = new BulkIndexer({
         client: elasticsearch,
@@ -248,6 +269,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       await Promise.all([writer?.close(), indexer?.close()])
       clearTimeout(giveUp)
       await checkpoints?.close()
+      await closeChangelogs?.()
       await runtime.close()
     },
   }

@@ -82,6 +82,14 @@ export const METRICS = {
     name: 'eddy_state_restore_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
     help: 'Time to open and restore one partition\'s state when it is assigned (at start, or after a partition moved here), by job; processing of the partition starts after it.',
   },
+  changelogPending: {
+    name: 'eddy_changelog_pending_records', type: 'gauge', owner: 'processors', labels: ['job'],
+    help: 'Changelog records of checkpoints taken but not yet acknowledged by Kafka, by job (distributed mode): how far the changelog, from which another instance would restore a partition, trails the state here. It drains after each checkpoint; a level that stays up says the changelog topic cannot keep up.',
+  },
+  changelogRestoredRecords: {
+    name: 'eddy_changelog_restored_records_total', type: 'counter', owner: 'processors', labels: ['job'],
+    help: 'Changelog records read to rebuild partitions assigned to this instance, by job (distributed mode). About the compacted state of the partitions per assignment; eddy_state_restore_seconds is how long it took.',
+  },
   stateStoreSize: {
     name: 'eddy_state_store_bytes', type: 'gauge', owner: 'processors', labels: [],
     help: 'Bytes the processors\' state store takes on disk on this instance (LMDB\'s data file in <data dir>/state; 0 for the heap store). The file keeps its size when entries go, and reuses the pages.',

@@ -86,6 +86,10 @@ export function pipelineHealth() {
         [quantile(0.99, 'eddy_state_restore_seconds', 'job'), 'restore {{job}}'],
       ],
     }))
+    .withPanel(prometheusTimeseries({
+      title: 'Changelog', description: 'Distributed mode: changelog records of checkpoints not yet acknowledged by Kafka (how far the changelog another instance would restore from trails this one), and records read per second to rebuild partitions moved here, per job.', size: { w: 12, h: 8 },
+      series: [['sum by (job) (eddy_changelog_pending_records)', 'pending {{job}}'], [`sum by (job) (rate(eddy_changelog_restored_records_total${RATE}))`, 'restored/s {{job}}']],
+    }))
     .withRow(new RowBuilder('Sink'))
     .withPanel(prometheusTimeseries({
       title: 'Insert latency', description: 'ClickHouse insert duration, p99 by table.', size: { w: 8, h: 8 }, unit: 's',

@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, expect, it } from 'vitest'
 import { SeededRandom } from '../../traffic/random.ts'
 import { createClickHouseClient } from '../../core/clickhouse/client.ts'
@@ -10,6 +11,17 @@ import { eventually } from '../support/pipeline.ts'
 import { describeWithServices } from '../support/services.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
 
+/** Records in a topic, summed over its partitions. */
+async function changelogRecords(brokers: string, topic: string): Promise<number> {
+  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 const EVENTS = 40_000
 const KILLS = 6
 const PARTITIONS = 4
@@ -19,8 +31,8 @@ const OPERATOR_KEY = 'crash-kafka-operator-key'
 // The distributed deployment: one `eddy ingest` and two `eddy process` instances in one consumer
 // group per job, separate processes sharing Kafka and one ClickHouse (over HTTP). Processor
 // instances are killed -9 in turn while events flow, so partitions move to the survivor with
-// their checkpoints (kept in ClickHouse) and move back when the killed one returns.
-describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'clickhouse', envVar: 'CLICKHOUSE_URL' }], 'crash on Kafka: processor instances SIGKILLed in turn', (urls) => {
+// their state (rebuilt from the changelog topics) and move back when the killed one returns.
+describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'clickhouse', envVar: 'CLICKHOUSE_URL' }], 'crash on Kafka: processor instances SIGKILLed in turn and restarted in a rolling deploy', (urls) => {
   const directory = temporaryDirectory('crash-kafka')
   const suffix = String(Date.now())
   const database = `crash_kafka_${suffix}`
@@ -85,8 +97,23 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
       lastRestart.set(victim, restart)
       return restart
     }
+    // Halfway, a rolling restart of both instances (stopped and started one after the other, as
+    // a deploy does): each hands its partitions over with a checkpoint on revocation.
+    const rollingAt = Math.floor(batches.length / 2)
+    killAt.delete(rollingAt)
+    const rollingRestart = async () => {
+      for (const instance of processors) {
+        const restart = (lastRestart.get(instance) ?? Promise.resolve()).then(async () => {
+          await instance.stop()
+          await instance.start(120_000)
+        })
+        lastRestart.set(instance, restart)
+        await restart
+      }
+    }
     for (const [index, batch] of batches.entries()) {
       if (killAt.has(index)) restarting.push(killOne())
+      if (index === rollingAt) restarting.push(rollingRestart())
       await postUntilAccepted(`${ingest.url}/v1/batch`, { batch }, 'crash-kafka-write-a')
       for (const truth of others) {
         const items = truth.payloads.slice(index * 500, (index + 1) * 500)
@@ -128,6 +155,10 @@ describeWithServices([{ name: 'kafka', envVar: 'KAFKA_BROKERS' }, { name: 'click
         extra: { kills, resentOnPurpose: clicks.duplicates },
       })
       expect(counts).toMatchObject({ lost: 0, duplicates: 0, unacknowledged: 0 })
+      // The state moved through the changelog topics, and nothing went to the legacy table.
+      for (const job of ['clickstream', 'logs', 'notifications']) expect(await changelogRecords(urls.KAFKA_BROKERS!, `${shared.EDDY_TOPIC_PREFIX}.${job}.changelog`), job).toBeGreaterThan(0)
+      const legacy = await clickhouse.query({ query: `SELECT count() AS rows FROM ${database}.processor_checkpoints`, format: 'JSONEachRow' })
+      expect(Number((await legacy.json<{ rows: string | number }>())[0]?.rows)).toBe(0)
     } finally {
       await clickhouse.close()
     }

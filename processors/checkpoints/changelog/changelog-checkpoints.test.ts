@@ -1,0 +1,157 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { Checkpoint, CheckpointStore } from '../port.ts'
+import { encodeWhole } from '../state-checkpoints.ts'
+import { changelogCheckpoints } from './changelog-checkpoints.ts'
+import { MemoryChangelogTopic } from './memory-topic.ts'
+import { WHOLE_CHUNK_BYTES } from './records.ts'
+
+const JOB = 'clickstream'
+const TOPIC = 'eddy.clicks'
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (value: Uint8Array) => new TextDecoder().decode(value)
+
+interface Model {
+  nextOffset: number
+  whole: string
+  entries: Map<string, string>
+}
+
+const instance = (topic: MemoryChangelogTopic, legacy?: CheckpointStore) =>
+  changelogCheckpoints({ changelog: () => topic, partitions: 4, legacy })
+
+async function opened(topic: MemoryChangelogTopic, partition = 1, legacy?: CheckpointStore) {
+  const checkpoints = instance(topic, legacy)
+  const { state, checkpoint } = await checkpoints.open(JOB, TOPIC, partition)
+  const entries = new Map([...state.range('')].map((entry) => [entry.key, text(entry.value)]))
+  return { checkpoints, state, checkpoint, entries, whole: checkpoint === undefined ? undefined : text(checkpoint.whole) }
+}
+
+/** Applies a model checkpoint to the instance, as the runner does: changes, then the snapshot. */
+function stageModel(checkpoints: ReturnType<typeof instance>, from: Model, to: Model, partition = 1) {
+  const entries = new Map<string, Uint8Array | null>()
+  for (const key of new Set([...from.entries.keys(), ...to.entries.keys()])) {
+    const value = to.entries.get(key)
+    if (value !== from.entries.get(key)) entries.set(key, value === undefined ? null : bytes(value))
+  }
+  return checkpoints.stage(JOB, TOPIC, partition, { nextOffset: to.nextOffset, savedAt: to.nextOffset, whole: bytes(to.whole), entries })
+}
+
+describe('changelog checkpoints', () => {
+  it('rebuild a partition on another instance from its changelog alone', async () => {
+    const topic = new MemoryChangelogTopic()
+    const first = await opened(topic)
+    expect(first.checkpoint).toBeUndefined()
+    const empty: Model = { nextOffset: 0, whole: '', entries: new Map() }
+    const one: Model = { nextOffset: 10, whole: 'windows', entries: new Map([['dedup/a', '1'], ['dedup/b', '2']]) }
+    const two: Model = { nextOffset: 20, whole: 'windows 2', entries: new Map([['dedup/b', '2'], ['paths/v', 'x']]) }
+    await stageModel(first.checkpoints, empty, one).commit()
+    await stageModel(first.checkpoints, one, two).commit()
+
+    const second = await opened(topic)
+    expect(second.checkpoint?.nextOffset).toBe(20)
+    expect(second.whole).toBe('windows 2')
+    expect(second.entries).toEqual(two.entries)
+    // Other partitions are their own.
+    expect((await opened(topic, 0)).checkpoint).toBeUndefined()
+  })
+
+  it('forget deleted keys once compacted, and skip whole chunks that did not change', async () => {
+    const topic = new MemoryChangelogTopic()
+    const { checkpoints } = await opened(topic)
+    const big = 'w'.repeat(WHOLE_CHUNK_BYTES * 2 + 10)
+    let model: Model = { nextOffset: 0, whole: '', entries: new Map() }
+    for (let round = 1; round <= 20; round++) {
+      const next: Model = { nextOffset: round, whole: big + (round % 2 === 0 ? 'even' : 'odd'), entries: new Map([[`dedup/${round}`, 'seen']]) }
+      await stageModel(checkpoints, model, next).commit()
+      model = next
+    }
+    const log = topic.partitions.get(1)!
+    // Chunks 0 and 1 written once; the last chunk every round; 20 keys and 19 deletions.
+    expect(log.filter((record) => record.key === '\u0000whole/0')).toHaveLength(1)
+    topic.compact()
+    expect(topic.partitions.get(1)!.map((record) => record.key).sort()).toEqual(['\u0000checkpoint', '\u0000whole/0', '\u0000whole/1', '\u0000whole/2', 'dedup/20'])
+    const moved = await opened(topic)
+    expect(moved.whole).toBe(model.whole)
+    expect(moved.entries).toEqual(model.entries)
+
+    // The whole parts shrink: the chunks past the end go.
+    const small: Model = { nextOffset: 21, whole: 'tiny', entries: model.entries }
+    await stageModel(moved.checkpoints, model, small).commit()
+    topic.compact()
+    expect(topic.partitions.get(1)!.map((record) => record.key).sort()).toEqual(['\u0000checkpoint', '\u0000whole/0', 'dedup/20'])
+    expect((await opened(topic)).whole).toBe('tiny')
+  })
+
+  it('restore the last complete checkpoint when an instance dies at any record of the next, even after compaction', async () => {
+    const keys = fc.constantFrom('dedup/a', 'dedup/b', 'paths/c', 'paths/d', 'w/e')
+    const models = fc.array(fc.record({
+      whole: fc.oneof(fc.string({ maxLength: 8 }), fc.constant('x'.repeat(WHOLE_CHUNK_BYTES + 3))),
+      set: fc.dictionary(keys, fc.string({ maxLength: 6 })),
+      remove: fc.array(keys, { maxLength: 3 }),
+    }), { minLength: 1, maxLength: 6 })
+    const plan = fc.array(fc.record({ killAfter: fc.option(fc.nat(12), { nil: undefined }), killRepairAfter: fc.option(fc.nat(3), { nil: undefined }), compact: fc.boolean() }), { minLength: 6, maxLength: 6 })
+    await fc.assert(fc.asyncProperty(models, plan, async (steps, faults) => {
+      const topic = new MemoryChangelogTopic()
+      // Each attempt applies the next step to the state last committed, so an attempt that dies
+      // is followed by a different one: what the dead one half-wrote must not come back.
+      let committed: Model = { nextOffset: 0, whole: '', entries: new Map() }
+      let current = await opened(topic)
+      for (const [attempt, fault] of faults.entries()) {
+        const step = steps[attempt % steps.length]!
+        const entries = new Map(committed.entries)
+        for (const [key, value] of Object.entries(step.set)) entries.set(key, `${value}@${attempt}`)
+        for (const key of step.remove) entries.delete(key)
+        const next: Model = { nextOffset: committed.nextOffset + 10, whole: `${step.whole}@${attempt}`, entries }
+        topic.failAfter(fault.killAfter)
+        const outcome = await stageModel(current.checkpoints, committed, next).commit().then(() => 'ok', () => 'killed')
+        topic.failAfter(undefined)
+        if (fault.compact) topic.compact()
+        if (outcome === 'ok' && attempt % 2 === 0) {
+          committed = next
+          continue
+        }
+        // Killed (or restarted on purpose): the next instance holds exactly one checkpoint's state,
+        // even when the one before it died while rolling the dead checkpoint back.
+        if (fault.killRepairAfter !== undefined) {
+          topic.failAfter(fault.killRepairAfter)
+          await opened(topic).catch(() => undefined)
+          topic.failAfter(undefined)
+        }
+        current = await opened(topic)
+        const at = current.checkpoint?.nextOffset ?? 0
+        expect([committed.nextOffset, next.nextOffset]).toContain(at)
+        if (at === next.nextOffset) committed = next
+        expect(current.entries).toEqual(committed.entries)
+        expect(current.whole ?? '').toBe(committed.whole)
+      }
+      const last = await opened(topic)
+      expect(last.entries).toEqual(committed.entries)
+      expect(last.whole ?? '').toBe(committed.whole)
+    }), { numRuns: 300 })
+  })
+
+  it('restore a ClickHouse checkpoint from before the changelog once, then write all of it', async () => {
+    const saved: Checkpoint = {
+      job: JOB, topic: TOPIC, partition: 1, nextOffset: 42, savedAt: 1,
+      state: encodeWhole(bytes('old windows'), [['dedup/a', bytes('1')], ['paths/v', bytes('p')]]),
+    }
+    const legacy: CheckpointStore = { load: async (job, topic, partition) => (partition === 1 ? saved : undefined), save: async () => {} }
+    const changelog = new MemoryChangelogTopic()
+    const upgraded = await opened(changelog, 1, legacy)
+    expect(upgraded.checkpoint?.nextOffset).toBe(42)
+    expect(upgraded.entries).toEqual(new Map([['dedup/a', '1'], ['paths/v', 'p']]))
+    await upgraded.checkpoints.stage(JOB, TOPIC, 1, { nextOffset: 50, savedAt: 2, whole: bytes('old windows'), entries: new Map([['dedup/b', bytes('2')], ['dedup/a', null]]) }).commit()
+
+    // Without the legacy store the changelog alone has everything.
+    const later = await opened(changelog)
+    expect(later.checkpoint?.nextOffset).toBe(50)
+    expect(later.whole).toBe('old windows')
+    expect(later.entries).toEqual(new Map([['dedup/b', '2'], ['paths/v', 'p']]))
+  })
+
+  it('refuse state keys the changelog reserves', async () => {
+    const { checkpoints } = await opened(new MemoryChangelogTopic())
+    expect(() => checkpoints.stage(JOB, TOPIC, 1, { nextOffset: 1, savedAt: 1, whole: bytes(''), entries: new Map([['\u0000checkpoint', bytes('x')]]) })).toThrow(/NUL/)
+  })
+})

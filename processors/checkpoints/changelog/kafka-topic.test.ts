@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto'
+import { Kafka } from 'kafkajs'
+import { afterAll, expect, it } from 'vitest'
+import { quietLogger } from '../../../core/bus/kafka/test-support.ts'
+import { describeWithService } from '../../../test/support/services.ts'
+import { changelogCheckpoints } from './changelog-checkpoints.ts'
+import { KafkaChangelogs } from './kafka-topic.ts'
+import type { ChangelogRecord } from './port.ts'
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value))
+
+describeWithService('kafka', 'KAFKA_BROKERS', 'changelog topics on Kafka', (brokers) => {
+  const options = { brokers: brokers.split(','), clientId: 'eddy-changelog-test', logger: quietLogger }
+  const opened: KafkaChangelogs[] = []
+  const changelogs = () => {
+    const made = new KafkaChangelogs(options)
+    opened.push(made)
+    return made
+  }
+  afterAll(async () => {
+    await Promise.all(opened.map((made) => made.close()))
+  })
+
+  it('create the topic compacted, and read back what was appended, tombstones and large records included', async () => {
+    const name = `test.changelog.${randomUUID()}`
+    const topic = changelogs().topic(name)
+    await topic.ensure(3)
+    await topic.ensure(3)
+    const kafka = new Kafka({ brokers: options.brokers, logLevel: 0 })
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const described = await admin.describeConfigs({ resources: [{ type: 2, name, configNames: ['cleanup.policy'] }], includeSynonyms: false })
+      expect(described.resources[0]?.configEntries[0]?.configValue).toBe('compact')
+      expect((await admin.fetchTopicMetadata({ topics: [name] })).topics[0]?.partitions).toHaveLength(3)
+    } finally {
+      await admin.disconnect()
+    }
+
+    const large = new Uint8Array(600 * 1024).fill(7)
+    const records: ChangelogRecord[] = [
+      { key: 'dedup/a', value: bytes('1') },
+      { key: 'paths/\u{1F600}\u0001', value: bytes('emoji') },
+      { key: 'dedup/a', value: null },
+      ...Array.from({ length: 3 }, (_, index) => ({ key: `big/${index}`, value: large })),
+      { key: '\u0000checkpoint', value: bytes('marker') },
+    ]
+    await topic.append(2, records)
+    const read: ChangelogRecord[] = []
+    const count = await changelogs().topic(name).read(2, (piece) => read.push(...piece))
+    expect(count).toBe(records.length)
+    expect(read.map((record) => [record.key, record.value === null ? null : record.value.byteLength])).toEqual(records.map((record) => [record.key, record.value === null ? null : record.value.byteLength]))
+    expect(text(read[1]!.value)).toBe('emoji')
+    expect(read[3]!.value).toEqual(large)
+    expect(await topic.read(0, () => undefined)).toBe(0)
+  })
+
+  it('move a partition to another instance through the changelog', async () => {
+    const name = `test.changelog.${randomUUID()}`
+    const first = changelogCheckpoints({ changelog: () => changelogs().topic(name), partitions: 2 })
+    await first.open('clickstream', 'eddy.clicks', 1)
+    await first.stage('clickstream', 'eddy.clicks', 1, { nextOffset: 5, savedAt: 1, whole: bytes('w1'), entries: new Map([['dedup/a', bytes('1')], ['dedup/b', bytes('2')]]) }).commit()
+    await first.stage('clickstream', 'eddy.clicks', 1, { nextOffset: 9, savedAt: 2, whole: bytes('w2'), entries: new Map([['dedup/a', null], ['paths/v', bytes('p')]]) }).commit()
+
+    const second = changelogCheckpoints({ changelog: () => changelogs().topic(name), partitions: 2 })
+    const moved = await second.open('clickstream', 'eddy.clicks', 1)
+    expect(moved.checkpoint?.nextOffset).toBe(9)
+    expect(text(moved.checkpoint!.whole)).toBe('w2')
+    expect([...moved.state.range('')].map((entry) => `${entry.key}=${text(entry.value)}`)).toEqual(['dedup/b=2', 'paths/v=p'])
+  })
+})
