@@ -27,6 +27,8 @@ export interface PipelineStatus {
    * late and duplicate counts.
    */
   readonly jobs: ReadonlyArray<{ job: string; partition: number; position: number; stats: Record<string, number> }>
+  /** Partitions this instance stopped because their state store is damaged, with what to do. */
+  readonly halted: ReadonlyArray<{ job: string; partition: number; reason: string }>
   /** Records held in the dead-letter and late topics (what retention has not yet removed). */
   readonly deadLetters: number
   readonly lateEvents: number

@@ -10,6 +10,7 @@ import { eventually } from '../test/support/pipeline.ts'
 import { FileCheckpointStore } from './checkpoints/file-store.ts'
 import { storeCheckpoints, wholeCheckpoints } from './checkpoints/state-checkpoints.ts'
 import { createLmdbStateStore } from './state/lmdb-store.ts'
+import { StateStoreCorruptError } from './state/store.ts'
 import type { Job, JobTask } from './job.ts'
 import { OutputWriter } from './outputs.ts'
 import { startJob } from './runner.ts'
@@ -98,6 +99,59 @@ describe('job runner', () => {
     expect(committed).toBe(3)
     expect(seen).toEqual([]) // nothing was read again: the checkpoint already held all three
     expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
+  })
+
+  it('stops a partition whose state store is damaged instead of retrying it for ever, and reports it', async () => {
+    const { directory, bus, codec } = await logOnDisk()
+    const send = (count: number) => bus.producer().send(TOPICS.log, Array.from({ length: count }, () => ({ key: 's', value: codec.encode('log', SAMPLES.log as never) })))
+    await send(3)
+    const checkpoints = storeCheckpoints(createLmdbStateStore({ path: join(directory.path, 'state') }))
+    cleanups.push(() => checkpoints.close())
+    const registry = new Registry()
+    const metrics = createMetrics(registry, { defaults: false })
+    const seen: number[] = []
+    const counting = countingJob(seen)
+    // A task that reads a damaged entry once it has counted three events.
+    const damaged: Job<'log'> = {
+      ...counting,
+      createTask(partition, state) {
+        const task = counting.createTask(partition, state)
+        return {
+          ...task,
+          process(events, now) {
+            if (seen.length > 0 && seen.at(-1)! >= 3) throw new StateStoreCorruptError('/data/state/data.mdb', 'the entry "count" fails its checksum')
+            return task.process(events, now)
+          },
+        }
+      },
+    }
+    const job = await startJob({ ...countingRun(bus, codec, checkpoints), job: damaged, metrics })
+    cleanups.push(() => job.stop())
+    await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
+    await send(2)
+    const halted = await eventually(async () => job.halted(), (list) => list.length === 1, 5_000)
+    expect(halted).toEqual([{ partition: 0, reason: expect.stringMatching(/data\.mdb: the entry "count" fails its checksum\. Restore its directory/) }])
+    expect(job.stats()).toEqual([])
+    const gauge = (await registry.getMetricsAsJSON()).find((metric) => metric.name === 'eddy_partitions_halted')!.values
+    expect(gauge).toEqual([expect.objectContaining({ labels: { job: 'counting' }, value: 1 })])
+    // Nothing after the damage is processed or committed; later records wait for the repaired store.
+    await send(2)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual([3])
+    expect((await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset).toBe(3)
+  })
+
+  it('stops a partition whose store cannot be opened', async () => {
+    const { bus, codec } = await logOnDisk()
+    const refused: Parameters<typeof startJob>[0]['checkpoints'] = {
+      open: async () => { throw new StateStoreCorruptError('/data/state/data.mdb', 'its first page is not an LMDB meta page') },
+      stage: () => { throw new Error('never staged') },
+      stats: () => ({ bytesOnDisk: 0, entries: 0 }),
+      close: async () => {},
+    }
+    const job = await startJob(countingRun(bus, codec, refused))
+    cleanups.push(() => job.stop())
+    expect(job.halted()).toEqual([{ partition: 0, reason: expect.stringContaining('not an LMDB meta page') }])
   })
 
   it('measures restores and checkpoints: how long, and how many bytes', async () => {

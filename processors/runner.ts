@@ -37,7 +37,7 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration'>
+  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted'>
 }
 
 /** Records decoded and processed at a time within a consumer batch (see handle). */
@@ -51,6 +51,8 @@ export interface RunningJob {
    * checkpoints: the end of the partition minus the position is how far processing trails.
    */
   stats(): Array<{ partition: number; position: number; stats: Record<string, number> }>
+  /** Partitions stopped because their state store is damaged, each with what to do about it. */
+  halted(): Array<{ partition: number; reason: string }>
   stop(): Promise<void>
 }
 
@@ -67,7 +69,22 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const logger = options.logger.child({ job: job.name })
   const clock = options.clock ?? Date.now
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
+  /**
+   * Partitions whose state store is damaged: retrying would fail the same way for ever, and
+   * processing them from scratch would silently forget what their windows had counted. They stay
+   * paused, uncommitted and reported (pipeline health, eddy_partitions_halted) until an operator
+   * restores or moves the store away and restarts, as the error says.
+   */
+  const halted = new Map<number, string>()
   let consumer: Consumer
+
+  const halt = (partition: number, error: StateStoreCorruptError) => {
+    logger.error({ err: error, partition }, `partition stopped: ${error.message}`)
+    tasks.delete(partition)
+    halted.set(partition, error.message)
+    options.metrics?.partitionsHalted.set({ job: job.name }, halted.size)
+    consumer.pause([{ topic, partition }])
+  }
 
   const sinks = outputs.bindings.streamSinks
   const storesRawRows = sinks.some((sink) => sink.kind === 'raw-table')
@@ -96,7 +113,14 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     for (const { partition } of partitions) {
       const restoreStarted = clock()
       const observeRestore = () => options.metrics?.stateRestoreDuration.observe({ job: job.name }, (clock() - restoreStarted) / 1_000)
-      const opened = await checkpoints.open(job.name, topic, partition)
+      let opened
+      try {
+        opened = await checkpoints.open(job.name, topic, partition)
+      } catch (error) {
+        if (!(error instanceof StateStoreCorruptError)) throw error
+        halt(partition, error)
+        continue
+      }
       const task = job.createTask(partition, opened.state)
       const saved = opened.checkpoint
       let start = 0
@@ -125,6 +149,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
 
   const revoke = async (partitions: readonly TopicPartition[]) => {
     for (const { partition } of partitions) {
+      if (halted.delete(partition)) options.metrics?.partitionsHalted.set({ job: job.name }, halted.size)
       const owned = tasks.get(partition)
       if (!owned) continue
       await owned.run(() => checkpoint(checkpointing, owned, true))
@@ -138,17 +163,18 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * counted twice.
    */
   const recover = async (owned: PartitionTask<EventByStream[S]>, error: unknown) => {
-    // A damaged store fails again on every retry: said loudly, with the file and what to do.
-    if (error instanceof StateStoreCorruptError) logger.error({ err: error, partition: owned.partition }, error.message)
-    else logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
     // A checkpoint still being saved must land (or fail) before the restore reads the store.
     await owned.saving
     owned.writes.splice(0)
+    if (error instanceof StateStoreCorruptError) return halt(owned.partition, error)
+    logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
     tasks.delete(owned.partition)
     await assign([{ topic, partition: owned.partition }])
   }
 
   const handle = async (batch: Batch) => {
+    // Fetched before the pause took effect: left uncommitted, for whoever repairs the store.
+    if (halted.has(batch.partition)) return
     const owned = tasks.get(batch.partition)
     if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
     await owned.run(async () => {
@@ -176,7 +202,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         await checkpoint(checkpointing, owned, false)
       } catch (error) {
         await recover(owned, error)
-        throw error
+        if (!halted.has(owned.partition)) throw error
       }
     })
   }
@@ -199,7 +225,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           await checkpoint(checkpointing, owned, false)
         } catch (error) {
           await recover(owned, error)
-          throw error
+          if (!halted.has(owned.partition)) throw error
         }
       }).catch((error: unknown) => logger.warn({ err: error, partition: owned.partition }, 'processing-time tick failed'))
     }
@@ -211,6 +237,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   return {
     name: job.name,
     stats: () => [...tasks.values()].map((owned) => ({ partition: owned.partition, position: owned.nextOffset, stats: owned.task.stats() })),
+    halted: () => [...halted].map(([partition, reason]) => ({ partition, reason })),
     async stop() {
       clearInterval(tick)
       // The consumer's revoke callback checkpoints and commits every partition on the way out.

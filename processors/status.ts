@@ -36,6 +36,7 @@ export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[],
   return {
     consumers,
     jobs: jobs.flatMap((job) => job.stats().map(({ partition, position, stats }) => ({ job: job.name, partition, position, stats }))),
+    halted: jobs.flatMap((job) => job.halted().map(({ partition, reason }) => ({ job: job.name, partition, reason }))),
     deadLetters,
     lateEvents,
     ...(sources?.sink ? { sink: sources.sink() } : {}),

@@ -26,6 +26,7 @@ const PipelineView = Type.Object({
   lateEvents: Type.Integer({ description: 'Events held in the late topic (beyond the allowed lateness).' }),
   sink: Type.Optional(Type.Object({ inserts: Type.Integer(), failures: Type.Integer(), p50Ms: Type.Optional(Type.Number()), p99Ms: Type.Optional(Type.Number()) }, { description: 'ClickHouse inserts of the processors in this process; latency over the recent ones.' })),
   consumers: Type.Array(Type.Any(), { description: 'Lag per consumer group, topic and partition.' }),
+  halted: Type.Array(Type.Object({ job: Type.String(), partition: Type.Integer(), reason: Type.String() }), { description: 'Partitions stopped because their state store is damaged (eddy_partitions_halted): not processed or committed until the store is restored or moved away, as the reason says.' }),
   jobs: Type.Array(Type.Any(), { description: 'Per job and partition: the next offset to process (position; the committed offset moves only at checkpoints), watermark, window state, late and duplicate counts, event ids remembered for deduplication.' }),
 }, { title: 'PipelineHealth', description: 'An operator key: the whole pipeline, every project\'s traffic.' })
 

@@ -90,6 +90,10 @@ export const METRICS = {
     name: 'eddy_changelog_restored_records_total', type: 'counter', owner: 'processors', labels: ['job'],
     help: 'Changelog records read to rebuild partitions assigned to this instance, by job (distributed mode). About the compacted state of the partitions per assignment; eddy_state_restore_seconds is how long it took.',
   },
+  partitionsHalted: {
+    name: 'eddy_partitions_halted', type: 'gauge', owner: 'processors', labels: ['job'],
+    help: 'Partitions this instance stopped processing because their state store is damaged, by job. They stay paused and uncommitted; the log and /api/v1/pipeline/health say which file and what to do (restore it, or move it away and restart). Alert on anything above 0.',
+  },
   stateStoreSize: {
     name: 'eddy_state_store_bytes', type: 'gauge', owner: 'processors', labels: [],
     help: 'Bytes the processors\' state store takes on disk on this instance (LMDB\'s data file in <data dir>/state; 0 for the heap store). The file keeps its size when entries go, and reuses the pages.',
