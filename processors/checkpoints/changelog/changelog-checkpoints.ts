@@ -3,7 +3,7 @@ import type { PartitionStateStore, StagedCommit, StateCommit, StateStoreOptions 
 import type { CheckpointStore } from '../port.ts'
 import { decodeWhole, type StateCheckpoints } from '../state-checkpoints.ts'
 import type { ChangelogRecord, ChangelogTopic } from './port.ts'
-import { ChangelogReader, encodeEntry, encodeMarker, MARKER_KEY, wholeChunkKey, wholeChunks } from './records.ts'
+import { ChangelogReader, encodeEntry, encodeMarker, MARKER_KEY, wholeChunkKey, wholeChunks, type WholeChunk } from './records.ts'
 
 export interface ChangelogCheckpointsOptions extends StateStoreOptions {
   /** The changelog topic of a job (`<prefix>.<job>.changelog`). */
@@ -26,8 +26,8 @@ export interface ChangelogMetrics {
 interface Position {
   /** The number of the last checkpoint staged. */
   seq: number
-  /** The whole parts' chunks as of that checkpoint: the previous versions of the next one's. */
-  chunks: Uint8Array[]
+  /** The whole parts' chunks as of that checkpoint: the next one names again those that did not change. */
+  chunks: WholeChunk[]
   /** Restored from a legacy checkpoint, so the changelog lacks every entry: the next checkpoint writes them all. */
   writeAll: boolean
   /** The last checkpoint's writes: the next one starts after them, so the changelog stays in checkpoint order. */
@@ -78,7 +78,7 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
       if (restored.marker !== undefined) {
         const { seq, nextOffset, savedAt } = restored.marker
         await state.commit({ nextOffset, savedAt, whole: restored.whole, entries: restored.entries })
-        positions.set(name, { seq, chunks: restored.wholeChunks, writeAll: false, writing: Promise.resolve(), pending: 0 })
+        positions.set(name, { seq, chunks: restored.chunks, writeAll: false, writing: Promise.resolve(), pending: 0 })
         return { state, checkpoint: state.checkpoint() }
       }
       const old = await options.legacy?.load(job, topic, partition)
@@ -99,7 +99,7 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
       position.seq += 1
       position.chunks = chunks
       position.writeAll = false
-      const marker: ChangelogRecord = { key: MARKER_KEY, value: encodeMarker({ seq: position.seq, nextOffset: changes.nextOffset, savedAt: changes.savedAt, wholeChunks: chunks.length }) }
+      const marker: ChangelogRecord = { key: MARKER_KEY, value: encodeMarker({ seq: position.seq, nextOffset: changes.nextOffset, savedAt: changes.savedAt, chunks: chunks.map((chunk) => chunk.seq) }) }
       const staged = state.stage(changes)
       const changelog = topicOf(job)
       let committing: Promise<void> | undefined
@@ -151,14 +151,15 @@ function checkpointRecords(state: PartitionStateStore, position: Position, chang
     records.push({ key, value: encodeEntry({ seq, value: value ?? undefined, prev }) })
     if (value === null) deleted.push(key)
   }
-  const chunks = wholeChunks(changes.whole)
-  for (let index = 0; index < Math.max(chunks.length, position.chunks.length); index++) {
-    const chunk = chunks[index]
-    const prev = position.chunks[index]
-    if (chunk !== undefined && prev !== undefined && Buffer.compare(chunk, prev) === 0) continue
-    const key = wholeChunkKey(index)
-    records.push({ key, value: encodeEntry({ seq, value: chunk, prev }) })
-    if (chunk === undefined) deleted.push(key)
+  const chunks: WholeChunk[] = wholeChunks(changes.whole).map((bytes, index) => {
+    const before = position.chunks[index]
+    if (before !== undefined && Buffer.compare(before.bytes, bytes) === 0) return before
+    records.push({ key: wholeChunkKey(seq, index), value: bytes })
+    return { seq, bytes }
+  })
+  // Chunks the new marker no longer names go once it is written.
+  for (const [index, before] of position.chunks.entries()) {
+    if (chunks[index]?.seq !== before.seq) deleted.push(wholeChunkKey(before.seq, index))
   }
   return { records, deleted, chunks }
 }

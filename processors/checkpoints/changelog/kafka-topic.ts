@@ -61,10 +61,14 @@ export class KafkaChangelogs {
         replicas: Math.min(3, Math.max(1, brokers)),
         configs: [
           { name: 'cleanup.policy', value: 'compact' },
-          // The log cleaner may rewrite a segment once it is a few minutes old: the topic stays
-          // about the size of the state rather than of everything ever checkpointed.
-          { name: 'segment.ms', value: String(10 * 60_000) },
+          // A restore reads the clean (compacted) part and what is not compacted yet: the cleaner
+          // only rewrites rolled segments, so they roll small and soon, and no record waits longer
+          // than a few minutes for it. The topic stays about the size of the state (every
+          // checkpoint rewrites the open windows), not of everything ever checkpointed.
+          { name: 'segment.bytes', value: String(32 * 1024 * 1024) },
+          { name: 'segment.ms', value: String(60_000) },
           { name: 'min.cleanable.dirty.ratio', value: '0.3' },
+          { name: 'max.compaction.lag.ms', value: String(5 * 60_000) },
         ],
       })
       this.options.logger.info({ topic: name, partitions }, 'created changelog topic')

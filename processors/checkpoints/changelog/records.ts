@@ -6,22 +6,26 @@ import type { ChangelogRecord } from './port.ts'
  *
  * A checkpoint is many records, and Kafka makes no set of records atomic without transactions, so
  * each checkpoint is numbered (`seq`) and ends with a marker record that carries the number, the
- * input offset and the whole parts' chunk count; it is written only after every other record of
- * the checkpoint is acknowledged. A crash between the two leaves records of checkpoint N+1 after
- * marker N. Compaction may already have dropped their older versions, so each record carries the
+ * input offset and which chunks make up the whole parts; it is written only after every other
+ * record of the checkpoint is acknowledged. A crash between the two leaves records of checkpoint
+ * N+1 after marker N.
+ *
+ * Entries: compaction may already have dropped their older versions, so each record carries the
  * value its key had at the previous checkpoint (`prev`) as well as the new one: a restore takes
  * `value` from records of a committed checkpoint and `prev` from those after the last marker, and
- * then rewrites the latter at the committed level so a later checkpoint N+1 cannot adopt them.
+ * then rewrites the latter at the committed level so a later checkpoint N+1 cannot adopt them. A
+ * key deleted by a committed checkpoint is a record with no value (it still needs its `prev` until
+ * its marker lands); once the marker is acknowledged a tombstone follows, so compaction forgets it.
  *
- * A key deleted by a committed checkpoint is a record with no value (it still needs its `prev`
- * until its marker lands); once the marker is acknowledged a tombstone follows, so compaction
- * forgets the key.
+ * The whole parts (open windows) change at every checkpoint and are the bulk of it, so they carry
+ * no previous version: they are cut into chunks keyed by the checkpoint that wrote them
+ * (`<seq>/<index>`), the marker names the chunk of each index (an unchanged chunk is named again,
+ * not written again), and chunks no marker names any more are tombstoned.
  */
-
 /** The marker's key, and the prefix of the whole parts' chunks: no operator's key starts with NUL. */
 export const MARKER_KEY = '\u0000checkpoint'
 export const WHOLE_CHUNK_PREFIX = '\u0000whole/'
-/** Chunks stay well below a Kafka record's default limit (1 MB) with their previous version beside them. */
+/** Chunks stay well below a Kafka record's default limit (1 MB). */
 export const WHOLE_CHUNK_BYTES = 256 * 1024
 
 const ENTRY_VERSION = 1
@@ -33,7 +37,8 @@ export interface ChangelogMarker {
   readonly seq: number
   readonly nextOffset: number
   readonly savedAt: number
-  readonly wholeChunks: number
+  /** For each chunk of the whole parts, in order, the checkpoint that wrote it. */
+  readonly chunks: readonly number[]
 }
 
 export interface ChangelogEntry {
@@ -42,7 +47,7 @@ export interface ChangelogEntry {
   readonly prev: Uint8Array | undefined
 }
 
-export const wholeChunkKey = (index: number): string => `${WHOLE_CHUNK_PREFIX}${index}`
+export const wholeChunkKey = (seq: number, index: number): string => `${WHOLE_CHUNK_PREFIX}${seq}/${index}`
 
 export function encodeEntry(entry: ChangelogEntry): Uint8Array {
   const writer = new ByteWriter(32 + (entry.value?.byteLength ?? 0) + (entry.prev?.byteLength ?? 0))
@@ -73,7 +78,8 @@ export function encodeMarker(marker: ChangelogMarker): Uint8Array {
   writer.f64(marker.seq)
   writer.f64(marker.nextOffset)
   writer.f64(marker.savedAt)
-  writer.u32(marker.wholeChunks)
+  writer.u32(marker.chunks.length)
+  for (const seq of marker.chunks) writer.f64(seq)
   return writer.finish()
 }
 
@@ -82,7 +88,11 @@ export function decodeMarker(bytes: Uint8Array): ChangelogMarker {
     const reader = new ByteReader(bytes)
     const version = reader.u8()
     if (version !== MARKER_VERSION) throw new Error(`unknown marker version ${version}`)
-    return { seq: reader.f64(), nextOffset: reader.f64(), savedAt: reader.f64(), wholeChunks: reader.u32() }
+    const seq = reader.f64()
+    const nextOffset = reader.f64()
+    const savedAt = reader.f64()
+    const chunks = Array.from({ length: reader.u32() }, () => reader.f64())
+    return { seq, nextOffset, savedAt, chunks }
   })
 }
 
@@ -105,12 +115,18 @@ function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
   return whole
 }
 
+export interface WholeChunk {
+  /** The checkpoint that wrote it: its key is wholeChunkKey(seq, index). */
+  readonly seq: number
+  readonly bytes: Uint8Array
+}
+
 /** A partition's state as its changelog holds it: the last committed checkpoint. */
 export interface RestoredChangelog {
   readonly marker: ChangelogMarker | undefined
   readonly whole: Uint8Array
-  /** The whole parts as the committed chunks (the previous versions of the next checkpoint's chunks). */
-  readonly wholeChunks: Uint8Array[]
+  /** The whole parts' chunks the marker names, with the checkpoint that wrote each. */
+  readonly chunks: WholeChunk[]
   /** The committed value of every key (whole chunks and the marker left out). */
   readonly entries: Map<string, Uint8Array>
   /**
@@ -136,25 +152,30 @@ export class ChangelogReader {
     const marker = markerBytes ? decodeMarker(markerBytes) : undefined
     const committed = marker?.seq ?? 0
     const entries = new Map<string, Uint8Array>()
-    const chunks = new Map<string, Uint8Array>()
+    const stored = new Map<string, Uint8Array>()
     const repairs: ChangelogRecord[] = []
     for (const [key, bytes] of this.newest) {
       if (key === MARKER_KEY || bytes === null) continue
+      if (key.startsWith(WHOLE_CHUNK_PREFIX)) {
+        stored.set(key, bytes)
+        continue
+      }
       const entry = decodeEntry(key, bytes)
       const value = entry.seq <= committed ? entry.value : entry.prev
       if (entry.seq > committed) repairs.push({ key, value: encodeEntry({ seq: committed, value, prev: value }) })
       else if (value === undefined) repairs.push({ key, value: null })
-      if (value === undefined) continue
-      if (key.startsWith(WHOLE_CHUNK_PREFIX)) chunks.set(key, value)
-      else entries.set(key, value)
+      if (value !== undefined) entries.set(key, value)
     }
-    const whole: Uint8Array[] = []
-    for (let index = 0; index < (marker?.wholeChunks ?? 0); index++) {
-      const chunk = chunks.get(wholeChunkKey(index))
-      if (chunk === undefined) throw new Error(`changelog: checkpoint ${committed} names ${marker!.wholeChunks} chunks of its whole parts and chunk ${index} is missing`)
-      whole.push(chunk)
-    }
-    return { marker, whole: joinChunks(whole), wholeChunks: whole, entries, repairs }
+    const chunks = (marker?.chunks ?? []).map((seq, index) => {
+      const key = wholeChunkKey(seq, index)
+      const bytes = stored.get(key)
+      if (bytes === undefined) throw new Error(`changelog: checkpoint ${committed} names chunk ${key.slice(1)} of its whole parts, which is missing`)
+      stored.delete(key)
+      return { seq, bytes }
+    })
+    // Chunks of an unfinished checkpoint, or replaced ones whose tombstones were not written.
+    for (const key of stored.keys()) repairs.push({ key, value: null })
+    return { marker, whole: joinChunks(chunks.map((chunk) => chunk.bytes)), chunks, entries, repairs }
   }
 }
 
