@@ -147,6 +147,26 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
     lines.push('## State store (keys of a deduplicator, 16-byte values; writes in commits of 5,000 waited to disk)', '', `| store | ${figures.join(' | ')} |`, `|---|${figures.map(() => '---').join('|')}|`,
       ...Object.entries(adapters).map(([adapter, values]) => `| ${adapter} | ${figures.map((figure) => (values[figure] ? fmt(values[figure]) : '–')).join(' | ')} |`), '')
   }
+  if (data.restore) {
+    const { restart, move } = data.restore as { restart: Record<string, Summary>; move?: Record<string, Summary> }
+    const row = (label: string, values: Record<string, Summary> | undefined, figure: string) => (values?.[figure] ? `| ${label} | ${fmt(values[figure]!)} |` : undefined)
+    lines.push(`## Restore: a partition processing again after its process was lost (clickstream, ${number(restart.events!.median)} events of the traffic model)`, '', '| figure | median (min–max) |', '|---|---|',
+      ...[
+        row('restart: state store file, MB', restart, 'storeFileMb'),
+        row('restart: `eddy start` killed -9 and started again until /readyz, s', restart, 'processStartSeconds'),
+        row('restart: open the store, s', restart, 'openSeconds'),
+        row('restart: restore the whole parts, s', restart, 'restoreSeconds'),
+        row('restart: whole parts, bytes', restart, 'wholeBytes'),
+        row('restart: first batch of 5,000 processed, s', restart, 'firstBatchSeconds'),
+        row('restart: kill -9 to processing again, s', restart, 'totalSeconds'),
+        row('move: changelog records read (no compaction yet: every checkpoint ever written)', move, 'changelogRecords'),
+        row('move: changelog MB read', move, 'changelogMb'),
+        row('move: changelog read, s', move, 'readSeconds'),
+        row('move: whole parts restored, s', move, 'restoreSeconds'),
+        row('move: assigned to processing again, s', move, 'seconds'),
+      ].filter((line): line is string => line !== undefined),
+      '', move ? 'A move on Kafka adds the consumer group\'s rebalance, and after a kill -9 the session timeout before the group notices.' : 'Move on Kafka: not measured (KAFKA_BROKERS unset).', '')
+  }
   if (data.memory) lines.push(...memoryTable(data.memory as Record<string, StageMemory>))
   lines.push('## Targets', '', '| figure | target | measured | met |', '|---|---|---|---|', ...checks.map((t) => `| ${t.figure} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`), '')
   return lines.join('\n')
@@ -165,6 +185,7 @@ const HOSTED: Record<string, string> = {
   search: 'chDB (+ Elasticsearch client)',
   kafka: 'load generator; Eddy is the child',
   scaling: 'producer filling the topics; Eddy instances are children',
+  restore: 'the restored partition; the killed writer and `eddy start` are children',
 }
 
 function memoryTable(memory: Record<string, StageMemory>): string[] {

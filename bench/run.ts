@@ -28,13 +28,14 @@ import { watchMemory, type MemoryWatch, type StageMemory } from './memory.ts'
 import { benchProcessors, benchProcessorsOnOneThread } from './processors.ts'
 import { benchSearch } from './search.ts'
 import { benchStateStore, type StateStoreFigures } from './state-store.ts'
+import { benchMove, benchRestart, type MoveFigure, type RestartFigure } from './restore.ts'
 import { benchScaling } from './scaling.ts'
 import { benchIngest, type IngestFigure } from './ingest.ts'
 import { summarise, type Summary } from './stats.ts'
 import { benchWindowing } from './window.ts'
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'string' } } })
-const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,pipeline,freshness,api,search,state').split(','))
+const sections = new Set((values.only ?? 'ingest,bus,window,processors,clickhouse,pipeline,freshness,api,search,state,restore').split(','))
 const quick = values.quick === true
 if (values.profile !== undefined) mkdirSync(values.profile, { recursive: true })
 const runs = quick ? 1 : 3
@@ -253,6 +254,27 @@ if (sections.has('state')) {
     }
     return Object.fromEntries(Object.entries(samples).map(([adapter, figures]) => [adapter, Object.fromEntries(Object.entries(figures).map(([figure, list]) => [figure, summarise(list)]))]))
   })
+}
+
+if (sections.has('restore')) {
+  const summariseRuns = <T extends object>(list: T[]) => Object.fromEntries(Object.keys(list[0]!).map((figure) => [figure, summarise(list.map((item) => (item as Record<string, number>)[figure]!))]))
+  const restarts: RestartFigure[] = []
+  const moves: MoveFigure[] = []
+  results.restore = await stage('restore', async () => {
+    for (let run = 1; run <= runs; run++) {
+      log(`restore: kill -9 with a ${quick ? 200 : 1_536} MB state store, then start: run ${run}/${runs}`)
+      restarts.push(await benchRestart({ events: quick ? 30_000 : 150_000, storeMb: quick ? 200 : 1_536, onProgress: throttled() }))
+      if (process.env.KAFKA_BROKERS) {
+        log(`restore: a partition moved to another instance through its changelog on Kafka: run ${run}/${runs}`)
+        moves.push(await benchMove({ brokers: process.env.KAFKA_BROKERS, events: quick ? 30_000 : 150_000, onProgress: throttled() }))
+      }
+    }
+    return { restart: summariseRuns(restarts), ...(moves.length > 0 ? { move: summariseRuns(moves) } : {}) }
+  })
+  const restart = (results.restore as { restart: Record<string, Summary> }).restart
+  target(`restart: kill -9, then start until a partition processes again, ${restart.storeFileMb!.median.toLocaleString('en-US')} MB state store`, '≤ 10 s', restart.totalSeconds!.median, 's', restart.totalSeconds!.median <= 10)
+  const move = (results.restore as { move?: Record<string, Summary> }).move
+  if (move) target('partition moved to another instance on Kafka: changelog read, restored, first batch processed (the group rebalance comes on top)', '≤ 10 s', move.seconds!.median, 's', move.seconds!.median <= 10)
 }
 
 // The Kafka section needs a broker: `source infra/kafka/ci-env.sh` first, or point at your own.
