@@ -10,6 +10,8 @@ export class PartitionTask<In> {
   /** The offset of the newest checkpoint taken (saved or being saved). */
   checkpointedOffset: number
   lastCheckpointAt: number
+  /** When the first batch after the last checkpoint was processed: what a crash now would replay began then. */
+  uncheckpointedSince: number | undefined
   /** The wait after the last checkpoint before the next: the interval, or longer after a slow snapshot. */
   checkpointPauseMs = 0
   /** A checkpoint waiting for its writes and being saved; at most one at a time. */

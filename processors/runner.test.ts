@@ -171,6 +171,8 @@ describe('job runner', () => {
     }
     expect((await histogram('eddy_state_restore_seconds')).count).toBe(1)
     expect((await histogram('eddy_checkpoint_duration_seconds')).count).toBeGreaterThanOrEqual(1)
+    // One batch was processed, so one checkpoint had input to cover: the one interval observed.
+    expect((await histogram('eddy_checkpoint_interval_seconds')).count).toBe(1)
     // The counting job's state is one number kept whole: 8 bytes a checkpoint.
     const bytes = await histogram('eddy_checkpoint_bytes')
     expect(bytes.count).toBeGreaterThanOrEqual(1)

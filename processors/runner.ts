@@ -37,7 +37,7 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted'>
+  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted' | 'checkpointInterval'>
 }
 
 /** Records decoded and processed at a time within a consumer batch (see handle). */
@@ -198,6 +198,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           if (indexesForSearch) for (const event of slice.events) events.push(event)
         }
         owned.nextOffset = batch.records.at(-1)!.offset + 1
+        owned.uncheckpointedSince ??= now
         await enqueueWrite(writing, owned, { rows, datums, events }, dead)
         await checkpoint(checkpointing, owned, false)
       } catch (error) {

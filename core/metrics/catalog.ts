@@ -24,6 +24,8 @@ export interface MetricDefinition {
 
 /** Latencies from a fsync'ed append (about a millisecond) to a stalled store (tens of seconds). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Time between checkpoints: every second normally, up to a minute for a partition whose snapshots are slow. */
+const INTERVAL_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]
 /** Bytes a checkpoint writes: a few entries of changes up to whole snapshots of every session. */
 const BYTE_BUCKETS = [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 /** Rows per sink insert: the batch writer group-commits from a handful up to tens of thousands. */
@@ -77,6 +79,10 @@ export const METRICS = {
   checkpointBytes: {
     name: 'eddy_checkpoint_bytes', type: 'histogram', owner: 'processors', labels: ['job'], buckets: BYTE_BUCKETS,
     help: 'Bytes one partition\'s checkpoint writes, by job: the parts kept whole (windows, sessions) and the state store entries changed since the last one, keys included.',
+  },
+  checkpointInterval: {
+    name: 'eddy_checkpoint_interval_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: INTERVAL_BUCKETS,
+    help: 'For each checkpoint of a partition, how long before it the first batch not yet in a checkpoint was processed, by job: the input a kill -9 would make it replay, in time. About a second, longer when snapshots are slow (they are spaced out to keep them to a small share of the thread).',
   },
   stateRestoreDuration: {
     name: 'eddy_state_restore_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,

@@ -79,11 +79,12 @@ export function pipelineHealth() {
       series: [[`sum by (job) (rate(eddy_state_cache_lookups_total{result="hit"}${RATE})) / sum by (job) (rate(eddy_state_cache_lookups_total${RATE}))`, '{{job}}']],
     }))
     .withPanel(prometheusTimeseries({
-      title: 'Checkpoints', description: 'p99 per job: the snapshot that holds the processor thread, the whole checkpoint until durable, and a partition restored on assignment.', size: { w: 8, h: 8 }, unit: 's',
+      title: 'Checkpoints', description: 'p99 per job: the snapshot that holds the processor thread, the whole checkpoint until durable, a partition restored on assignment, and the input a checkpoint covers (what a kill -9 replays).', size: { w: 8, h: 8 }, unit: 's',
       series: [
         [quantile(0.99, 'eddy_checkpoint_snapshot_seconds', 'job'), 'snapshot {{job}}'],
         [quantile(0.99, 'eddy_checkpoint_duration_seconds', 'job'), 'durable {{job}}'],
         [quantile(0.99, 'eddy_state_restore_seconds', 'job'), 'restore {{job}}'],
+        [quantile(0.99, 'eddy_checkpoint_interval_seconds', 'job'), 'interval {{job}}'],
       ],
     }))
     .withPanel(prometheusTimeseries({

@@ -28,7 +28,7 @@ export interface CheckpointContext {
   readonly intervalMs: number
   /** Partitions this member owns: their snapshots share the thread. */
   readonly partitions: () => number
-  readonly metrics?: Pick<EddyMetrics, 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes'>
+  readonly metrics?: Pick<EddyMetrics, 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'checkpointInterval'>
 }
 
 /**
@@ -56,6 +56,8 @@ export async function checkpoint(context: CheckpointContext, owned: PartitionTas
   owned.checkpointPauseMs = Math.min(MAX_CHECKPOINT_PAUSE_MS, (snapshotMs * context.partitions()) / CHECKPOINT_SHARE)
   context.metrics?.checkpointSnapshotDuration.observe({ job: context.job }, snapshotMs / 1_000)
   context.metrics?.checkpointBytes.observe({ job: context.job }, checkpointBytes(whole, entries))
+  if (owned.uncheckpointedSince !== undefined) context.metrics?.checkpointInterval.observe({ job: context.job }, Math.max(0, now - owned.uncheckpointedSince) / 1_000)
+  owned.uncheckpointedSince = undefined
   const writes = owned.writes.splice(0)
   const committed = owned.checkpointedOffset
   owned.checkpointedOffset = offset

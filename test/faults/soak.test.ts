@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { constants as performanceConstants, PerformanceObserver } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fork, type ChildProcess } from 'node:child_process'
+import type { Registry } from 'prom-client'
 import { pipelineStatus } from '../../processors/status.ts'
 import { eventIdsOf, reportFaultCounts } from '../support/fault-report.ts'
 import { soakChunk } from '../support/soak-traffic.ts'
@@ -38,6 +39,27 @@ function soakRate(setting: string | undefined): number {
     .find((result) => result.pipeline?.eventsPerSec?.median)
   if (!newest) throw new Error('EDDY_SOAK_RATE=half-capacity needs the measured pipeline capacity: run `npm run bench -- --only pipeline` first')
   return Math.round(newest.pipeline!.eventsPerSec!.median! / 2)
+}
+
+/**
+ * A histogram over every job: its count, the share of observations within `limit` (a bucket
+ * bound), and the bucket bound the 99th percentile falls under.
+ */
+async function histogramFigures(registry: Registry, name: string, limit: number) {
+  const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name)
+  const buckets = new Map<number, number>()
+  let count = 0
+  for (const value of metric?.values ?? []) {
+    const { metricName, labels } = value as { metricName?: string; labels: Record<string, string | number> }
+    if (metricName === `${name}_count`) count += value.value
+    if (metricName === `${name}_bucket`) {
+      const bound = labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(labels.le)
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value.value)
+    }
+  }
+  const bounds = [...buckets.keys()].sort((left, right) => left - right)
+  const p99AtMost = bounds.find((bound) => buckets.get(bound)! >= count * 0.99) ?? Number.POSITIVE_INFINITY
+  return { count, withinLimit: count === 0 ? 1 : Math.round(((buckets.get(limit) ?? 0) / count) * 10_000) / 10_000, limit, p99AtMost: Number.isFinite(p99AtMost) ? p99AtMost : '+Inf' }
 }
 
 interface Sample {
@@ -207,5 +229,10 @@ describe(`soak: ${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s`, () =>
       },
     })
     expect(counts).toMatchObject({ lost: 0, duplicates: 0, unacknowledged: 0 })
+    // What issue 17 measures in this run (figures, not limits: a busy machine would fail them).
+    console.log(`soak checkpoints ${JSON.stringify({
+      snapshotPause: await histogramFigures(eddy.runtime.metrics.registry, 'eddy_checkpoint_snapshot_seconds', 0.05),
+      interval: await histogramFigures(eddy.runtime.metrics.registry, 'eddy_checkpoint_interval_seconds', 5),
+    })}`)
   }, (SECONDS * 1.5 + 300) * 1_000)
 })
