@@ -21,6 +21,7 @@ import type { ChangelogTopic } from '../processors/checkpoints/changelog/port.ts
 import { storeCheckpoints, type StateCheckpoints } from '../processors/checkpoints/state-checkpoints.ts'
 import type { ClickEvent } from '../schemas/types.generated.ts'
 import { clickstreamJob } from '../processors/jobs/clickstream.ts'
+import { createHeapStateStore } from '../processors/state/heap-store.ts'
 import { createLmdbStateStore } from '../processors/state/lmdb-store.ts'
 import { EddyProcess, freePort } from '../test/support/eddy-process.ts'
 import { modelEvents } from '../test/support/model-events.ts'
@@ -175,32 +176,35 @@ export async function benchMove(options: { brokers: string; events: number; onPr
   const batches = trafficBatches(options.events)
   const before = new KafkaChangelogs({ brokers: options.brokers.split(','), clientId: 'eddy-bench-before', logger })
   try {
-    await checkpointed(changelogCheckpoints({ changelog: () => before.topic(name), partitions: 1 }), batches, options.onProgress)
+    await checkpointed(changelogCheckpoints({ store: createHeapStateStore(), changelog: () => before.topic(name), partitions: 1 }), batches, options.onProgress)
   } finally {
     await before.close()
   }
   const after = new KafkaChangelogs({ brokers: options.brokers.split(','), clientId: 'eddy-bench-after', logger })
+  const directory = temporaryDirectory('bench-move')
   try {
     let records = 0
     let bytes = 0
     let readSeconds = 0
     const counted = (topic: ChangelogTopic): ChangelogTopic => ({
       ...topic,
-      async read(partition, onRecords) {
+      async read(partition, from, onRecords) {
         const started = performance.now()
-        const count = await topic.read(partition, (piece) => {
+        const read = await topic.read(partition, from, (piece) => {
           for (const record of piece) bytes += record.key.length + (record.value?.byteLength ?? 0)
           onRecords(piece)
         })
         readSeconds = Math.round(performance.now() - started) / 1_000
-        records += count
-        return count
+        records += read.records
+        return read
       },
     })
-    const figure = await reopen(changelogCheckpoints({ changelog: () => counted(after.topic(name)), partitions: 1 }), batches.at(-1)!)
+    // Another instance: an empty store of its own, so the whole changelog is read into it.
+    const figure = await reopen(changelogCheckpoints({ store: createLmdbStateStore({ path: directory.path }), changelog: () => counted(after.topic(name)), partitions: 1 }), batches.at(-1)!)
     return { events: options.events, changelogRecords: records, changelogMb: Math.round(bytes / 1024 / 1024), readSeconds, restoreSeconds: figure.restoreSeconds, firstBatchSeconds: figure.firstBatchSeconds, seconds: figure.seconds }
   } finally {
     await after.close()
+    directory.remove()
   }
 }
 

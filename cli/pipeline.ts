@@ -11,6 +11,7 @@ import { changelogCheckpoints } from '../processors/checkpoints/changelog/change
 import { KafkaChangelogs } from '../processors/checkpoints/changelog/kafka-topic.ts'
 import { changelogTopic } from '../processors/checkpoints/changelog/port.ts'
 import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../processors/checkpoints/state-checkpoints.ts'
+import { createHeapStateStore } from '../processors/state/heap-store.ts'
 import { createLmdbStateStore } from '../processors/state/lmdb-store.ts'
 import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
 import { defaultJobs } from '../processors/jobs/index.ts'
@@ -86,19 +87,21 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       },
     })
     // Embedded: the state store in the data dir is the checkpoint, and checkpoint files from
-    // before it restore once. Distributed: each job's changelog topic on Kafka, from which any
-    // instance rebuilds a partition that moved to it; the whole checkpoints ClickHouse held
-    // before the changelog restore once.
+    // before it restore once. Distributed: the same store, and each job's changelog topic on
+    // Kafka, from which any instance rebuilds a partition that moved to it; the whole checkpoints
+    // ClickHouse held before the changelog restore once.
     const files = new FileCheckpointStore(join(config.dataDir, 'checkpoints'))
     const cacheBytes = stateCacheBytesPerPartition(config.stateCacheMb, defaultJobs().length, config.topics.partitions)
     if (config.kafkaBrokers.length > 0) {
       const kafkaChangelogs = new KafkaChangelogs({ brokers: config.kafkaBrokers, clientId: 'eddy', logger: logger.child({ component: 'changelog' }) })
       closeChangelogs = () => kafkaChangelogs.close()
       checkpoints = changelogCheckpoints({
+        // As embedded: LMDB in the data dir with its cache, or the heap; a partition assigned here
+        // again reads only what other instances wrote to its changelog meanwhile.
+        store: config.stateStore === 'lmdb' ? createLmdbStateStore({ path: join(config.dataDir, 'state'), cacheBytes }) : createHeapStateStore({ cacheBytes }),
         changelog: (job) => kafkaChangelogs.topic(changelogTopic(config.topics.prefix, job)),
         partitions: config.topics.partitions,
         legacy: new ClickHouseCheckpointStore(clickhouse, database),
-        cacheBytes,
         metrics: {
           restored: (job, partition, records, repairs) => {
             metrics.changelogRestoredRecords.inc({ job }, records)

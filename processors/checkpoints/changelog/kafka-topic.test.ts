@@ -3,9 +3,10 @@ import { Kafka } from 'kafkajs'
 import { afterAll, expect, it } from 'vitest'
 import { quietLogger } from '../../../core/bus/kafka/test-support.ts'
 import { describeWithService } from '../../../test/support/services.ts'
+import { createHeapStateStore } from '../../state/heap-store.ts'
 import { changelogCheckpoints } from './changelog-checkpoints.ts'
 import { KafkaChangelogs } from './kafka-topic.ts'
-import type { ChangelogRecord } from './port.ts'
+import type { ChangelogRecord, ReadRecord } from './port.ts'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value))
@@ -46,27 +47,33 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'changelog topics on Kafka', (brok
       ...Array.from({ length: 3 }, (_, index) => ({ key: `big/${index}`, value: large })),
       { key: '\u0000checkpoint', value: bytes('marker') },
     ]
-    await topic.append(2, records)
-    const read: ChangelogRecord[] = []
-    const count = await changelogs().topic(name).read(2, (piece) => read.push(...piece))
+    expect(await topic.append(2, records)).toBe(records.length)
+    const read: ReadRecord[] = []
+    const { records: count, end } = await changelogs().topic(name).read(2, undefined, (piece) => read.push(...piece))
     expect(count).toBe(records.length)
+    expect(end).toBe(records.length)
+    expect(read.map((record) => record.offset)).toEqual(records.map((_, index) => index))
+    // From an offset: that record and the rest.
+    const tail: ChangelogRecord[] = []
+    expect((await topic.read(2, 5, (piece) => tail.push(...piece))).records).toBe(records.length - 5)
+    expect(tail.map((record) => record.key)).toEqual(records.slice(5).map((record) => record.key))
     expect(read.map((record) => [record.key, record.value === null ? null : record.value.byteLength])).toEqual(records.map((record) => [record.key, record.value === null ? null : record.value.byteLength]))
     expect(text(read[1]!.value)).toBe('emoji')
     expect(read[3]!.value).toEqual(large)
-    expect(await topic.read(0, () => undefined)).toBe(0)
+    expect(await topic.read(0, undefined, () => undefined)).toEqual({ records: 0, end: 0 })
   })
 
   it('move a partition to another instance through the changelog', async () => {
     const name = `test.changelog.${randomUUID()}`
-    const first = changelogCheckpoints({ changelog: () => changelogs().topic(name), partitions: 2 })
+    const first = changelogCheckpoints({ store: createHeapStateStore(), changelog: () => changelogs().topic(name), partitions: 2 })
     await first.open('clickstream', 'eddy.clicks', 1)
     await first.stage('clickstream', 'eddy.clicks', 1, { nextOffset: 5, savedAt: 1, whole: bytes('w1'), entries: new Map([['dedup/a', bytes('1')], ['dedup/b', bytes('2')]]) }).commit()
     await first.stage('clickstream', 'eddy.clicks', 1, { nextOffset: 9, savedAt: 2, whole: bytes('w2'), entries: new Map([['dedup/a', null], ['paths/v', bytes('p')]]) }).commit()
 
-    const second = changelogCheckpoints({ changelog: () => changelogs().topic(name), partitions: 2 })
+    const second = changelogCheckpoints({ store: createHeapStateStore(), changelog: () => changelogs().topic(name), partitions: 2 })
     const moved = await second.open('clickstream', 'eddy.clicks', 1)
     expect(moved.checkpoint?.nextOffset).toBe(9)
     expect(text(moved.checkpoint!.whole)).toBe('w2')
-    expect([...moved.state.range('')].map((entry) => `${entry.key}=${text(entry.value)}`)).toEqual(['dedup/b=2', 'paths/v=p'])
+    expect([...moved.state.range('')].filter((entry) => !entry.key.startsWith('\u0000')).map((entry) => `${entry.key}=${text(entry.value)}`)).toEqual(['dedup/b=2', 'paths/v=p'])
   })
 })

@@ -1,6 +1,6 @@
 import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
 import type { Logger } from 'pino'
-import type { ChangelogRecord, ChangelogTopic } from './port.ts'
+import type { ChangelogRead, ChangelogRecord, ChangelogTopic, ReadRecord } from './port.ts'
 
 export interface KafkaChangelogOptions {
   readonly brokers: readonly string[]
@@ -35,7 +35,7 @@ export class KafkaChangelogs {
       name,
       ensure: (partitions) => this.ensure(name, partitions),
       append: (partition, records) => this.append(name, partition, records),
-      read: (partition, onRecords) => this.read(name, partition, onRecords),
+      read: (partition, from, onRecords) => this.read(name, partition, from, onRecords),
     }
   }
 
@@ -69,6 +69,9 @@ export class KafkaChangelogs {
           { name: 'segment.ms', value: String(60_000) },
           { name: 'min.cleanable.dirty.ratio', value: '0.3' },
           { name: 'max.compaction.lag.ms', value: String(5 * 60_000) },
+          // Set, not left to the broker: a local store younger than half of it reads on from its
+          // position (LOCAL_STATE_MAX_AGE_MS) and must still find every tombstone written since.
+          { name: 'delete.retention.ms', value: String(24 * 3_600_000) },
         ],
       })
       this.options.logger.info({ topic: name, partitions }, 'created changelog topic')
@@ -78,9 +81,10 @@ export class KafkaChangelogs {
     }
   }
 
-  private async append(name: string, partition: number, records: readonly ChangelogRecord[]): Promise<void> {
+  private async append(name: string, partition: number, records: readonly ChangelogRecord[]): Promise<number> {
     let messages: { topic: string; partition: number; key: Buffer; value: Buffer }[] = []
     let bytes = 0
+    let next: number | undefined
     const flush = async () => {
       if (messages.length === 0) return
       const send = messages
@@ -88,7 +92,10 @@ export class KafkaChangelogs {
       bytes = 0
       try {
         this.producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({ ...this.base(), idempotent: true, autocreateTopics: false })
-        await this.producer.send({ messages: send })
+        // The broker answers the base offset of what it appended: the records follow it in order.
+        const base = (await this.producer.send({ messages: send })).offsets?.find((entry) => entry.partition === partition)?.offset
+        if (base === undefined) throw new Error('the broker acknowledged the records without their offset')
+        next = Number(base) + send.length
       } catch (error) {
         // Sequence numbers advance only on success: a producer whose request may have landed is
         // not reused (the same reason as core/bus/kafka-platformatic/client.ts).
@@ -108,10 +115,21 @@ export class KafkaChangelogs {
       bytes += size
     }
     await flush()
+    return next ?? (await this.end(name, partition))
   }
 
-  private async read(name: string, partition: number, onRecords: (records: readonly ChangelogRecord[]) => void): Promise<number> {
-    this.reader ??= new Consumer<Buffer, Buffer, Buffer, Buffer>({ ...this.base(), groupId: `${this.options.clientId}-changelog-restore`, autocommit: false })
+  private async end(name: string, partition: number): Promise<number> {
+    this.reader ??= this.newReader()
+    const latest = await this.reader.listOffsets({ topics: [name], partitions: { [name]: [partition] }, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED })
+    return Number(latest.get(name)?.[partition] ?? 0n)
+  }
+
+  private newReader(): Consumer<Buffer, Buffer, Buffer, Buffer> {
+    return new Consumer<Buffer, Buffer, Buffer, Buffer>({ ...this.base(), groupId: `${this.options.clientId}-changelog-restore`, autocommit: false })
+  }
+
+  private async read(name: string, partition: number, from: number | undefined, onRecords: (records: readonly ReadRecord[]) => void): Promise<ChangelogRead> {
+    this.reader ??= this.newReader()
     const reader = this.reader
     const topics = [name]
     const partitions = { [name]: [partition] }
@@ -120,7 +138,8 @@ export class KafkaChangelogs {
       reader.listOffsets({ topics, partitions, timestamp: EARLIEST, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED }),
     ])
     const end = latest.get(name)?.[partition] ?? 0n
-    let offset = earliest.get(name)?.[partition] ?? 0n
+    const earliestOffset = earliest.get(name)?.[partition] ?? 0n
+    let offset = from !== undefined && BigInt(from) > earliestOffset ? BigInt(from) : earliestOffset
     let count = 0
     while (offset < end) {
       const metadata = await reader.metadata({ topics })
@@ -141,13 +160,13 @@ export class KafkaChangelogs {
       const batches = fetched.records ?? []
       // The records between here and the end were all compacted away.
       if (batches.length === 0) break
-      const records: ChangelogRecord[] = []
+      const records: ReadRecord[] = []
       for (const batch of batches) {
         if ((batch.attributes & CONTROL_BATCH) === 0) {
           for (const record of batch.records) {
             const at = batch.firstOffset + BigInt(record.offsetDelta)
             if (at < offset || at >= end || record.key === null) continue
-            records.push({ key: record.key.toString('utf8'), value: record.value === null ? null : new Uint8Array(record.value) })
+            records.push({ key: record.key.toString('utf8'), value: record.value === null ? null : new Uint8Array(record.value), offset: Number(at) })
           }
         }
         const next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
@@ -156,6 +175,6 @@ export class KafkaChangelogs {
       count += records.length
       if (records.length > 0) onRecords(records)
     }
-    return count
+    return { records: count, end: Number(end) }
   }
 }

@@ -1,31 +1,45 @@
-import type { ChangelogRecord, ChangelogTopic } from './port.ts'
+import type { ChangelogRead, ChangelogRecord, ChangelogTopic, ReadRecord } from './port.ts'
+
+interface Stored {
+  readonly offset: number
+  readonly record: ChangelogRecord
+}
 
 /**
- * A changelog topic in memory, for tests: records in append order per partition, `compact()`
- * as Kafka's log cleaner would leave them at worst (only the newest record of each key, tombstones
- * gone), and `failAfter(n)` to play an instance killed after n more records reached the broker.
+ * A changelog topic in memory, for tests: records with their offsets per partition, `compact()`
+ * as Kafka's log cleaner would leave them at worst (only the newest record of each key, offsets
+ * kept; tombstones too, as Kafka keeps them for delete.retention.ms, unless `dropTombstones`), and
+ * `failAfter(n)` to play an instance killed after n more records reached the broker.
  */
 export class MemoryChangelogTopic implements ChangelogTopic {
-  readonly partitions = new Map<number, ChangelogRecord[]>()
+  private readonly logs = new Map<number, { stored: Stored[]; end: number }>()
   private budget = Number.POSITIVE_INFINITY
 
   constructor(readonly name = 'memory.changelog') {}
 
   async ensure(): Promise<void> {}
 
-  async append(partition: number, records: readonly ChangelogRecord[]): Promise<void> {
+  async append(partition: number, records: readonly ChangelogRecord[]): Promise<number> {
     const log = this.log(partition)
     for (const record of records) {
       if (this.budget <= 0) throw new Error('the instance writing the changelog was killed')
       this.budget -= 1
-      log.push(record)
+      log.stored.push({ offset: log.end++, record })
     }
+    return log.end
   }
 
-  async read(partition: number, onRecords: (records: readonly ChangelogRecord[]) => void): Promise<number> {
-    const log = [...this.log(partition)]
-    for (let start = 0; start < log.length; start += 100) onRecords(log.slice(start, start + 100))
-    return log.length
+  async read(partition: number, from: number | undefined, onRecords: (records: readonly ReadRecord[]) => void): Promise<ChangelogRead> {
+    const log = this.log(partition)
+    const end = log.end
+    const records = log.stored.filter((stored) => stored.offset >= (from ?? 0) && stored.offset < end).map((stored) => ({ ...stored.record, offset: stored.offset }))
+    for (let start = 0; start < records.length; start += 100) onRecords(records.slice(start, start + 100))
+    return { records: records.length, end }
+  }
+
+  /** The records a partition holds now, oldest first. */
+  records(partition: number): ChangelogRecord[] {
+    return this.log(partition).stored.map((stored) => stored.record)
   }
 
   /** The next append fails after `records` more have landed; undefined lifts the limit. */
@@ -33,17 +47,18 @@ export class MemoryChangelogTopic implements ChangelogTopic {
     this.budget = records ?? Number.POSITIVE_INFINITY
   }
 
-  compact(): void {
-    for (const [partition, log] of this.partitions) {
+  compact(options: { dropTombstones?: boolean } = {}): void {
+    for (const log of this.logs.values()) {
       const newest = new Map<string, number>()
-      log.forEach((record, index) => newest.set(record.key, index))
-      this.partitions.set(partition, log.filter((record, index) => newest.get(record.key) === index && record.value !== null))
+      for (const stored of log.stored) newest.set(stored.record.key, stored.offset)
+      const kept = log.stored.filter((stored) => newest.get(stored.record.key) === stored.offset && (stored.record.value !== null || options.dropTombstones !== true))
+      log.stored.splice(0, log.stored.length, ...kept)
     }
   }
 
-  private log(partition: number): ChangelogRecord[] {
-    let log = this.partitions.get(partition)
-    if (log === undefined) this.partitions.set(partition, (log = []))
+  private log(partition: number) {
+    let log = this.logs.get(partition)
+    if (log === undefined) this.logs.set(partition, (log = { stored: [], end: 0 }))
     return log
   }
 }

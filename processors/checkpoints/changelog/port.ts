@@ -10,17 +10,31 @@ export interface ChangelogRecord {
   readonly value: Uint8Array | null
 }
 
+/** A record as read back, with its place in the partition. */
+export interface ReadRecord extends ChangelogRecord {
+  readonly offset: number
+}
+
 export interface ChangelogTopic {
   readonly name: string
   /** Creates the topic (compacted, `partitions` of them) if it does not exist yet. */
   ensure(partitions: number): Promise<void>
-  /** Appends in order; resolves once every record is durable (acknowledged by the in-sync replicas). */
-  append(partition: number, records: readonly ChangelogRecord[]): Promise<void>
   /**
-   * Every record of the partition from its first retained offset to its end as it was when the
-   * read began, in order, in pieces of a few thousand (`onRecords`). Resolves with how many.
+   * Appends in order; resolves once every record is durable (acknowledged by the in-sync
+   * replicas) with the offset the next record will get.
    */
-  read(partition: number, onRecords: (records: readonly ChangelogRecord[]) => void): Promise<number>
+  append(partition: number, records: readonly ChangelogRecord[]): Promise<number>
+  /**
+   * Every record of the partition from offset `from` (its first retained offset when undefined or
+   * before it) to its end as it was when the read began, in order, in pieces of a few thousand
+   * (`onRecords`). Resolves with how many, and that end (the offset of the next record).
+   */
+  read(partition: number, from: number | undefined, onRecords: (records: readonly ReadRecord[]) => void): Promise<ChangelogRead>
+}
+
+export interface ChangelogRead {
+  readonly records: number
+  readonly end: number
 }
 
 /** A job's changelog topic, named as Kafka Streams names its own: `<prefix>.<job>.changelog`. */

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter } from '../../state/bytes.ts'
-import type { ChangelogRecord } from './port.ts'
+import type { ChangelogRecord, ReadRecord } from './port.ts'
 
 /**
  * The changelog's records and how a restore reads them back.
@@ -121,61 +121,145 @@ export interface WholeChunk {
   readonly bytes: Uint8Array
 }
 
-/** A partition's state as its changelog holds it: the last committed checkpoint. */
+/**
+ * Where a local store stands in its changelog, committed with its state: the checkpoint it holds
+ * and an offset at or before that checkpoint's first record. A restore on the same instance reads
+ * the changelog from there on (the checkpoint again, and whatever another owner wrote since).
+ */
+export interface ChangelogPosition {
+  readonly seq: number
+  readonly offset: number
+  /** The checkpoint that wrote each chunk of the whole parts the local store holds. */
+  readonly chunks: readonly number[]
+}
+
+/** The local store's entry for its position: NUL-led, so no operator's range meets it. */
+export const POSITION_KEY = '\u0000changelog'
+
+export function encodePosition(position: ChangelogPosition): Uint8Array {
+  const writer = new ByteWriter(32 + position.chunks.length * 8)
+  writer.u8(MARKER_VERSION)
+  writer.f64(position.seq)
+  writer.f64(position.offset)
+  writer.u32(position.chunks.length)
+  for (const seq of position.chunks) writer.f64(seq)
+  return writer.finish()
+}
+
+export function decodePosition(bytes: Uint8Array): ChangelogPosition {
+  return decoding(POSITION_KEY, () => {
+    const reader = new ByteReader(bytes)
+    const version = reader.u8()
+    if (version !== MARKER_VERSION) throw new Error(`unknown position version ${version}`)
+    const seq = reader.f64()
+    const offset = reader.f64()
+    const chunks = Array.from({ length: reader.u32() }, () => reader.f64())
+    return { seq, offset, chunks }
+  })
+}
+
+/** What a restore settled: the last committed checkpoint of the partition. */
 export interface RestoredChangelog {
+  /** The newest marker read, and its offset; undefined when the read saw none. */
   readonly marker: ChangelogMarker | undefined
-  readonly whole: Uint8Array
-  /** The whole parts' chunks the marker names, with the checkpoint that wrote each. */
+  readonly markerOffset: number | undefined
+  /** The number of the committed checkpoint. */
+  readonly seq: number
+  /** The whole parts' chunks it names, with the checkpoint that wrote each. */
   readonly chunks: WholeChunk[]
-  /** The committed value of every key (whole chunks and the marker left out). */
-  readonly entries: Map<string, Uint8Array>
+  readonly whole: Uint8Array
+  /** The last writes for the store: keys of an unfinished checkpoint set back to their committed value. */
+  readonly writes: Map<string, Uint8Array | null>
   /**
-   * What the restorer writes before its first checkpoint: the committed values of records left
-   * after the last marker, and tombstones for keys a committed checkpoint deleted.
+   * What the restorer appends before its first checkpoint: the committed values of records left
+   * after the last marker, and tombstones for keys a committed checkpoint deleted and for chunks
+   * no marker names.
    */
   readonly repairs: ChangelogRecord[]
 }
 
 /**
- * Reads a partition's changelog in offset order (`add`), keeping only the newest record of each
- * key as compaction would, then settles what was committed (`result`).
+ * Rebuilds a partition from its changelog as it is read, in offset order, without holding the
+ * partition in memory: each record's value goes to the store (`takeWrites`, a piece at a time) as
+ * if committed, which every record before the newest marker is; only the records after that
+ * marker are kept (with their previous values), and `finish` sets those of an unfinished
+ * checkpoint back. Reading from the start rebuilds everything; reading from a local store's
+ * position (`base`) brings it up to date.
  */
-export class ChangelogReader {
-  private readonly newest = new Map<string, Uint8Array | null>()
+export class ChangelogRestore {
+  private writes = new Map<string, Uint8Array | null>()
+  private readonly sinceMarker = new Map<string, ChangelogEntry>()
+  private readonly deletedUntombstoned = new Set<string>()
+  private readonly chunkRecords = new Map<string, Uint8Array>()
+  private marker: ChangelogMarker | undefined
+  private markerOffset: number | undefined
 
-  add(records: readonly ChangelogRecord[]): void {
-    for (const record of records) this.newest.set(record.key, record.value)
-  }
+  /** `base`: the local store's position and whole parts, when reading on from there. */
+  constructor(private readonly base?: { position: ChangelogPosition; whole: Uint8Array }) {}
 
-  result(): RestoredChangelog {
-    const markerBytes = this.newest.get(MARKER_KEY)
-    const marker = markerBytes ? decodeMarker(markerBytes) : undefined
-    const committed = marker?.seq ?? 0
-    const entries = new Map<string, Uint8Array>()
-    const stored = new Map<string, Uint8Array>()
-    const repairs: ChangelogRecord[] = []
-    for (const [key, bytes] of this.newest) {
-      if (key === MARKER_KEY || bytes === null) continue
-      if (key.startsWith(WHOLE_CHUNK_PREFIX)) {
-        stored.set(key, bytes)
+  add(records: readonly ReadRecord[]): void {
+    for (const { key, value, offset } of records) {
+      if (key === MARKER_KEY) {
+        if (value === null) continue
+        this.marker = decodeMarker(value)
+        this.markerOffset = offset
+        this.sinceMarker.clear()
         continue
       }
-      const entry = decodeEntry(key, bytes)
-      const value = entry.seq <= committed ? entry.value : entry.prev
-      if (entry.seq > committed) repairs.push({ key, value: encodeEntry({ seq: committed, value, prev: value }) })
-      else if (value === undefined) repairs.push({ key, value: null })
-      if (value !== undefined) entries.set(key, value)
+      if (key.startsWith(WHOLE_CHUNK_PREFIX)) {
+        if (value === null) this.chunkRecords.delete(key)
+        else this.chunkRecords.set(key, value)
+        continue
+      }
+      this.deletedUntombstoned.delete(key)
+      if (value === null) {
+        this.writes.set(key, null)
+        this.sinceMarker.delete(key)
+        continue
+      }
+      const entry = decodeEntry(key, value)
+      this.writes.set(key, entry.value ?? null)
+      this.sinceMarker.set(key, entry)
+      if (entry.value === undefined) this.deletedUntombstoned.add(key)
     }
-    const chunks = (marker?.chunks ?? []).map((seq, index) => {
-      const key = wholeChunkKey(seq, index)
-      const bytes = stored.get(key)
-      if (bytes === undefined) throw new Error(`changelog: checkpoint ${committed} names chunk ${key.slice(1)} of its whole parts, which is missing`)
-      stored.delete(key)
-      return { seq, bytes }
+  }
+
+  /** Entries to write to the store now (values as read so far); the map is handed over. */
+  takeWrites(): Map<string, Uint8Array | null> {
+    const writes = this.writes
+    this.writes = new Map()
+    return writes
+  }
+
+  get pendingWrites(): number {
+    return this.writes.size
+  }
+
+  finish(): RestoredChangelog {
+    const seq = this.marker?.seq ?? this.base?.position.seq ?? 0
+    const repairs: ChangelogRecord[] = []
+    for (const [key, entry] of this.sinceMarker) {
+      if (entry.seq <= seq) continue
+      this.writes.set(key, entry.prev ?? null)
+      this.deletedUntombstoned.delete(key)
+      if (entry.prev === undefined) repairs.push({ key, value: null })
+      else repairs.push({ key, value: encodeEntry({ seq, value: entry.prev, prev: entry.prev }) })
+    }
+    for (const key of this.deletedUntombstoned) repairs.push({ key, value: null })
+    const named = this.marker?.chunks ?? this.base?.position.chunks ?? []
+    const baseChunks = this.base === undefined ? [] : wholeChunks(this.base.whole)
+    const chunks = named.map((chunkSeq, index) => {
+      const key = wholeChunkKey(chunkSeq, index)
+      const read = this.chunkRecords.get(key)
+      this.chunkRecords.delete(key)
+      if (read !== undefined) return { seq: chunkSeq, bytes: read }
+      // Written before the base's position: the local store holds it in its whole parts.
+      if (this.base !== undefined && this.base.position.chunks[index] === chunkSeq && baseChunks[index] !== undefined) return { seq: chunkSeq, bytes: baseChunks[index] }
+      throw new Error(`changelog: checkpoint ${seq} names chunk ${key.slice(1)} of its whole parts, which is missing`)
     })
     // Chunks of an unfinished checkpoint, or replaced ones whose tombstones were not written.
-    for (const key of stored.keys()) repairs.push({ key, value: null })
-    return { marker, whole: joinChunks(chunks.map((chunk) => chunk.bytes)), chunks, entries, repairs }
+    for (const key of this.chunkRecords.keys()) repairs.push({ key, value: null })
+    return { marker: this.marker, markerOffset: this.markerOffset, seq, chunks, whole: joinChunks(chunks.map((chunk) => chunk.bytes)), writes: this.takeWrites(), repairs }
   }
 }
 
