@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { crc32c } from '@node-rs/crc32'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { compareCodePoints } from './key-order.ts'
@@ -41,14 +41,24 @@ const databaseName = (job: string) => `${job} utf8-keys`
 
 type Db = Database<Uint8Array, Buffer>
 
+/**
+ * Directories a store of this process has open. LMDB does not support one environment opened twice
+ * in a process, and two stores there would each take the other's partitions for their own (two
+ * processor instances in one process sharing a data dir): the second is refused.
+ */
+const openPaths = new Set<string>()
+
 const READ_KEY_BYTES = 4 * MAX_KEY_BYTES
 const readKeyBuffer = Buffer.allocUnsafe(READ_KEY_BYTES)
 
 export function createLmdbStateStore(options: LmdbStateStoreOptions): StateStore {
   const file = join(options.path, 'data.mdb')
+  const path = resolve(options.path)
+  if (openPaths.has(path)) throw new Error(`the state store ${path} is already open in this process: each processor instance needs a data dir of its own (EDDY_DATA_DIR)`)
   checkLmdbDataFile(file)
   // noSubdir: lmdb-js otherwise takes a path whose last name has a dot for a file.
   const root: RootDatabase = open({ path: options.path, maxDbs: 64, encoding: 'binary', compression: false, noSubdir: false })
+  openPaths.add(path)
   const databases = new Map<string, Db>()
   const partitions = new Map<string, LmdbPartition>()
   const database = (job: string) => {
@@ -78,6 +88,7 @@ export function createLmdbStateStore(options: LmdbStateStoreOptions): StateStore
       await Promise.all([...partitions.values()].map((partition) => partition.settled()))
       await root.flushed
       await root.close()
+      openPaths.delete(path)
       databases.clear()
       partitions.clear()
     },

@@ -22,6 +22,10 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'ground truth on Kafka with two pr
     KAFKA_BROKERS: brokers,
     EDDY_TOPIC_PREFIX: `gt-${Date.now()}`,
     EDDY_PARTITIONS: String(PARTITIONS),
+    // Both instances run in this process on one data dir, which an LMDB store refuses (a store of
+    // its own per instance is the deployment's rule); test/faults/processor-crash-kafka.test.ts runs
+    // instances as processes with the disk store.
+    EDDY_STATE_STORE: 'heap',
     EDDY_PROJECTS: JSON.stringify([
       { id: 'alpha', writeKeys: [TEST_WRITE_KEY], readKeys: [TEST_READ_KEY] },
       { id: 'beta', writeKeys: ['test-write-key-b'], readKeys: ['test-read-key-b'] },
