@@ -11,6 +11,7 @@ import { FileCheckpointStore } from './checkpoints/file-store.ts'
 import { storeCheckpoints, wholeCheckpoints } from './checkpoints/state-checkpoints.ts'
 import { createLmdbStateStore } from './state/lmdb-store.ts'
 import { StateStoreCorruptError } from './state/store.ts'
+import { ChangelogClaimedError } from './checkpoints/changelog/port.ts'
 import type { Job, JobTask } from './job.ts'
 import { OutputWriter } from './outputs.ts'
 import { startJob } from './runner.ts'
@@ -152,6 +153,42 @@ describe('job runner', () => {
     const job = await startJob(countingRun(bus, codec, refused))
     cleanups.push(() => job.stop())
     expect(job.halted()).toEqual([{ partition: 0, reason: expect.stringContaining('not an LMDB meta page') }])
+  })
+
+  it('lets a partition go when another instance claimed its changelog, and takes it back only with a batch of it', async () => {
+    const { directory, bus, codec } = await logOnDisk()
+    const send = (count: number) => bus.producer().send(TOPICS.log, Array.from({ length: count }, () => ({ key: 's', value: codec.encode('log', SAMPLES.log as never) })))
+    await send(2)
+    const store = storeCheckpoints(createLmdbStateStore({ path: join(directory.path, 'state') }))
+    cleanups.push(() => store.close())
+    let opens = 0
+    let claimedOnce = false
+    // The changelog refuses this instance's first checkpoint as another's claim would.
+    const checkpoints: Parameters<typeof startJob>[0]['checkpoints'] = {
+      open: async (...args) => {
+        opens++
+        return store.open(...args)
+      },
+      stage: (...args) => {
+        const staged = store.stage(...args)
+        if (claimedOnce || args[3].nextOffset === 0) return staged
+        claimedOnce = true
+        return { commit: () => Promise.reject(new ChangelogClaimedError('eddy.counting.changelog', 0)) }
+      },
+      stats: () => store.stats(),
+      close: async () => {},
+    }
+    const seen: number[] = []
+    const job = await startJob({ ...countingRun(bus, codec, checkpoints), job: countingJob(seen) })
+    cleanups.push(() => job.stop())
+    await eventually(async () => job.stats().length, (owned) => owned === 0, 5_000)
+    expect(opens).toBe(1)
+    // A batch of it says the group still gives it here: restored from its last checkpoint, processed again.
+    await send(1)
+    const committed = await eventually(async () => (await bus.admin().committedOffsets('counting', TOPICS.log))[0]?.offset, (offset) => offset === 3, 5_000)
+    expect(committed).toBe(3)
+    expect(opens).toBe(2)
+    expect(job.stats()).toEqual([{ partition: 0, position: 3, stats: { count: 3 } }])
   })
 
   it('measures restores and checkpoints: how long, and how many bytes', async () => {

@@ -3,6 +3,7 @@ import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import { StateStoreCorruptError } from './state/store.ts'
+import { ChangelogClaimedError } from './checkpoints/changelog/port.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import type { StateCheckpoints } from './checkpoints/state-checkpoints.ts'
 import { DeadLetterQueue, type DeadLetter } from './dead-letters.ts'
@@ -76,6 +77,8 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
    * restores or moves the store away and restarts, as the error says.
    */
   const halted = new Map<number, string>()
+  /** Partitions let go because another instance claimed their changelog, until the group says whose they are. */
+  const lost = new Set<number>()
   let consumer: Consumer
 
   const halt = (partition: number, error: StateStoreCorruptError) => {
@@ -109,7 +112,12 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     ...(options.metrics ? { metrics: options.metrics } : {}),
   }
 
-  const assign = async (partitions: readonly TopicPartition[]) => {
+  /**
+   * `reread`: the partition was processed here already (it is taken back, not newly assigned), so
+   * without a checkpoint it must be read again from the group's committed offset, where the
+   * consumer would have started it, rather than go on from where the consumer is.
+   */
+  const assign = async (partitions: readonly TopicPartition[], reread = false) => {
     for (const { partition } of partitions) {
       const restoreStarted = clock()
       const observeRestore = () => options.metrics?.stateRestoreDuration.observe({ job: job.name }, (clock() - restoreStarted) / 1_000)
@@ -140,6 +148,11 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           continue
         }
         consumer.seek({ topic, partition, offset: start })
+      } else if (reread) {
+        const admin = bus.admin()
+        const committed = (await admin.committedOffsets(options.groupId, topic)).find((entry) => entry.partition === partition)?.offset
+        start = committed ?? (await admin.topicOffsets(topic)).find((entry) => entry.partition === partition)?.low ?? 0
+        consumer.seek({ topic, partition, offset: start })
       }
       tasks.set(partition, new PartitionTask(partition, task, start, clock()))
       observeRestore()
@@ -150,10 +163,17 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const revoke = async (partitions: readonly TopicPartition[]) => {
     for (const { partition } of partitions) {
       if (halted.delete(partition)) options.metrics?.partitionsHalted.set({ job: job.name }, halted.size)
+      lost.delete(partition)
       const owned = tasks.get(partition)
       if (!owned) continue
-      await owned.run(() => checkpoint(checkpointing, owned, true))
-      tasks.delete(partition)
+      try {
+        await owned.run(() => checkpoint(checkpointing, owned, true))
+      } catch (error) {
+        // Its successor starts from the last checkpoint that did land; the task goes either way.
+        logger.warn({ err: error, partition }, 'last checkpoint of a revoked partition failed')
+      } finally {
+        tasks.delete(partition)
+      }
     }
   }
 
@@ -167,6 +187,14 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     await owned.saving
     owned.writes.splice(0)
     if (error instanceof StateStoreCorruptError) return halt(owned.partition, error)
+    if (error instanceof ChangelogClaimedError) {
+      // Another instance has the partition now (kafkajs tells this one at its next rejoin):
+      // taking it back would fence that one in turn. A batch of it before then restores it.
+      logger.info({ partition: owned.partition }, 'partition claimed by another instance; letting it go')
+      tasks.delete(owned.partition)
+      lost.add(owned.partition)
+      return
+    }
     logger.warn({ err: error, partition: owned.partition }, 'partition failed; resuming from its checkpoint')
     tasks.delete(owned.partition)
     await assign([{ topic, partition: owned.partition }])
@@ -175,6 +203,9 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const handle = async (batch: Batch) => {
     // Fetched before the pause took effect: left uncommitted, for whoever repairs the store.
     if (halted.has(batch.partition)) return
+    // Let go after another instance claimed it, and still this member's: the group gave it back.
+    // Restored from its last checkpoint, it is read again from there (the seek), not from here.
+    if (lost.delete(batch.partition)) return assign([{ topic, partition: batch.partition }], true)
     const owned = tasks.get(batch.partition)
     if (!owned) throw new Error(`batch for partition ${batch.partition}, which this member does not own`)
     await owned.run(async () => {
@@ -226,7 +257,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
           await checkpoint(checkpointing, owned, false)
         } catch (error) {
           await recover(owned, error)
-          if (!halted.has(owned.partition)) throw error
+          if (!halted.has(owned.partition) && !lost.has(owned.partition)) throw error
         }
       }).catch((error: unknown) => logger.warn({ err: error, partition: owned.partition }, 'processing-time tick failed'))
     }

@@ -46,6 +46,7 @@ function counting(topic: MemoryChangelogTopic) {
   const counted: ChangelogTopic = {
     name: topic.name,
     ensure: () => topic.ensure(),
+    claim: () => topic.claim(),
     append: (partition, records) => topic.append(partition, records),
     read: async (partition, from, onRecords) => {
       const read = await topic.read(partition, from, onRecords)

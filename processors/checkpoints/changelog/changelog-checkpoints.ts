@@ -88,6 +88,8 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
       state.discardStaged()
       const changelog = topicOf(job)
       await ensured.get(job)
+      // Fenced first: an instance that had the partition cannot append once this one has read.
+      await changelog.claim(partition)
       let local = localPosition(state, clock())
       let { read, restored, base } = await rebuild(state, changelog, partition, local)
       // The checkpoint the local store holds ends with a marker at or after its position, or a
@@ -151,8 +153,8 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
           committing ??= (async () => {
             try {
               await previous
-              await changelog.append(partition, records)
-              position.end = await changelog.append(partition, [marker])
+              // One append: on Kafka one transaction, so the checkpoint lands whole or not at all.
+              position.end = await changelog.append(partition, [...records, marker])
             } finally {
               position.pending -= pending
               options.metrics?.pending(job, -pending)

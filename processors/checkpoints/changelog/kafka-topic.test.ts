@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Producer } from '@platformatic/kafka'
 import { Kafka } from 'kafkajs'
 import { afterAll, expect, it } from 'vitest'
 import { quietLogger } from '../../../core/bus/kafka/test-support.ts'
@@ -6,7 +7,7 @@ import { describeWithService } from '../../../test/support/services.ts'
 import { createHeapStateStore } from '../../state/heap-store.ts'
 import { changelogCheckpoints } from './changelog-checkpoints.ts'
 import { KafkaChangelogs } from './kafka-topic.ts'
-import type { ChangelogRecord, ReadRecord } from './port.ts'
+import { ChangelogClaimedError, type ChangelogRecord, type ReadRecord } from './port.ts'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (value: Uint8Array | null) => (value === null ? null : new TextDecoder().decode(value))
@@ -47,11 +48,12 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'changelog topics on Kafka', (brok
       ...Array.from({ length: 3 }, (_, index) => ({ key: `big/${index}`, value: large })),
       { key: '\u0000checkpoint', value: bytes('marker') },
     ]
-    expect(await topic.append(2, records)).toBe(records.length)
+    // One transaction: the records, then its commit marker.
+    expect(await topic.append(2, records)).toBe(records.length + 1)
     const read: ReadRecord[] = []
     const { records: count, end } = await changelogs().topic(name).read(2, undefined, (piece) => read.push(...piece))
     expect(count).toBe(records.length)
-    expect(end).toBe(records.length)
+    expect(end).toBe(records.length + 1)
     expect(read.map((record) => record.offset)).toEqual(records.map((_, index) => index))
     // From an offset: that record and the rest.
     const tail: ChangelogRecord[] = []
@@ -61,6 +63,33 @@ describeWithService('kafka', 'KAFKA_BROKERS', 'changelog topics on Kafka', (brok
     expect(text(read[1]!.value)).toBe('emoji')
     expect(read[3]!.value).toEqual(large)
     expect(await topic.read(0, undefined, () => undefined)).toEqual({ records: 0, end: 0 })
+  })
+
+  it('fence an instance that lost the partition, and never read what a transaction aborted', async () => {
+    const name = `test.changelog.${randomUUID()}`
+    const a = changelogs().topic(name)
+    const b = changelogs().topic(name)
+    await a.ensure(1)
+    await a.claim(0)
+    await a.append(0, [{ key: 'k', value: bytes('a1') }])
+    // Another writer's transaction that sends and aborts: its records are in the log, and skipped.
+    const raw = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'eddy-test-abort', bootstrapBrokers: options.brokers, idempotent: true, transactionalId: `${name}-aborting`, producerId: -1n, producerEpoch: -1 })
+    try {
+      const transaction = await raw.beginTransaction()
+      await transaction.send({ messages: [{ topic: name, partition: 0, key: Buffer.from('k'), value: Buffer.from('aborted') }] })
+      await transaction.abort()
+    } finally {
+      await raw.close()
+    }
+    await b.claim(0)
+    await expect(a.append(0, [{ key: 'k', value: bytes('zombie') }])).rejects.toBeInstanceOf(ChangelogClaimedError)
+    await b.append(0, [{ key: 'k', value: bytes('b1') }, { key: 'j', value: null }])
+    const read: ReadRecord[] = []
+    const result = await changelogs().topic(name).read(0, undefined, (piece) => read.push(...piece))
+    expect(read.map((record) => `${record.key}=${text(record.value)}`)).toEqual(['k=a1', 'k=b1', 'j=null'])
+    expect(result.records).toBe(3)
+    // Offsets are the log's: the aborted record and the transaction markers take some too.
+    expect(read[1]!.offset).toBeGreaterThan(read[0]!.offset + 1)
   })
 
   it('move a partition to another instance through the changelog', async () => {

@@ -1,6 +1,6 @@
 import { Admin, Consumer, FetchIsolationLevels, Producer } from '@platformatic/kafka'
 import type { Logger } from 'pino'
-import type { ChangelogRead, ChangelogRecord, ChangelogTopic, ReadRecord } from './port.ts'
+import { ChangelogClaimedError, type ChangelogRead, type ChangelogRecord, type ChangelogTopic, type ReadRecord } from './port.ts'
 
 export interface KafkaChangelogOptions {
   readonly brokers: readonly string[]
@@ -12,19 +12,38 @@ export interface KafkaChangelogOptions {
 const SEND_BYTES = 768 * 1024
 /** One fetch while restoring: the broker returns up to this much of the partition. */
 const FETCH_BYTES = 8 * 1024 * 1024
-/** A record batch whose attributes have this bit is a transaction marker, not data. */
+/** Record batch attributes: written in a transaction, and a transaction marker rather than data. */
+const TRANSACTIONAL_BATCH = 0x10
 const CONTROL_BATCH = 0x20
+/** A control record's type (its key's second int16): the transaction was aborted. */
+const ABORT_MARKER = 0
 const EARLIEST = -2n
 
+type KafkaProducer = Producer<Buffer, Buffer, Buffer, Buffer>
+type Transaction = Awaited<ReturnType<KafkaProducer['beginTransaction']>>
+
 /**
- * Changelog topics on Kafka through @platformatic/kafka: an idempotent producer that names each
- * record's partition (the input partition it belongs to), and a restore that fetches one partition
- * directly (no consumer group: the records belong to whoever owns the input partition now).
- * Topics are created compacted, with as many partitions as the input, by whichever instance needs
- * one first.
+ * The one writer of a changelog partition: a transactional producer whose id is the partition's
+ * (`<topic>-<partition>`, the same on every instance), so the instance that claims it last fences
+ * every earlier one: Kafka aborts what an earlier writer had not committed and refuses its next
+ * send or commit. Without it, an instance that lost a partition could still be writing its last
+ * checkpoint while the new owner restores (kafkajs reports a revocation only after the move).
+ */
+interface PartitionWriter {
+  readonly producer: KafkaProducer
+  /** Begun by the claim, so the fence is in place before the restore reads; the next append uses it. */
+  open: Transaction | undefined
+}
+
+/**
+ * Changelog topics on Kafka through @platformatic/kafka: each append one transaction of the
+ * partition's writer (above), and a restore that fetches one partition directly (no consumer
+ * group: the records belong to whoever owns the input partition now), committed transactions
+ * only. Topics are created compacted, with as many partitions as the input, by whichever instance
+ * needs one first.
  */
 export class KafkaChangelogs {
-  private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined
+  private readonly writers = new Map<string, Promise<PartitionWriter>>()
   private reader: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
   private admin: Admin | undefined
 
@@ -34,15 +53,43 @@ export class KafkaChangelogs {
     return {
       name,
       ensure: (partitions) => this.ensure(name, partitions),
+      claim: (partition) => this.claim(name, partition),
       append: (partition, records) => this.append(name, partition, records),
       read: (partition, from, onRecords) => this.read(name, partition, from, onRecords),
     }
   }
 
   async close(): Promise<void> {
-    const clients = [this.producer, this.reader, this.admin]
-    this.producer = this.reader = this.admin = undefined
-    await Promise.all(clients.map((client) => client?.close().catch(() => undefined)))
+    const writers = [...this.writers.values()]
+    this.writers.clear()
+    const clients = [this.reader, this.admin]
+    this.reader = this.admin = undefined
+    await Promise.all([
+      ...writers.map(async (writer) => (await writer.catch(() => undefined))?.producer.close().catch(() => undefined)),
+      ...clients.map((client) => client?.close().catch(() => undefined)),
+    ])
+  }
+
+  /** A new writer for the partition, fencing every earlier one (this instance's own included). */
+  private claim(name: string, partition: number): Promise<void> {
+    const key = `${name}-${partition}`
+    const previous = this.writers.get(key)
+    const claiming = (async (): Promise<PartitionWriter> => {
+      await (await previous?.catch(() => undefined))?.producer.close().catch(() => undefined)
+      // producerId/epoch -1: a new producer for the id, as the protocol asks (0 reads as a stale epoch).
+      const producer: KafkaProducer = new Producer({ ...this.base(), idempotent: true, transactionalId: key, producerId: -1n, producerEpoch: -1, autocreateTopics: false })
+      try {
+        return { producer, open: await producer.beginTransaction() }
+      } catch (error) {
+        await producer.close().catch(() => undefined)
+        throw error
+      }
+    })()
+    this.writers.set(key, claiming)
+    claiming.catch(() => {
+      if (this.writers.get(key) === claiming) this.writers.delete(key)
+    })
+    return claiming.then(() => undefined)
   }
 
   private base() {
@@ -82,45 +129,52 @@ export class KafkaChangelogs {
   }
 
   private async append(name: string, partition: number, records: readonly ChangelogRecord[]): Promise<number> {
-    let messages: { topic: string; partition: number; key: Buffer; value: Buffer }[] = []
-    let bytes = 0
+    const key = `${name}-${partition}`
+    if (!this.writers.has(key)) await this.claim(name, partition)
+    const writer = await this.writers.get(key)!
+    const transaction = writer.open ?? (await writer.producer.beginTransaction())
+    writer.open = undefined
     let next: number | undefined
-    const flush = async () => {
-      if (messages.length === 0) return
-      const send = messages
-      messages = []
-      bytes = 0
-      try {
-        this.producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({ ...this.base(), idempotent: true, autocreateTopics: false })
+    try {
+      let messages: { topic: string; partition: number; key: Buffer; value: Buffer }[] = []
+      let bytes = 0
+      const send = async () => {
+        if (messages.length === 0) return
+        const sending = messages
+        messages = []
+        bytes = 0
         // The broker answers the base offset of what it appended: the records follow it in order.
-        const base = (await this.producer.send({ messages: send })).offsets?.find((entry) => entry.partition === partition)?.offset
+        const base = (await transaction.send({ messages: sending })).offsets?.find((entry) => entry.partition === partition)?.offset
         if (base === undefined) throw new Error('the broker acknowledged the records without their offset')
-        next = Number(base) + send.length
-      } catch (error) {
-        // Sequence numbers advance only on success: a producer whose request may have landed is
-        // not reused (the same reason as core/bus/kafka-platformatic/client.ts).
-        const failed = this.producer
-        this.producer = undefined
-        failed?.close().catch(() => undefined)
-        throw new Error(`could not append to changelog ${name}[${partition}]: ${(error as Error).message}`, { cause: error })
+        next = Number(base) + sending.length
       }
+      for (const record of records) {
+        const recordKey = Buffer.from(record.key, 'utf8')
+        // A null value is written as Kafka's tombstone (length -1), which the library's schema wants present.
+        const value = (record.value === null ? null : Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength)) as Buffer
+        const size = recordKey.byteLength + (value?.byteLength ?? 0) + 32
+        if (bytes + size > SEND_BYTES) await send()
+        messages.push({ topic: name, partition, key: recordKey, value })
+        bytes += size
+      }
+      await send()
+      await transaction.commit()
+    } catch (error) {
+      // Fenced (another instance claimed the partition) or failed: this writer is done either
+      // way, and what it sent in the transaction is aborted (by Kafka, if not by us).
+      await transaction.abort().catch(() => undefined)
+      if (this.writers.get(key) !== undefined) this.writers.delete(key)
+      await writer.producer.close().catch(() => undefined)
+      if (isFenced(error)) throw new ChangelogClaimedError(name, partition, { cause: error })
+      throw new Error(`could not append to changelog ${name}[${partition}]: ${(error as Error).message}`, { cause: error })
     }
-    for (const record of records) {
-      const key = Buffer.from(record.key, 'utf8')
-      // A null value is written as Kafka's tombstone (length -1), which the library's schema wants present.
-      const value = (record.value === null ? null : Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength)) as Buffer
-      const size = key.byteLength + (value?.byteLength ?? 0) + 32
-      if (bytes + size > SEND_BYTES) await flush()
-      messages.push({ topic: name, partition, key, value })
-      bytes += size
-    }
-    await flush()
-    return next ?? (await this.end(name, partition))
+    // The commit marker takes an offset of its own: the next record comes after it.
+    return next === undefined ? await this.end(name, partition) : next + 1
   }
 
   private async end(name: string, partition: number): Promise<number> {
     this.reader ??= this.newReader()
-    const latest = await this.reader.listOffsets({ topics: [name], partitions: { [name]: [partition] }, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED })
+    const latest = await this.reader.listOffsets({ topics: [name], partitions: { [name]: [partition] }, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
     return Number(latest.get(name)?.[partition] ?? 0n)
   }
 
@@ -133,9 +187,10 @@ export class KafkaChangelogs {
     const reader = this.reader
     const topics = [name]
     const partitions = { [name]: [partition] }
+    // Up to the last stable offset: nothing after it is known to be committed yet.
     const [latest, earliest] = await Promise.all([
-      reader.listOffsets({ topics, partitions, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED }),
-      reader.listOffsets({ topics, partitions, timestamp: EARLIEST, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED }),
+      reader.listOffsets({ topics, partitions, isolationLevel: FetchIsolationLevels.READ_COMMITTED }),
+      reader.listOffsets({ topics, partitions, timestamp: EARLIEST, isolationLevel: FetchIsolationLevels.READ_COMMITTED }),
     ])
     const end = latest.get(name)?.[partition] ?? 0n
     const earliestOffset = earliest.get(name)?.[partition] ?? 0n
@@ -152,7 +207,7 @@ export class KafkaChangelogs {
         maxWaitTime: 200,
         minBytes: 1,
         maxBytes: FETCH_BYTES,
-        isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       })
       const fetched = response.responses[0]?.partitions[0]
       if (fetched === undefined) throw new Error(`changelog ${name}[${partition}]: the broker answered no partition`)
@@ -161,20 +216,36 @@ export class KafkaChangelogs {
       // The records between here and the end were all compacted away.
       if (batches.length === 0) break
       const records: ReadRecord[] = []
+      // The broker sends aborted transactions' records too, and names them: the reader drops them
+      // (from each one's first offset until its abort marker), as Kafka's own consumer does.
+      const aborted = [...fetched.abortedTransactions].sort((left, right) => (left.firstOffset < right.firstOffset ? -1 : 1))
+      const abortedProducers = new Set<bigint>()
       for (const batch of batches) {
-        if ((batch.attributes & CONTROL_BATCH) === 0) {
+        const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+        while (aborted.length > 0 && aborted[0]!.firstOffset <= last) abortedProducers.add(aborted.shift()!.producerId)
+        if ((batch.attributes & CONTROL_BATCH) !== 0) {
+          const type = batch.records[0]?.key?.readInt16BE(2)
+          if (type === ABORT_MARKER) abortedProducers.delete(batch.producerId)
+        } else if ((batch.attributes & TRANSACTIONAL_BATCH) === 0 || !abortedProducers.has(batch.producerId)) {
           for (const record of batch.records) {
             const at = batch.firstOffset + BigInt(record.offsetDelta)
             if (at < offset || at >= end || record.key === null) continue
             records.push({ key: record.key.toString('utf8'), value: record.value === null ? null : new Uint8Array(record.value), offset: Number(at) })
           }
         }
-        const next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
-        if (next > offset) offset = next
+        if (last + 1n > offset) offset = last + 1n
       }
       count += records.length
       if (records.length > 0) onRecords(records)
     }
     return { records: count, end: Number(end) }
   }
+}
+
+/** Kafka refused the writer's epoch: a newer writer with its transactional id exists. */
+function isFenced(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false
+  const found = error as { apiId?: string; producerFenced?: boolean; errors?: unknown[]; cause?: unknown }
+  if (found.producerFenced === true || found.apiId === 'PRODUCER_FENCED' || found.apiId === 'INVALID_PRODUCER_EPOCH') return true
+  return (found.errors ?? []).some((inner) => isFenced(inner, depth + 1)) || isFenced(found.cause, depth + 1)
 }

@@ -9,7 +9,8 @@ interface Stored {
  * A changelog topic in memory, for tests: records with their offsets per partition, `compact()`
  * as Kafka's log cleaner would leave them at worst (only the newest record of each key, offsets
  * kept; tombstones too, as Kafka keeps them for delete.retention.ms, unless `dropTombstones`), and
- * `failAfter(n)` to play an instance killed after n more records reached the broker.
+ * `failAfter(n)` to play an instance killed after n more records reached the broker: the part of
+ * an append that landed stays, the worst case (Kafka's transactions would drop it).
  */
 export class MemoryChangelogTopic implements ChangelogTopic {
   private readonly logs = new Map<number, { stored: Stored[]; end: number }>()
@@ -18,6 +19,9 @@ export class MemoryChangelogTopic implements ChangelogTopic {
   constructor(readonly name = 'memory.changelog') {}
 
   async ensure(): Promise<void> {}
+
+  /** Nothing to fence: tests play a writer that lost its partition by failing its appends. */
+  async claim(): Promise<void> {}
 
   async append(partition: number, records: readonly ChangelogRecord[]): Promise<number> {
     const log = this.log(partition)

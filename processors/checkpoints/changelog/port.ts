@@ -20,8 +20,16 @@ export interface ChangelogTopic {
   /** Creates the topic (compacted, `partitions` of them) if it does not exist yet. */
   ensure(partitions: number): Promise<void>
   /**
-   * Appends in order; resolves once every record is durable (acknowledged by the in-sync
-   * replicas) with the offset the next record will get.
+   * Makes this instance the partition's only writer, before it restores from it: an instance
+   * that wrote it before (one that lost the partition and does not know yet) can append nothing
+   * more, and what it had not finished appending is dropped.
+   */
+  claim(partition: number): Promise<void>
+  /**
+   * Appends in order; resolves once every record is durable (acknowledged by the in-sync replicas) with an offset after
+   * them, at or before the next record's. Fails once another instance claimed the partition. On
+   * Kafka an append is one transaction, all of it or none; the records' protocol (records.ts)
+   * does not rely on that.
    */
   append(partition: number, records: readonly ChangelogRecord[]): Promise<number>
   /**
@@ -39,3 +47,15 @@ export interface ChangelogRead {
 
 /** A job's changelog topic, named as Kafka Streams names its own: `<prefix>.<job>.changelog`. */
 export const changelogTopic = (prefix: string, job: string): string => `${prefix}.${job}.changelog`
+
+/**
+ * This instance's writer of a changelog partition was fenced: another instance claimed the
+ * partition (the group moved it), so this one must let the partition go rather than take it back.
+ */
+export class ChangelogClaimedError extends Error {
+  override readonly name = 'ChangelogClaimedError'
+
+  constructor(readonly topic: string, readonly partition: number, options?: { cause?: unknown }) {
+    super(`changelog ${topic}[${partition}] was claimed by another instance: the partition moved`, options)
+  }
+}
