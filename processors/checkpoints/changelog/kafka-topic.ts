@@ -10,7 +10,9 @@ export interface KafkaChangelogOptions {
 
 /** A send stays under the broker's default message.max.bytes (1 MiB) for the batch it becomes. */
 const SEND_BYTES = 768 * 1024
-/** One fetch while restoring: the broker returns up to this much of the partition. */
+/** The topic's limit on a record batch; a bigger entry fails its checkpoint, named. */
+const MAX_RECORD_BYTES = 32 * 1024 * 1024
+/** One fetch while restoring: the broker returns up to this much of the partition (at least one batch, however big). */
 const FETCH_BYTES = 8 * 1024 * 1024
 /** Record batch attributes: written in a transaction, and a transaction marker rather than data. */
 const TRANSACTIONAL_BATCH = 0x10
@@ -108,6 +110,9 @@ export class KafkaChangelogs {
         replicas: Math.min(3, Math.max(1, brokers)),
         configs: [
           { name: 'cleanup.policy', value: 'compact' },
+          // One entry can be a fired window's whole bucket (every key of a busy minute) next to
+          // its previous value: megabytes, past the broker's default of 1 MB a record batch.
+          { name: 'max.message.bytes', value: String(MAX_RECORD_BYTES) },
           // A restore reads the clean (compacted) part and what is not compacted yet: the cleaner
           // only rewrites rolled segments, so they roll small and soon, and no record waits longer
           // than a few minutes for it. The topic stays about the size of the state (every
@@ -153,6 +158,7 @@ export class KafkaChangelogs {
         // A null value is written as Kafka's tombstone (length -1), which the library's schema wants present.
         const value = (record.value === null ? null : Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength)) as Buffer
         const size = recordKey.byteLength + (value?.byteLength ?? 0) + 32
+        if (size > MAX_RECORD_BYTES) throw new Error(`the entry ${JSON.stringify(record.key)} is ${size} bytes, more than a changelog record may be (${MAX_RECORD_BYTES})`)
         if (bytes + size > SEND_BYTES) await send()
         messages.push({ topic: name, partition, key: recordKey, value })
         bytes += size
