@@ -30,6 +30,7 @@ export const WHOLE_CHUNK_BYTES = 256 * 1024
 
 const ENTRY_VERSION = 1
 const MARKER_VERSION = 1
+const POSITION_VERSION = 1
 const HAS_VALUE = 1
 const HAS_PREV = 2
 
@@ -62,8 +63,7 @@ export function encodeEntry(entry: ChangelogEntry): Uint8Array {
 export function decodeEntry(key: string, bytes: Uint8Array): ChangelogEntry {
   return decoding(key, () => {
     const reader = new ByteReader(bytes)
-    const version = reader.u8()
-    if (version !== ENTRY_VERSION) throw new Error(`unknown entry version ${version}`)
+    readVersion(reader, 'entry', ENTRY_VERSION)
     const flags = reader.u8()
     const seq = reader.f64()
     const value = flags & HAS_VALUE ? reader.bytes() : undefined
@@ -78,21 +78,34 @@ export function encodeMarker(marker: ChangelogMarker): Uint8Array {
   writer.f64(marker.seq)
   writer.f64(marker.nextOffset)
   writer.f64(marker.savedAt)
-  writer.u32(marker.chunks.length)
-  for (const seq of marker.chunks) writer.f64(seq)
+  writeChunkSeqs(writer, marker.chunks)
   return writer.finish()
+}
+
+/** Which checkpoint wrote each chunk of the whole parts, in order (markers and positions both name them). */
+function writeChunkSeqs(writer: ByteWriter, chunks: readonly number[]): void {
+  writer.u32(chunks.length)
+  for (const seq of chunks) writer.f64(seq)
+}
+
+function readChunkSeqs(reader: ByteReader): number[] {
+  return Array.from({ length: reader.u32() }, () => reader.f64())
+}
+
+/** A one-byte version ahead of each encoded marker or position. */
+function readVersion(reader: ByteReader, what: string, expected: number): void {
+  const version = reader.u8()
+  if (version !== expected) throw new Error(`unknown ${what} version ${version}`)
 }
 
 export function decodeMarker(bytes: Uint8Array): ChangelogMarker {
   return decoding(MARKER_KEY, () => {
     const reader = new ByteReader(bytes)
-    const version = reader.u8()
-    if (version !== MARKER_VERSION) throw new Error(`unknown marker version ${version}`)
+    readVersion(reader, 'marker', MARKER_VERSION)
     const seq = reader.f64()
     const nextOffset = reader.f64()
     const savedAt = reader.f64()
-    const chunks = Array.from({ length: reader.u32() }, () => reader.f64())
-    return { seq, nextOffset, savedAt, chunks }
+    return { seq, nextOffset, savedAt, chunks: readChunkSeqs(reader) }
   })
 }
 
@@ -138,23 +151,20 @@ export const POSITION_KEY = '\u0000changelog'
 
 export function encodePosition(position: ChangelogPosition): Uint8Array {
   const writer = new ByteWriter(32 + position.chunks.length * 8)
-  writer.u8(MARKER_VERSION)
+  writer.u8(POSITION_VERSION)
   writer.f64(position.seq)
   writer.f64(position.offset)
-  writer.u32(position.chunks.length)
-  for (const seq of position.chunks) writer.f64(seq)
+  writeChunkSeqs(writer, position.chunks)
   return writer.finish()
 }
 
 export function decodePosition(bytes: Uint8Array): ChangelogPosition {
   return decoding(POSITION_KEY, () => {
     const reader = new ByteReader(bytes)
-    const version = reader.u8()
-    if (version !== MARKER_VERSION) throw new Error(`unknown position version ${version}`)
+    readVersion(reader, 'position', POSITION_VERSION)
     const seq = reader.f64()
     const offset = reader.f64()
-    const chunks = Array.from({ length: reader.u32() }, () => reader.f64())
-    return { seq, offset, chunks }
+    return { seq, offset, chunks: readChunkSeqs(reader) }
   })
 }
 
