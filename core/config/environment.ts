@@ -6,7 +6,7 @@ export const ENVIRONMENT = {
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
   KAFKA_BROKERS: 'Comma-separated Kafka bootstrap servers; unset means the embedded log.',
   EDDY_KAFKA_CLIENT: 'Library that produces to Kafka: platformatic (@platformatic/kafka, the default: about twice kafkajs\'s rate in the benchmark) or kafkajs; see docs/kafka-client.md. Consumers use kafkajs either way.',
-  EDDY_STATE_STORE: 'Where the processors keep their state in embedded mode: lmdb (the default: on disk in the data dir, each checkpoint writing what changed) or heap (in memory, each checkpoint a whole file). On Kafka it is checkpointed whole to ClickHouse either way, so a partition finds its state on any instance.',
+  EDDY_STATE_STORE: 'Where the processors keep their state: lmdb (the default: on disk in the data dir, each checkpoint writing what changed) or heap (in memory; embedded, each checkpoint a whole file). On Kafka each checkpoint\'s changes also go to the job\'s changelog topic (`<prefix>.<job>.changelog`), from which any instance rebuilds a partition assigned to it (an instance that had it before reads only what others wrote since).',
   EDDY_STATE_CACHE_MB: 'The heap, in MB, the processors may keep as decoded objects for their hottest keys (visitor paths, notification lifecycles), split evenly over the partitions of every job (default 128); colder keys are read back from the state store when next needed. Smaller saves heap, larger saves store reads.',
   SCHEMA_REGISTRY_URL: 'Confluent Schema Registry URL; unset means the file-backed local registry.',
   CLICKHOUSE_URL: 'ClickHouse server URL (http://host:8123); unset means the embedded engine (chDB).',
