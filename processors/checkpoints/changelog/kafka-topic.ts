@@ -136,7 +136,8 @@ export class KafkaChangelogs {
   private async append(name: string, partition: number, records: readonly ChangelogRecord[]): Promise<number> {
     const key = `${name}-${partition}`
     if (!this.writers.has(key)) await this.claim(name, partition)
-    const writer = await this.writers.get(key)!
+    const claimed = this.writers.get(key)!
+    const writer = await claimed
     const transaction = writer.open ?? (await writer.producer.beginTransaction())
     writer.open = undefined
     let next: number | undefined
@@ -169,7 +170,8 @@ export class KafkaChangelogs {
       // Fenced (another instance claimed the partition) or failed: this writer is done either
       // way, and what it sent in the transaction is aborted (by Kafka, if not by us).
       await transaction.abort().catch(() => undefined)
-      if (this.writers.get(key) !== undefined) this.writers.delete(key)
+      // Forgotten unless a claim since has put a newer writer in its place.
+      if (this.writers.get(key) === claimed) this.writers.delete(key)
       await writer.producer.close().catch(() => undefined)
       if (isFenced(error)) throw new ChangelogClaimedError(name, partition, { cause: error })
       throw new Error(`could not append to changelog ${name}[${partition}]: ${(error as Error).message}`, { cause: error })
