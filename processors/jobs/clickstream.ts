@@ -95,6 +95,7 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
 
   const sessions = createWindowOperator({
     ...timing,
+    storage: { store: state, prefix: 'sessions/' },
     assigner: session(settings.sessionGapMs),
     earlyFiringMs: settings.sessionEarlyFiringMs,
     key: (event: ClickEvent) => joinKey(event.project_id, event.anonymous_id),

@@ -4,6 +4,8 @@ import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { modelEvents } from '../../test/support/model-events.ts'
 import type { JobTask } from '../job.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 import { compareCodePoints } from '../state/key-order.ts'
 import { clickstreamJob } from './clickstream.ts'
 import { logsJob } from './logs.ts'
@@ -45,7 +47,7 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('156371216e7a8a3ef9a3638ac12590e0e8b3b9cf004afaad03030c57c610b291')
+    expect(digest(clickstreamJob(), clicks)).toBe('ca28fb8ab124794d34dd7c135809c2f5727279ad995ea3703c88d1c0bab23959')
   })
 
   /**
@@ -90,13 +92,8 @@ describe('snapshot format', () => {
     expect(Buffer.from(restored.snapshot()).equals(Buffer.from(never.snapshot()))).toBe(true)
   })
 
-  /** A checkpoint of 9973fea (parts by position, before they were named) continues as if never stopped. */
-  function positionalContinues<In>(job: { createTask(partition: number): JobTask<In> }, events: readonly In[], fixture: string) {
-    const checkpoint = gunzipSync(readFileSync(new URL(`./fixtures/${fixture}`, import.meta.url)))
-    const never = job.createTask(0)
-    firstHalf(never, events)
-    const restored = job.createTask(0)
-    expect(restored.restore(checkpoint)).toEqual({ ok: true })
+  /** The second half of the traffic and a later tick: the restored task must give what the one never stopped gives. */
+  function restOfTheTraffic<In>(restored: JobTask<In>, never: JobTask<In>, events: readonly In[]) {
     const rest = events.slice(events.length >> 1)
     const batches = [rest.slice(0, rest.length >> 1), rest.slice(rest.length >> 1)]
     batches.forEach((batch, index) => {
@@ -104,28 +101,67 @@ describe('snapshot format', () => {
       expect(restored.process(batch, now)).toEqual(never.process(batch, now))
     })
     expect(restored.onProcessingTime(T0 + 3 * SPAN)).toEqual(never.onProcessingTime(T0 + 3 * SPAN))
+  }
+
+  /** An older checkpoint continues as if never stopped, and then writes what the new code writes. */
+  function continuesToTheSameBytes<In>(job: { createTask(partition: number): JobTask<In> }, events: readonly In[], fixture: string) {
+    const checkpoint = gunzipSync(readFileSync(new URL(`./fixtures/${fixture}`, import.meta.url)))
+    const never = job.createTask(0)
+    firstHalf(never, events)
+    const restored = job.createTask(0)
+    expect(restored.restore(checkpoint)).toEqual({ ok: true })
+    restOfTheTraffic(restored, never, events)
     // stateBytes of keyed state is estimated from a sample of the cached states, and a restore
     // rebuilds them in another order; every count must match exactly.
     const { stateBytes: restoredBytes } = restored.stats()
     const { stateBytes: neverBytes } = never.stats()
     expect(known(restored.stats())).toEqual(known(never.stats()))
     expect(Math.abs(restoredBytes! - neverBytes!) / neverBytes!).toBeLessThan(0.1)
-    // Nothing but the framing changed, so the restored state writes what the new code writes.
+    // Nothing but the framing or format number changed, so the restored state writes what the new code writes.
     expect(Buffer.from(restored.snapshot()).equals(Buffer.from(never.snapshot()))).toBe(true)
   }
 
   it('continues checkpoints whose parts were positional (9973fea) as if never stopped', () => {
     continuesAsIfNeverStopped('clickstream-positional-parts.snapshot.gz')
-    positionalContinues(clickstreamJob(), clicks, 'clickstream-positional-parts.snapshot.gz')
-    positionalContinues(logsJob(), logs, 'logs-positional-parts.snapshot.gz')
-    positionalContinues(notificationsJob(), notifications, 'notifications-positional-parts.snapshot.gz')
+    continuesToTheSameBytes(clickstreamJob(), clicks, 'clickstream-positional-parts.snapshot.gz')
+    continuesToTheSameBytes(logsJob(), logs, 'logs-positional-parts.snapshot.gz')
+    continuesToTheSameBytes(notificationsJob(), notifications, 'notifications-positional-parts.snapshot.gz')
+  })
+
+  /**
+   * A checkpoint since the state store: the parts kept whole and the entries it wrote (fixture:
+   * JSON, base64 values). Restored into a store holding those entries, the task continues as if
+   * never stopped, and its next checkpoint writes the parts the new code writes.
+   */
+  function continuesFromCheckpoint<In>(job: { name: string; createTask(partition: number, state?: PartitionStateStore): JobTask<In> }, events: readonly In[], fixture: string) {
+    const saved = JSON.parse(gunzipSync(readFileSync(new URL(`./fixtures/${fixture}`, import.meta.url))).toString()) as { whole: string; entries: [string, string | null][] }
+    const whole = new Uint8Array(Buffer.from(saved.whole, 'base64'))
+    const state = createHeapStateStore().partition(job.name, 0)
+    void state.commit({ nextOffset: 0, savedAt: 0, whole, entries: new Map(saved.entries.map(([key, value]) => [key, value === null ? null : new Uint8Array(Buffer.from(value, 'base64'))])) })
+    const never = job.createTask(0)
+    firstHalf(never, events)
+    const restored = job.createTask(0, state)
+    expect(restored.restore(whole)).toEqual({ ok: true })
+    restOfTheTraffic(restored, never, events)
+    expect(known(restored.stats())).toEqual(known(never.stats()))
+    const checkpointOf = (task: JobTask<In>) => {
+      task.changes(new Map())
+      return Buffer.from(task.snapshot())
+    }
+    expect(checkpointOf(restored).equals(checkpointOf(never))).toBe(true)
+  }
+
+  it('continues checkpoints written before idle sessions moved to the store (2c4e618, operator format 2) as if never stopped', () => {
+    continuesFromCheckpoint(clickstreamJob(), clicks, 'clickstream-before-stored-sessions.checkpoint.json.gz')
+    continuesFromCheckpoint(logsJob(), logs, 'logs-before-stored-sessions.checkpoint.json.gz')
+    continuesFromCheckpoint(notificationsJob(), notifications, 'notifications-before-stored-sessions.checkpoint.json.gz')
   })
 
   it('writes the logs state in the pinned format', () => {
-    expect(digest(logsJob(), logs)).toBe('b722765dee398048db7f9c2e6cbcd865200ddfc7937562599f32244314df5208')
+    expect(digest(logsJob(), logs)).toBe('0e3e6260a9dcd9ce1646885fab54a2075b8fc220e1bbb52e9d5721f9b503c58f')
   })
 
   it('writes the notifications state in the pinned format', () => {
-    expect(digest(notificationsJob(), notifications)).toBe('f0f3b8d39eb997b798ca320e3ccd9ec72a41ad120e2a89ed0e33d6ae23fb654a')
+    expect(digest(notificationsJob(), notifications)).toBe('d07772fa3aaf067936838e2862aae10cf9004da3849c2fdd2524947969fb8875')
   })
 })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compareCodePoints, sortableDouble, sortableNumber } from './key-order.ts'
+import { compareCodePoints, fromSortableDouble, sortableDouble, sortableNumber } from './key-order.ts'
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8')
 
@@ -29,6 +29,7 @@ describe('sortable numbers', () => {
       fc.property(number, number, (left, right) => {
         const [a, b] = [sortableDouble(left), sortableDouble(right)]
         expect(a).toHaveLength(16)
+        expect(Object.is(fromSortableDouble(a), left)).toBe(true)
         if (left < right) expect(compareCodePoints(a, b)).toBeLessThan(0)
         else if (left > right) expect(compareCodePoints(a, b)).toBeGreaterThan(0)
         else if (!Object.is(left, -0) && !Object.is(right, -0)) expect(a).toBe(b)

@@ -45,3 +45,17 @@ export function sortableDouble(value: number): string {
   } else high = (high | 0x80000000) >>> 0
   return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
 }
+
+/** The number sortableDouble wrote. */
+export function fromSortableDouble(text: string): number {
+  let high = Number.parseInt(text.slice(0, 8), 16)
+  let low = Number.parseInt(text.slice(8, 16), 16)
+  if (high >= 0x80000000) high = (high & 0x7fffffff) >>> 0
+  else {
+    high = ~high >>> 0
+    low = ~low >>> 0
+  }
+  doubleView.setUint32(0, high)
+  doubleView.setUint32(4, low)
+  return doubleView.getFloat64(0)
+}

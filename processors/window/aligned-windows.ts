@@ -242,7 +242,7 @@ export class AlignedWindows<In, Values> {
   }
 
   /** Restores a snapshot of `format` 2, or of format 1 (every state inside: the heap's until the next checkpoint). */
-  restore(reader: ByteReader, format: number): void {
+  restore(reader: ByteReader, format: number, _watermark: number): void {
     this.buckets.clear()
     this.keyCount = 0
     this.spilled = 0

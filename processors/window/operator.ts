@@ -14,6 +14,7 @@ import type {
 } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
 import { StateContext } from './window-state.ts'
+import { FORMAT_VERSION, WHOLE_FORMAT_VERSION } from './formats.ts'
 
 /**
  * The event-time window operator. One instance per job instance; it may read several partitions.
@@ -22,10 +23,7 @@ import { StateContext } from './window-state.ts'
  */
 
 export const MAGIC = 0x4e574445 // "EDWN" little-endian
-/** Every state in the snapshot; what releases before the state store wrote, and what regrouping converts. */
-export const WHOLE_FORMAT_VERSION = 1
-/** Fired windows' states on disk: each window says how many and how many bytes. */
-export const FORMAT_VERSION = 2
+export { FORMAT_VERSION, WHOLE_FORMAT_VERSION } from './formats.ts'
 
 /** What a snapshot must have been taken with to restore: the assigner and the aggregates' names and kinds. */
 export function fingerprintOf(spec: { readonly assigner: WindowAssigner; readonly aggregates: Readonly<Record<string, { readonly kind: string }>> }): string {
@@ -48,8 +46,8 @@ interface Store<In, Values> {
   add(event: In, key: string, time: number, watermark: number, out: Emission<In, Values>[]): void
   advance(watermark: number, out: Emission<In, Values>[]): void
   snapshot(writer: ByteWriter): void
-  restore(reader: ByteReader, format: number): void
-  changes(into: Map<string, Uint8Array | null>): void
+  restore(reader: ByteReader, format: number, watermark: number): void
+  changes(into: Map<string, Uint8Array | null>, watermark: number): void
 }
 
 function nonNegative(name: string, value: number): void {
@@ -86,7 +84,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
     const assigner = spec.assigner
     this.store =
       assigner.type === 'session'
-        ? new SessionWindows(this.context, assigner.gapMs, spec.allowedLatenessMs)
+        ? new SessionWindows(this.context, assigner.gapMs, spec.allowedLatenessMs, spec.storage)
         : new AlignedWindows(
             this.context,
             assigner.sizeMs,
@@ -176,9 +174,9 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
     }
   }
 
-  /** Hands a checkpoint the state store entries changed since the last one (windows moved to disk or purged). */
+  /** Hands a checkpoint the state store entries changed since the last one (windows and sessions moved to disk, read back or purged). */
   changes(into: Map<string, Uint8Array | null>): void {
-    this.store.changes(into)
+    this.store.changes(into, this.tracker.watermark)
   }
 
   /** Versioned bytes: header, spec fingerprint, watermarks, timers, counters, then every state sorted. */
@@ -206,7 +204,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
       const reader = new ByteReader(bytes)
       if (reader.u32() !== MAGIC) return { ok: false, reason: 'not a window operator snapshot' }
       const version = reader.u8()
-      if (version !== FORMAT_VERSION && version !== WHOLE_FORMAT_VERSION) return { ok: false, reason: `unsupported snapshot version ${version}` }
+      if (version < WHOLE_FORMAT_VERSION || version > FORMAT_VERSION) return { ok: false, reason: `unsupported snapshot version ${version}` }
       const fingerprint = reader.string()
       if (fingerprint !== this.fingerprint) {
         return { ok: false, reason: 'snapshot was taken with a different assigner or aggregates' }
@@ -219,7 +217,7 @@ export class WindowOperator<In, Aggregates extends AggregateSpec<In>> {
       counters.overflowStateBytes = reader.f64()
       counters.invalid = reader.f64()
       counters.retractions = reader.f64()
-      this.store.restore(reader, version)
+      this.store.restore(reader, version, this.tracker.watermark)
       if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
       return { ok: true }
     } catch (error) {

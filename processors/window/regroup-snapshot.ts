@@ -1,5 +1,6 @@
 import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../state/bytes.ts'
-import { fingerprintOf, FORMAT_VERSION, MAGIC, WHOLE_FORMAT_VERSION } from './operator.ts'
+import { FORMAT_VERSION, SPILLED_WINDOWS_FORMAT_VERSION, WHOLE_FORMAT_VERSION } from './formats.ts'
+import { fingerprintOf, MAGIC } from './operator.ts'
 import type { AnyAggregator, WindowAssigner } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
 
@@ -41,7 +42,7 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
   const reader = new ByteReader(bytes)
   if (bytes.length < 5 || reader.u32() !== MAGIC) return null
   const format = reader.u8()
-  if (format !== WHOLE_FORMAT_VERSION && format !== FORMAT_VERSION) return null
+  if (format < WHOLE_FORMAT_VERSION || format > FORMAT_VERSION) return null
   if (reader.string() !== fingerprintOf(from)) return null
   const oldAggregators = Object.values(from.aggregates)
   const newAggregators = Object.keys(to.aggregates).length
@@ -62,7 +63,7 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
     writer.f64(reader.f64())
     writer.f64(reader.f64())
     writer.bool(reader.bool())
-    if (format === FORMAT_VERSION) {
+    if (format >= SPILLED_WINDOWS_FORMAT_VERSION) {
       // States already on disk are in the store under the old keys, where the new operator would not find them.
       const stored = reader.bool()
       const spilledKeys = reader.f64()

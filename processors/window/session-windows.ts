@@ -1,6 +1,8 @@
 import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
+import { fromSortableDouble, sortableDouble } from '../state/key-order.ts'
 import { MinHeap } from '../collections/min-heap.ts'
-import type { Emission } from './types.ts'
+import { STORED_SESSIONS_FORMAT_VERSION } from './formats.ts'
+import type { Emission, OperatorStorage } from './types.ts'
 import { compareStates, revisionOf, type StateContext, type WindowState } from './window-state.ts'
 
 /**
@@ -20,6 +22,16 @@ import { compareStates, revisionOf, type StateContext, type WindowState } from '
  * Timers: one heap entry per session at its due time (end, or end + lateness once fired). Ends only
  * grow, so entries are rescheduled lazily when popped; an earlier due time pushes a fresh entry and
  * bumps the version so the old one is skipped.
+ *
+ * With a state store, the chains live in it: `<prefix>s/<key>`, with an index of their earliest due
+ * time, `<prefix>d/<due>/<key>`. The heap caches the keys active now; a checkpoint writes the
+ * chains changed since the last one (an event, a firing, a purge) and lets go of those idle for
+ * a thirtieth of the gap (event time) that owe no early or late row, so the heap holds the
+ * visitors of the last minute, not the whole 30-minute gap of them, and the checkpoint costs what
+ * changed, not every open session. A key not in the heap is read back on its next event, or when
+ * the watermark reaches its due time (read from the index past where the last read stopped, never
+ * by scanning keys). Where a chain lives never changes a decision: the state bound and the key
+ * limit count both.
  */
 
 interface TimerEntry {
@@ -29,21 +41,48 @@ interface TimerEntry {
 
 /** The per-key Map entry. */
 const KEY_BYTES = 96
+/**
+ * The share of the gap a key must have been quiet (in event time) before its chain moves to the
+ * store: a minute of the clickstream's 30. Most visitors who will click again do so within it; one
+ * written and read back costs two store operations, one kept costs heap for the rest of its gap.
+ */
+const SPILL_IDLE_SHARE = 1 / 30
+/** `<prefix>d/` + 16 hex digits of the due time + `/`. */
+const DUE_KEY_HEAD = 2 + 16 + 1
+const NO_VALUE = new Uint8Array(0)
 
 export class SessionWindows<In, Values> {
-  /** Per key, the earliest session; later ones follow through `next` (rarely more than one). */
+  /** Per key, the earliest session; later ones follow through `next` (rarely more than one). With a store, the keys in the heap. */
   private readonly sessions = new Map<string, WindowState>()
   private readonly timers = new MinHeap<TimerEntry>()
+  /** Keys and sessions, in the heap and in the store. */
+  private keyCount = 0
   private sessionCount = 0
+  /** Keys in the store and not in the heap, the sessions in them and their bytes (KEY_BYTES included). */
+  private storedKeys = 0
+  private storedSessions = 0
+  private storedBytes = 0
+  /** No chain only in the store is due before this (a lower bound). */
+  private nextStoredDue = Infinity
+  /** The index was read up to this due time: every entry at or before it was brought back or skipped (not in the snapshot: a restore starts at the watermark). */
+  private indexReadThrough = -Infinity
+  /** Keys changed since the last checkpoint (purged ones too): their store entries are out of date. */
+  private touched = new Set<string>()
+  /** For keys in the heap, the index entry the store holds for them, if it holds them. */
+  private readonly indexed = new Map<string, string>()
+  private readonly writer = new ByteWriter(512)
 
   constructor(
     private readonly context: StateContext<In>,
     private readonly gapMs: number,
     private readonly allowedLatenessMs: number,
-  ) {}
+    private readonly storage?: OperatorStorage,
+  ) {
+    if (storage !== undefined) context.onChange = (state) => this.touched.add(state.key)
+  }
 
   get nextTimer(): number {
-    return this.timers.peekPriority()
+    return Math.min(this.timers.peekPriority(), this.nextStoredDue)
   }
 
   get windows(): number {
@@ -51,7 +90,7 @@ export class SessionWindows<In, Values> {
   }
 
   get keys(): number {
-    return this.sessions.size
+    return this.keyCount
   }
 
   add(event: In, key: string, time: number, watermark: number, out: Emission<In, Values>[]): void {
@@ -70,7 +109,8 @@ export class SessionWindows<In, Values> {
       })
       return
     }
-    const head = this.sessions.get(key)
+    let head = this.sessions.get(key)
+    if (head === undefined && this.storedKeys > 0) head = this.readBack(key)
     // `before` is the last session entirely before the event; [first, last] the ones it touches.
     let before: WindowState | null = null
     let first: WindowState | null = null
@@ -83,12 +123,15 @@ export class SessionWindows<In, Values> {
       else if (first === null) before = node
     }
     if (first === null) {
-      const reason = context.admitNew(key, head === undefined ? this.sessions.size : 0, head === undefined ? KEY_BYTES : 0)
+      const reason = context.admitNew(key, head === undefined ? this.keyCount : 0, head === undefined ? KEY_BYTES : 0)
       if (reason !== null) {
         out.push({ kind: 'overflow', event, reason, key, windowStart: time, windowEnd: end })
         return
       }
-      if (head === undefined) context.totalBytes += KEY_BYTES
+      if (head === undefined) {
+        context.totalBytes += KEY_BYTES
+        this.keyCount++
+      }
       const state = context.create(key, time, end, end <= watermark)
       if (before === null) {
         state.next = head ?? null
@@ -189,6 +232,7 @@ export class SessionWindows<In, Values> {
   }
 
   advance(watermark: number, out: Emission<In, Values>[]): void {
+    if (this.storage !== undefined && watermark >= this.nextStoredDue) this.readDue(watermark)
     const due: WindowState[] = []
     while (this.timers.size > 0 && this.timers.peekPriority() <= watermark) {
       const entry = this.timers.pop() as TimerEntry
@@ -216,11 +260,13 @@ export class SessionWindows<In, Values> {
     if (state.dirty) this.context.emit(state, 'late', out)
     this.context.release(state)
     this.sessionCount--
+    if (this.storage !== undefined) this.touched.add(state.key)
     const head = this.sessions.get(state.key) as WindowState
     if (head === state) {
       if (state.next === null) {
         this.sessions.delete(state.key)
         this.context.totalBytes -= KEY_BYTES
+        this.keyCount--
       } else this.sessions.set(state.key, state.next)
       return
     }
@@ -229,8 +275,140 @@ export class SessionWindows<In, Values> {
     node.next = state.next
   }
 
+  /** Brings back every chain due by `watermark` that is only in the store: its timers join the heap's, to fire with them. */
+  private readDue(watermark: number): void {
+    const prefix = this.storage!.prefix
+    const index = `${prefix}d/`
+    const keys: string[] = []
+    const through = `${index}${sortableDouble(watermark)}0`
+    for (const { key: entry } of this.storage!.store.range(index, { from: `${index}${sortableDouble(this.indexReadThrough)}0`, until: through })) {
+      const key = entry.slice(prefix.length + DUE_KEY_HEAD)
+      // In the heap, its own timers fire it; touched and gone from the heap, it was purged.
+      if (!this.sessions.has(key) && !this.touched.has(key)) keys.push(key)
+    }
+    for (const key of keys) this.readBack(key)
+    this.indexReadThrough = watermark
+    this.nextStoredDue = Infinity
+    for (const { key: entry } of this.storage!.store.range(index, { from: through })) {
+      this.nextStoredDue = dueOf(entry, prefix.length)
+      break
+    }
+  }
+
+  /** The key's chain from the store into the heap, or undefined if the store has none (or an outdated one). */
+  private readBack(key: string): WindowState | undefined {
+    if (this.touched.has(key)) return undefined
+    const bytes = this.storage!.store.get(this.chainKey(key))
+    if (bytes === undefined) return undefined
+    const reader = new ByteReader(bytes)
+    let head: WindowState | null = null
+    let previous: WindowState | null = null
+    let bytesOfChain = KEY_BYTES
+    let count = 0
+    for (let remaining = reader.u32(); remaining > 0; remaining--) {
+      // Already in totalBytes: a stored chain counts in the state bound.
+      const state = this.context.readState(reader, key, false)
+      if (previous === null) head = state
+      else previous.next = state
+      previous = state
+      bytesOfChain += state.bytes
+      count++
+    }
+    const first = head as WindowState
+    this.sessions.set(key, first)
+    this.indexed.set(key, this.dueKey(this.chainDue(first), key))
+    this.storedKeys--
+    this.storedSessions -= count
+    this.storedBytes -= bytesOfChain
+    for (let node: WindowState | null = first; node !== null; node = node.next) this.schedule(node)
+    return first
+  }
+
+  private chainDue(head: WindowState): number {
+    let due = Infinity
+    for (let node: WindowState | null = head; node !== null; node = node.next) due = Math.min(due, this.dueTime(node))
+    return due
+  }
+
+  private chainKey(key: string): string {
+    return `${this.storage!.prefix}s/${key}`
+  }
+
+  private dueKey(due: number, key: string): string {
+    return `${this.storage!.prefix}d/${sortableDouble(due)}/${key}`
+  }
+
+  /** Bytes of state kept in the store rather than the heap (counted in the state bound all the same). */
+  get spilledBytes(): number {
+    return this.storedBytes
+  }
+
+  /**
+   * Hands a checkpoint what changed: the chains changed since the last one are written (or
+   * deleted, if purged), then those idle at `watermark` and owing no row leave the heap.
+   */
+  changes(into: Map<string, Uint8Array | null>, watermark: number): void {
+    if (this.storage === undefined) return
+    const writer = this.writer
+    for (const key of this.touched) {
+      const head = this.sessions.get(key)
+      const indexed = this.indexed.get(key)
+      if (head === undefined) {
+        if (indexed !== undefined) {
+          into.set(indexed, null)
+          into.set(this.chainKey(key), null)
+          this.indexed.delete(key)
+        }
+        continue
+      }
+      writer.reset()
+      let count = 0
+      for (let node: WindowState | null = head; node !== null; node = node.next) count++
+      writer.u32(count)
+      for (let node: WindowState | null = head; node !== null; node = node.next) this.context.writeState(writer, node)
+      into.set(this.chainKey(key), writer.finish())
+      const dueKey = this.dueKey(this.chainDue(head), key)
+      if (indexed !== dueKey) {
+        if (indexed !== undefined) into.set(indexed, null)
+        into.set(dueKey, NO_VALUE)
+        this.indexed.set(key, dueKey)
+      }
+    }
+    this.touched = new Set()
+    const idleBefore = watermark - this.gapMs * SPILL_IDLE_SHARE
+    for (const [key, head] of this.sessions) {
+      let count = 0
+      let bytes = KEY_BYTES
+      let idle = true
+      for (let node: WindowState | null = head; node !== null; node = node.next) {
+        // A session's end is its last event + the gap.
+        if (this.context.owesRow(node) || node.end - this.gapMs >= idleBefore) {
+          idle = false
+          break
+        }
+        count++
+        bytes += node.bytes
+      }
+      if (!idle) continue
+      const due = this.chainDue(head)
+      // Its heap timer entries, if any, are skipped when they come up.
+      for (let node: WindowState | null = head; node !== null; node = node.next) node.dead = true
+      this.sessions.delete(key)
+      this.indexed.delete(key)
+      this.storedKeys++
+      this.storedSessions += count
+      this.storedBytes += bytes
+      if (due < this.nextStoredDue) this.nextStoredDue = due
+    }
+  }
+
+  /**
+   * Without a store, every chain; with one (after `changes`, which wrote them all), the counts and
+   * the keys owing an early row, which a restore brings back so the early firing still comes.
+   */
   snapshot(writer: ByteWriter): void {
-    const keys = [...this.sessions.keys()].sort(compareStrings)
+    const stored = this.storage !== undefined
+    const keys = stored ? [] : [...this.sessions.keys()].sort(compareStrings)
     writer.u32(keys.length)
     for (const key of keys) {
       const chain: WindowState[] = []
@@ -239,19 +417,46 @@ export class SessionWindows<In, Values> {
       writer.u32(chain.length)
       for (const state of chain) this.context.writeState(writer, state)
     }
+    writer.f64(this.keyCount)
+    writer.f64(this.sessionCount)
+    writer.f64(this.storedBytes + (stored ? this.heapBytes() : 0))
+    const owing = stored ? [...this.sessions].filter(([, head]) => this.owesRow(head)).map(([key]) => key).sort(compareStrings) : []
+    writer.u32(owing.length)
+    for (const key of owing) writer.string(key)
   }
 
-  /** Sessions are in the heap whatever the store, so their layout is the same in every format. */
-  get spilledBytes(): number {
-    return 0
+  private owesRow(head: WindowState): boolean {
+    for (let node: WindowState | null = head; node !== null; node = node.next) if (this.context.owesRow(node)) return true
+    return false
   }
 
-  changes(_into: Map<string, Uint8Array | null>): void {}
+  /** Bytes of the chains in the heap, KEY_BYTES included. */
+  private heapBytes(): number {
+    let bytes = 0
+    for (const head of this.sessions.values()) {
+      bytes += KEY_BYTES
+      for (let node: WindowState | null = head; node !== null; node = node.next) bytes += node.bytes
+    }
+    return bytes
+  }
 
-  restore(reader: ByteReader, _format: number): void {
+  /**
+   * Restores a snapshot of `format` 3 (chains in the store), or of an earlier one (every session
+   * inside). After any call no chain only in the store is due by the watermark, so the index is
+   * read from there on.
+   */
+  restore(reader: ByteReader, format: number, watermark: number): void {
     this.sessions.clear()
     this.timers.clear()
+    this.keyCount = 0
     this.sessionCount = 0
+    this.storedKeys = 0
+    this.storedSessions = 0
+    this.storedBytes = 0
+    this.nextStoredDue = Infinity
+    this.indexReadThrough = watermark
+    this.touched = new Set()
+    this.indexed.clear()
     const restored: WindowState[] = []
     for (let remaining = reader.u32(); remaining > 0; remaining--) {
       const key = reader.string()
@@ -265,8 +470,39 @@ export class SessionWindows<In, Values> {
         this.sessionCount++
       }
       this.context.totalBytes += KEY_BYTES
+      this.keyCount++
+      // Not in the store yet (a checkpoint of before the store): the next checkpoint writes it.
+      if (this.storage !== undefined) this.touched.add(key)
+    }
+    if (format >= STORED_SESSIONS_FORMAT_VERSION) {
+      const keys = reader.f64()
+      const sessions = reader.f64()
+      const bytes = reader.f64()
+      const owing: string[] = []
+      for (let count = reader.u32(); count > 0; count--) owing.push(reader.string())
+      if (this.storage !== undefined) {
+        this.keyCount = keys
+        this.sessionCount = sessions
+        this.storedKeys = keys
+        this.storedSessions = sessions
+        this.storedBytes = bytes
+        this.context.totalBytes += bytes
+        for (const key of owing) this.readBack(key)
+        this.nextStoredDue = this.firstIndexedDue()
+      }
     }
     restored.sort(compareStates)
     for (const state of restored) this.schedule(state)
   }
+
+  private firstIndexedDue(): number {
+    const index = `${this.storage!.prefix}d/`
+    for (const { key } of this.storage!.store.range(index, { from: `${index}${sortableDouble(this.indexReadThrough)}0` })) return dueOf(key, this.storage!.prefix.length)
+    return Infinity
+  }
+}
+
+/** The due time of an index entry `<prefix>d/<due>/<key>`. */
+function dueOf(entry: string, prefixLength: number): number {
+  return fromSortableDouble(entry.slice(prefixLength + 2, prefixLength + 2 + 16))
 }

@@ -3,6 +3,8 @@ import { count, sum } from './aggregators.ts'
 import { session } from './assigners.ts'
 import { WindowOperator } from './operator.ts'
 import type { Emission } from './types.ts'
+import { createHeapStateStore } from '../state/heap-store.ts'
+import type { PartitionStateStore } from '../state/store.ts'
 
 interface Visit {
   readonly user: string
@@ -13,8 +15,9 @@ interface Visit {
 const MINUTE = 60_000
 const GAP = 30 * MINUTE
 
-function sessions(options: { allowedLatenessMs?: number; earlyFiringMs?: number; outOfOrdernessMs?: number } = {}) {
+function sessions(options: { allowedLatenessMs?: number; earlyFiringMs?: number; outOfOrdernessMs?: number; store?: PartitionStateStore } = {}) {
   return new WindowOperator<Visit, { views: ReturnType<typeof count>; pages: ReturnType<typeof sum<Visit>> }>({
+    ...(options.store === undefined ? {} : { storage: { store: options.store, prefix: 's/' } }),
     assigner: session(GAP),
     key: (visit) => visit.user,
     time: (visit) => visit.time,
@@ -156,5 +159,55 @@ describe('session windows', () => {
     expect(describeAll(operator.process(0, [at(10)], 1500))).toEqual(['retract ann [0,30) rev=5'])
     expect(describeAll(operator.onProcessingTime(2000))).toEqual(['early ann [0,40) views=2 rev=4'])
     expect(describeAll(operator.onProcessingTime(3000))).toEqual([]) // unchanged: nothing to say
+  })
+
+  describe('with a state store', () => {
+    /** A checkpoint: what changed goes to the store, as the runner does it. */
+    function checkpoint(operator: ReturnType<typeof sessions>, store: PartitionStateStore) {
+      const entries = new Map<string, Uint8Array | null>()
+      operator.changes(entries)
+      store.stage({ nextOffset: 0, savedAt: 0, whole: operator.snapshot(), entries })
+      return entries
+    }
+    const chains = (store: PartitionStateStore) => [...store.range('s/s/')].map((entry) => entry.key.slice('s/s/'.length))
+
+    it('writes the keys that changed and keeps only the active ones in the heap', () => {
+      const store = createHeapStateStore().partition('sessions', 0)
+      const operator = sessions({ store, allowedLatenessMs: 0 })
+      // At watermark 10, ann (quiet since 0) and bob (since 8) have been idle a thirtieth of the gap (1 min); cat has not.
+      operator.process(0, [at(0), at(8, 'bob'), at(9.5, 'cat'), at(10, 'dan')], 0)
+      const heapBefore = operator.stats().stateBytes
+      expect(checkpoint(operator, store).size).toBe(8)
+      expect(chains(store)).toEqual(['ann', 'bob', 'cat', 'dan'])
+      // ann and bob are let go of: still counted as keys, no longer as heap.
+      expect(operator.stats().keys).toBe(4)
+      expect(operator.stats().stateBytes).toBeLessThan(heapBefore * 0.6)
+      const out = operator.process(0, [at(100, 'eve')], 1)
+      expect(describeAll(out)).toEqual(['final ann [0,30) views=1 rev=3', 'final bob [8,38) views=1 rev=3', 'final cat [9.5,39.5) views=1 rev=3', 'final dan [10,40) views=1 rev=3'])
+      checkpoint(operator, store)
+      // Fired and purged: their chains and due entries leave the store; eve's arrive.
+      expect(chains(store)).toEqual(['eve'])
+      expect([...store.range('s/d/')]).toHaveLength(1)
+      expect(operator.stats().keys).toBe(1)
+    })
+
+    it('a key read back and purged before the next checkpoint starts afresh, not from what the store still holds', () => {
+      const store = createHeapStateStore().partition('sessions', 0)
+      const operator = sessions({ store, allowedLatenessMs: 0 })
+      operator.process(0, [at(0), at(5), at(10, 'bob')], 0)
+      checkpoint(operator, store)
+      operator.process(0, [at(12, 'cat'), at(34, 'dan')], 1)
+      // Only what changed: cat and dan are new, ann and bob untouched.
+      expect([...checkpoint(operator, store).keys()].filter((key) => key.startsWith('s/s/'))).toEqual(['s/s/cat', 's/s/dan'])
+      expect(chains(store)).toEqual(['ann', 'bob', 'cat', 'dan'])
+      // The watermark reaches ann's end: her chain (out of the heap since the first checkpoint) comes
+      // back, fires and is purged; she visits again while the store still holds her old chain.
+      const out = operator.process(0, [at(40, 'bob'), at(41)], 2)
+      expect(describeAll(out)).toEqual(['final ann [0,35) views=2 rev=5', 'final bob [10,40) views=1 rev=3'])
+      const later = operator.process(0, [at(200, 'eve')], 3)
+      expect(describeAll(later)).toEqual(['final cat [12,42) views=1 rev=3', 'final dan [34,64) views=1 rev=3', 'final bob [40,70) views=1 rev=3', 'final ann [41,71) views=1 rev=3'])
+      checkpoint(operator, store)
+      expect(chains(store)).toEqual(['eve'])
+    })
   })
 })

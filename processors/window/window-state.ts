@@ -63,6 +63,8 @@ export class StateContext<In> {
   earlyDirty: WindowState[] = []
   /** States that changed after firing; flushed as late rows at the end of every call. */
   lateDirty: WindowState[] = []
+  /** Told of every change to a state (an event, a merge, a row emitted): what a store must write again. */
+  onChange: ((state: WindowState) => void) | undefined = undefined
 
   constructor(
     aggregates: Record<string, AnyAggregator<In>>,
@@ -168,6 +170,7 @@ export class StateContext<In> {
     state.events++
     if (this.variable.length > 0) this.remeasure(state)
     this.markDirty(state)
+    this.onChange?.(state)
   }
 
   /** Folds `from` into `into` (sessions). `from` is released. */
@@ -179,6 +182,7 @@ export class StateContext<In> {
     into.events += from.events
     this.release(from)
     this.remeasure(into)
+    this.onChange?.(into)
   }
 
   markDirty(state: WindowState): void {
@@ -186,6 +190,15 @@ export class StateContext<In> {
     state.dirty = true
     if (state.fired) this.lateDirty.push(state)
     else if (this.trackEarly) this.earlyDirty.push(state)
+  }
+
+  /**
+   * A firing still owes the state a row from one of the dirty lists (an early firing, or the late
+   * flush), so it must stay where the list can reach it. Without early firings an open session's
+   * changes wait for its final row, which is taken from the state itself.
+   */
+  owesRow(state: WindowState): boolean {
+    return state.dirty && (state.fired || this.trackEarly)
   }
 
   release(state: WindowState): void {
@@ -212,6 +225,7 @@ export class StateContext<In> {
     })
     state.dirty = false
     state.emitted = true
+    this.onChange?.(state)
   }
 
   /** Late rows for every state changed after its firing, in (end, start, key) order. */
