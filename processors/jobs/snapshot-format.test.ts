@@ -47,7 +47,7 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('ca28fb8ab124794d34dd7c135809c2f5727279ad995ea3703c88d1c0bab23959')
+    expect(digest(clickstreamJob(), clicks)).toBe('fa18aa9c78774c40ce17f24f5c57b345adc976e2669191e7e852a9408c8043c3')
   })
 
   /**

@@ -123,6 +123,12 @@ export class ByteReader {
     return value
   }
 
+  /** The next u32, left to be read. */
+  peekU32(): number {
+    this.need(4)
+    return this.view.getUint32(this.position, true)
+  }
+
   f64(): number {
     this.need(8)
     const value = this.view.getFloat64(this.position, true)

@@ -6,6 +6,7 @@ import { dimensionBreakdown, writeBreakdownEntries, type BreakdownEntry } from '
 import { WindowOperator } from './operator.ts'
 import { regroupAlignedSnapshot } from './regroup-snapshot.ts'
 import { type Click, type Step, streamArbitrary } from './test-support.ts'
+import { ByteReader, ByteWriter } from '../state/bytes.ts'
 import type { Emission } from './types.ts'
 
 /**
@@ -147,5 +148,39 @@ describe('dimensionBreakdown', () => {
     aggregator.add(breakdown, { id: 3, time: 0, user: 'u2', value: 1 })
     expect(aggregator.bytes!(breakdown)).toBeGreaterThan(one)
     expect(one).toBeGreaterThan(empty)
+  })
+
+  it('writes each distinct item once, and reads what the plain layout wrote as the same breakdown', () => {
+    const aggregator = breakdownShape.aggregates.breakdown
+    const click = fc.record({ id: fc.nat(), time: fc.constant(0), user: fc.constantFrom('u1', 'u2', 'é', '\u{1F600}', 'a\u0000b', ''), value: fc.integer({ min: -5, max: 5 }) })
+    fc.assert(
+      fc.property(fc.array(click, { maxLength: 40 }), (clicks) => {
+        const breakdown = aggregator.create()
+        for (const each of clicks) aggregator.add(breakdown, each)
+        const bytes = (write: (writer: ByteWriter) => void) => {
+          const writer = new ByteWriter()
+          write(writer)
+          return Buffer.from(writer.finish())
+        }
+        const interned = bytes((writer) => aggregator.serialize(breakdown, writer))
+        const plain = bytes((writer) => writeBreakdownEntries(breakdown.byDimension, writer))
+        for (const written of [interned, plain]) {
+          const read = aggregator.deserialize(new ByteReader(written))
+          expect(bytes((writer) => aggregator.serialize(read, writer)).equals(interned)).toBe(true)
+          expect(aggregator.result(read, 'early')).toEqual(aggregator.result(aggregator.deserialize(new ByteReader(interned)), 'early'))
+          expect(aggregator.bytes!(read)).toBe(aggregator.bytes!(breakdown))
+        }
+      }),
+      { numRuns: 200 },
+    )
+    // Each visitor is in an entry of every dimension: once by name, then by index.
+    const many = aggregator.create()
+    for (let id = 0; id < 300; id++) aggregator.add(many, { id, time: 0, user: `visitor-${id.toString(36).padStart(8, '0')}`, value: id })
+    const size = (write: (writer: ByteWriter) => void) => {
+      const writer = new ByteWriter()
+      write(writer)
+      return writer.finish().length
+    }
+    expect(size((writer) => aggregator.serialize(many, writer))).toBeLessThan(0.75 * size((writer) => writeBreakdownEntries(many.byDimension, writer)))
   })
 })

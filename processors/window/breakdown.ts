@@ -1,4 +1,4 @@
-import { compareStrings, type ByteWriter } from '../state/bytes.ts'
+import { compareStrings, SnapshotFormatError, type ByteWriter } from '../state/bytes.ts'
 import { MAP_ENTRY_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import type { Aggregator, FiringTiming } from './types.ts'
 import { revisionOf } from './window-state.ts'
@@ -128,16 +128,30 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
       entries.sort(compareEntries)
       return entries
     },
-    serialize: (breakdown, writer) => writeBreakdownEntries(breakdown.byDimension, writer),
+    serialize: (breakdown, writer) => writeInternedEntries(breakdown.byDimension, writer),
     deserialize: (reader) => {
       const breakdown = create()
+      // A snapshot of before the items were interned starts with dimension 0's entry count, never this.
+      const interned = reader.peekU32() === INTERNED
+      let items: string[] = []
+      if (interned) {
+        reader.u32()
+        items = new Array<string>(reader.u32())
+        for (let index = 0; index < items.length; index++) items[index] = reader.string()
+      }
       for (let dimension = 0; dimension < dimensions; dimension++) {
         for (let remaining = reader.u32(); remaining > 0; remaining--) {
           const value = reader.string()
           const cell = cellOf(breakdown, dimension, value)
           cell.count = reader.f64()
           if (reader.bool()) touch(breakdown, dimension, value, cell)
-          for (let items = reader.u32(); items > 0; items--) cell.distinct.add(reader.string())
+          if (interned) {
+            for (let count = reader.u32(); count > 0; count--) {
+              const item = items[reader.u32()]
+              if (item === undefined) throw new SnapshotFormatError('a breakdown entry names an item the snapshot does not hold')
+              cell.distinct.add(item)
+            }
+          } else for (let count = reader.u32(); count > 0; count--) cell.distinct.add(reader.string())
           breakdown.bytes += cell.distinct.size * SET_ENTRY_BYTES
         }
       }
@@ -154,7 +168,45 @@ export interface BreakdownEntrySnapshot {
   readonly distinct: Iterable<string>
 }
 
-/** Per dimension in order, entries sorted by value, items sorted: bytes independent of arrival order. */
+/**
+ * Marks the interned layout: every distinct item (a visitor) once, sorted, then per dimension in
+ * order the entries sorted by value, each with the indices of its items in ascending order. A
+ * visitor is in one entry of every dimension, so the plain layout wrote and sorted each id nine
+ * times; this writes it once, and the checkpoint of an open minute costs a third as much.
+ */
+const INTERNED = 0xffffffff
+
+function writeInternedEntries(byDimension: readonly ReadonlyMap<string, Cell>[], writer: ByteWriter): void {
+  const all = new Set<string>()
+  for (const cells of byDimension) for (const cell of cells.values()) for (const item of cell.distinct) all.add(item)
+  const items = [...all].sort()
+  const indexOf = new Map<string, number>()
+  writer.u32(INTERNED)
+  writer.u32(items.length)
+  items.forEach((item, index) => {
+    indexOf.set(item, index)
+    writer.string(item)
+  })
+  for (const cells of byDimension) {
+    // Default sort: the code-unit order of compareStrings, without a call per comparison.
+    const values = [...cells.keys()].sort()
+    writer.u32(values.length)
+    for (const value of values) {
+      const cell = cells.get(value)!
+      writer.string(value)
+      writer.f64(cell.count)
+      writer.bool(cell.dirty)
+      const indices = new Uint32Array(cell.distinct.size)
+      let at = 0
+      for (const item of cell.distinct) indices[at++] = indexOf.get(item)!
+      indices.sort()
+      writer.u32(indices.length)
+      for (const index of indices) writer.u32(index)
+    }
+  }
+}
+
+/** The plain layout: per dimension in order, entries sorted by value, items sorted; what snapshots of other layouts are converted into. */
 export function writeBreakdownEntries(byDimension: readonly ReadonlyMap<string, BreakdownEntrySnapshot>[], writer: ByteWriter): void {
   for (const cells of byDimension) {
     const values = [...cells.keys()].sort(compareStrings)
