@@ -187,6 +187,27 @@ function writeInternedEntries(byDimension: readonly ReadonlyMap<string, Cell>[],
     indexOf.set(item, index)
     writer.string(item)
   })
+  writeEntries(byDimension, writer, (distinct) => {
+    const indices = new Uint32Array(distinct.size)
+    let at = 0
+    for (const item of distinct) indices[at++] = indexOf.get(item)!
+    indices.sort()
+    writer.u32(indices.length)
+    for (const index of indices) writer.u32(index)
+  })
+}
+
+/** The plain layout: per dimension in order, entries sorted by value, items sorted; what snapshots of other layouts are converted into. */
+export function writeBreakdownEntries(byDimension: readonly ReadonlyMap<string, BreakdownEntrySnapshot>[], writer: ByteWriter): void {
+  writeEntries(byDimension, writer, (distinct) => {
+    const items = [...distinct].sort()
+    writer.u32(items.length)
+    for (const item of items) writer.string(item)
+  })
+}
+
+/** Per dimension in order, its entries sorted by value: count, dirty, then the items as `writeItems` writes them. */
+function writeEntries<Items>(byDimension: readonly ReadonlyMap<string, { readonly count: number; readonly dirty: boolean; readonly distinct: Items }>[], writer: ByteWriter, writeItems: (distinct: Items) => void): void {
   for (const cells of byDimension) {
     // Default sort: the code-unit order of compareStrings, without a call per comparison.
     const values = [...cells.keys()].sort()
@@ -196,29 +217,7 @@ function writeInternedEntries(byDimension: readonly ReadonlyMap<string, Cell>[],
       writer.string(value)
       writer.f64(cell.count)
       writer.bool(cell.dirty)
-      const indices = new Uint32Array(cell.distinct.size)
-      let at = 0
-      for (const item of cell.distinct) indices[at++] = indexOf.get(item)!
-      indices.sort()
-      writer.u32(indices.length)
-      for (const index of indices) writer.u32(index)
-    }
-  }
-}
-
-/** The plain layout: per dimension in order, entries sorted by value, items sorted; what snapshots of other layouts are converted into. */
-export function writeBreakdownEntries(byDimension: readonly ReadonlyMap<string, BreakdownEntrySnapshot>[], writer: ByteWriter): void {
-  for (const cells of byDimension) {
-    const values = [...cells.keys()].sort(compareStrings)
-    writer.u32(values.length)
-    for (const value of values) {
-      const cell = cells.get(value)!
-      writer.string(value)
-      writer.f64(cell.count)
-      writer.bool(cell.dirty)
-      const items = [...cell.distinct].sort(compareStrings)
-      writer.u32(items.length)
-      for (const item of items) writer.string(item)
+      writeItems(cell.distinct)
     }
   }
 }

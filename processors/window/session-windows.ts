@@ -1,7 +1,7 @@
 import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
-import { fromSortableDouble, sortableDouble } from '../state/key-order.ts'
 import { MinHeap } from '../collections/min-heap.ts'
 import { STORED_SESSIONS_FORMAT_VERSION } from './formats.ts'
+import { readChain, SessionStoreKeys, writeChain } from './session-chains.ts'
 import type { Emission, OperatorStorage } from './types.ts'
 import { compareStates, revisionOf, type StateContext, type WindowState } from './window-state.ts'
 
@@ -47,8 +47,6 @@ const KEY_BYTES = 96
  * written and read back costs two store operations, one kept costs heap for the rest of its gap.
  */
 const SPILL_IDLE_SHARE = 1 / 30
-/** `<prefix>d/` + 16 hex digits of the due time + `/`. */
-const DUE_KEY_HEAD = 2 + 16 + 1
 const NO_VALUE = new Uint8Array(0)
 
 export class SessionWindows<In, Values> {
@@ -71,6 +69,7 @@ export class SessionWindows<In, Values> {
   /** For keys in the heap, the index entry the store holds for them, if it holds them. */
   private readonly indexed = new Map<string, string>()
   private readonly writer = new ByteWriter(512)
+  private readonly storeKeys: SessionStoreKeys | undefined
 
   constructor(
     private readonly context: StateContext<In>,
@@ -78,6 +77,7 @@ export class SessionWindows<In, Values> {
     private readonly allowedLatenessMs: number,
     private readonly storage?: OperatorStorage,
   ) {
+    this.storeKeys = storage === undefined ? undefined : new SessionStoreKeys(storage.prefix)
     if (storage !== undefined) context.onChange = (state) => this.touched.add(state.key)
   }
 
@@ -277,49 +277,30 @@ export class SessionWindows<In, Values> {
 
   /** Brings back every chain due by `watermark` that is only in the store: its timers join the heap's, to fire with them. */
   private readDue(watermark: number): void {
-    const prefix = this.storage!.prefix
-    const index = `${prefix}d/`
+    const storeKeys = this.storeKeys!
     const keys: string[] = []
-    const through = `${index}${sortableDouble(watermark)}0`
-    for (const { key: entry } of this.storage!.store.range(index, { from: `${index}${sortableDouble(this.indexReadThrough)}0`, until: through })) {
-      const key = entry.slice(prefix.length + DUE_KEY_HEAD)
+    for (const { key: entry } of this.storage!.store.range(storeKeys.indexPrefix, storeKeys.dueBetween(this.indexReadThrough, watermark))) {
+      const key = storeKeys.keyOf(entry)
       // In the heap, its own timers fire it; touched and gone from the heap, it was purged.
       if (!this.sessions.has(key) && !this.touched.has(key)) keys.push(key)
     }
     for (const key of keys) this.readBack(key)
     this.indexReadThrough = watermark
-    this.nextStoredDue = Infinity
-    for (const { key: entry } of this.storage!.store.range(index, { from: through })) {
-      this.nextStoredDue = dueOf(entry, prefix.length)
-      break
-    }
+    this.nextStoredDue = this.firstIndexedDue()
   }
 
   /** The key's chain from the store into the heap, or undefined if the store has none (or an outdated one). */
   private readBack(key: string): WindowState | undefined {
     if (this.touched.has(key)) return undefined
-    const bytes = this.storage!.store.get(this.chainKey(key))
+    const bytes = this.storage!.store.get(this.storeKeys!.chain(key))
     if (bytes === undefined) return undefined
-    const reader = new ByteReader(bytes)
-    let head: WindowState | null = null
-    let previous: WindowState | null = null
-    let bytesOfChain = KEY_BYTES
-    let count = 0
-    for (let remaining = reader.u32(); remaining > 0; remaining--) {
-      // Already in totalBytes: a stored chain counts in the state bound.
-      const state = this.context.readState(reader, key, false)
-      if (previous === null) head = state
-      else previous.next = state
-      previous = state
-      bytesOfChain += state.bytes
-      count++
-    }
-    const first = head as WindowState
+    // Already in totalBytes: a stored chain counts in the state bound.
+    const { head: first, sessions, bytes: stateBytes } = readChain(new ByteReader(bytes), this.context, key, false)
     this.sessions.set(key, first)
-    this.indexed.set(key, this.dueKey(this.chainDue(first), key))
+    this.indexed.set(key, this.storeKeys!.due(this.chainDue(first), key))
     this.storedKeys--
-    this.storedSessions -= count
-    this.storedBytes -= bytesOfChain
+    this.storedSessions -= sessions
+    this.storedBytes -= KEY_BYTES + stateBytes
     for (let node: WindowState | null = first; node !== null; node = node.next) this.schedule(node)
     return first
   }
@@ -328,14 +309,6 @@ export class SessionWindows<In, Values> {
     let due = Infinity
     for (let node: WindowState | null = head; node !== null; node = node.next) due = Math.min(due, this.dueTime(node))
     return due
-  }
-
-  private chainKey(key: string): string {
-    return `${this.storage!.prefix}s/${key}`
-  }
-
-  private dueKey(due: number, key: string): string {
-    return `${this.storage!.prefix}d/${sortableDouble(due)}/${key}`
   }
 
   /** Bytes of state kept in the store rather than the heap (counted in the state bound all the same). */
@@ -356,18 +329,15 @@ export class SessionWindows<In, Values> {
       if (head === undefined) {
         if (indexed !== undefined) {
           into.set(indexed, null)
-          into.set(this.chainKey(key), null)
+          into.set(this.storeKeys!.chain(key), null)
           this.indexed.delete(key)
         }
         continue
       }
       writer.reset()
-      let count = 0
-      for (let node: WindowState | null = head; node !== null; node = node.next) count++
-      writer.u32(count)
-      for (let node: WindowState | null = head; node !== null; node = node.next) this.context.writeState(writer, node)
-      into.set(this.chainKey(key), writer.finish())
-      const dueKey = this.dueKey(this.chainDue(head), key)
+      writeChain(writer, this.context, head)
+      into.set(this.storeKeys!.chain(key), writer.finish())
+      const dueKey = this.storeKeys!.due(this.chainDue(head), key)
       if (indexed !== dueKey) {
         if (indexed !== undefined) into.set(indexed, null)
         into.set(dueKey, NO_VALUE)
@@ -411,15 +381,13 @@ export class SessionWindows<In, Values> {
     const keys = stored ? [] : [...this.sessions.keys()].sort(compareStrings)
     writer.u32(keys.length)
     for (const key of keys) {
-      const chain: WindowState[] = []
-      for (let node = this.sessions.get(key) ?? null; node !== null; node = node.next) chain.push(node)
       writer.string(key)
-      writer.u32(chain.length)
-      for (const state of chain) this.context.writeState(writer, state)
+      writeChain(writer, this.context, this.sessions.get(key)!)
     }
     writer.f64(this.keyCount)
     writer.f64(this.sessionCount)
-    writer.f64(this.storedBytes + (stored ? this.heapBytes() : 0))
+    // Every chain's bytes and KEY_BYTES, heap and store: what the session state weighs in the bound.
+    writer.f64(stored ? this.context.totalBytes : 0)
     const owing = stored ? [...this.sessions].filter(([, head]) => this.owesRow(head)).map(([key]) => key).sort(compareStrings) : []
     writer.u32(owing.length)
     for (const key of owing) writer.string(key)
@@ -428,16 +396,6 @@ export class SessionWindows<In, Values> {
   private owesRow(head: WindowState): boolean {
     for (let node: WindowState | null = head; node !== null; node = node.next) if (this.context.owesRow(node)) return true
     return false
-  }
-
-  /** Bytes of the chains in the heap, KEY_BYTES included. */
-  private heapBytes(): number {
-    let bytes = 0
-    for (const head of this.sessions.values()) {
-      bytes += KEY_BYTES
-      for (let node: WindowState | null = head; node !== null; node = node.next) bytes += node.bytes
-    }
-    return bytes
   }
 
   /**
@@ -460,15 +418,10 @@ export class SessionWindows<In, Values> {
     const restored: WindowState[] = []
     for (let remaining = reader.u32(); remaining > 0; remaining--) {
       const key = reader.string()
-      let previous: WindowState | null = null
-      for (let count = reader.u32(); count > 0; count--) {
-        const state = this.context.readState(reader, key)
-        if (previous === null) this.sessions.set(key, state)
-        else previous.next = state
-        previous = state
-        restored.push(state)
-        this.sessionCount++
-      }
+      const chain = readChain(reader, this.context, key, true)
+      this.sessions.set(key, chain.head)
+      for (let node: WindowState | null = chain.head; node !== null; node = node.next) restored.push(node)
+      this.sessionCount += chain.sessions
       this.context.totalBytes += KEY_BYTES
       this.keyCount++
       // Not in the store yet (a checkpoint of before the store): the next checkpoint writes it.
@@ -495,14 +448,10 @@ export class SessionWindows<In, Values> {
     for (const state of restored) this.schedule(state)
   }
 
+  /** The first index entry after where the index was read: no chain only in the store is due before it. */
   private firstIndexedDue(): number {
-    const index = `${this.storage!.prefix}d/`
-    for (const { key } of this.storage!.store.range(index, { from: `${index}${sortableDouble(this.indexReadThrough)}0` })) return dueOf(key, this.storage!.prefix.length)
+    const storeKeys = this.storeKeys!
+    for (const { key } of this.storage!.store.range(storeKeys.indexPrefix, storeKeys.dueAfter(this.indexReadThrough))) return storeKeys.dueOf(key)
     return Infinity
   }
-}
-
-/** The due time of an index entry `<prefix>d/<due>/<key>`. */
-function dueOf(entry: string, prefixLength: number): number {
-  return fromSortableDouble(entry.slice(prefixLength + 2, prefixLength + 2 + 16))
 }
