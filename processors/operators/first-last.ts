@@ -7,6 +7,19 @@ interface Pick<Value> {
 }
 
 /**
+ * A pick never changes once made, and a session's entry page is written at every checkpoint its
+ * session changed in (its chain is written whole): encoded once, not each time.
+ */
+const texts = new WeakMap<object, string>()
+
+function encoded(current: Pick<unknown> | null): string {
+  if (current === null) return 'null'
+  let text = texts.get(current)
+  if (text === undefined) texts.set(current, (text = JSON.stringify(current)))
+  return text
+}
+
+/**
  * The value of the earliest (or latest) event in a window, ties broken by a stable id so the result
  * does not depend on arrival order. Entry and exit pages of a session are these. Events whose
  * value is undefined do not take part (a custom event has no page to enter on).
@@ -26,8 +39,13 @@ function pickBy<In, Value>(kind: string, time: (event: In) => number, tie: (even
     },
     merge: (into, from) => (into === null ? from : from === null ? into : better(from, into) ? from : into),
     result: (current) => (current === null ? null : current.value),
-    serialize: (current, writer) => writer.text(JSON.stringify(current)),
-    deserialize: (reader) => JSON.parse(reader.text()) as Pick<Value> | null,
+    serialize: (current, writer) => writer.text(encoded(current)),
+    deserialize: (reader) => {
+      const text = reader.text()
+      const current = JSON.parse(text) as Pick<Value> | null
+      if (current !== null) texts.set(current, text)
+      return current
+    },
   }
 }
 

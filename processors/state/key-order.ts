@@ -43,8 +43,13 @@ export function sortableDouble(value: number): string {
     high = ~high >>> 0
     low = ~low >>> 0
   } else high = (high | 0x80000000) >>> 0
-  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
+  // By byte from a table: toString(16) and padStart were a tenth of a checkpoint's time (every
+  // timer and session index key has one of these).
+  return HEX_BYTES[high >>> 24]! + HEX_BYTES[(high >>> 16) & 0xff]! + HEX_BYTES[(high >>> 8) & 0xff]! + HEX_BYTES[high & 0xff]! +
+    HEX_BYTES[low >>> 24]! + HEX_BYTES[(low >>> 16) & 0xff]! + HEX_BYTES[(low >>> 8) & 0xff]! + HEX_BYTES[low & 0xff]!
 }
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
 
 /** The number sortableDouble wrote. */
 export function fromSortableDouble(text: string): number {
