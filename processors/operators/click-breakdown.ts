@@ -1,6 +1,6 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
 import type { RestoreResult } from '../job.ts'
-import { count, dimensionBreakdown, distinct, regroupAlignedSnapshot, tumbling, writeBreakdownEntries, type BreakdownEntrySnapshot } from '../window/index.ts'
+import { count, dimensionBreakdown, distinct, regroupAlignedSnapshot, tumbling, writeBreakdownEntries, type BreakdownEntrySnapshot, type DistinctItems } from '../window/index.ts'
 import { keyPart, keyParts } from './emissions.ts'
 
 /** Dimensions of the per-minute breakdown; 'total' (value '') is the whole project. */
@@ -48,7 +48,7 @@ export function restoreBreakdown(operator: { restore(bytes: Uint8Array): Restore
           const [, dimension, value] = keyParts(state.key)
           const index = CLICK_DIMENSIONS.indexOf(dimension as (typeof CLICK_DIMENSIONS)[number])
           if (index < 0 || value === undefined) throw new Error(`breakdown checkpoint holds an unknown dimension in key ${JSON.stringify(state.key)}`)
-          const [count, visitors] = state.accumulators as [number, Set<string>]
+          const [count, { items: visitors }] = state.accumulators as [number, DistinctItems]
           byDimension[index]!.set(value, { count, dirty: state.dirty, distinct: visitors })
           pageviews[index]! += count
         }

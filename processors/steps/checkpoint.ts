@@ -4,11 +4,12 @@ import type { StateCheckpoints } from '../checkpoints/state-checkpoints.ts'
 import type { PartitionTask } from '../partition-task.ts'
 
 /**
- * Most of the processor thread that one job's snapshots may take. A snapshot writes every open
- * window and session of the partition; with many of them (sessions stay open for their 30-minute
- * gap) a checkpoint every second would spend more time writing state than processing events. So a
- * partition waits, after a snapshot that took `t`, at least t × partitions / CHECKPOINT_SHARE
- * before the next: the price is a longer replay after a crash, never a lost or doubled row.
+ * Most of the processor thread that one job's snapshots may take. A snapshot writes what the
+ * partition's state changed since the last one, which at a high rate (every visitor active in the
+ * second has a session chain and a path to write) can still be tens of milliseconds; a checkpoint
+ * every second must not spend more time writing state than processing events. So a partition
+ * waits, after a snapshot that took `t`, at least t × partitions / CHECKPOINT_SHARE before the
+ * next: the price is a longer replay after a crash, never a lost or doubled row.
  */
 const CHECKPOINT_SHARE = 0.05
 

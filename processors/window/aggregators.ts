@@ -92,27 +92,54 @@ export function avg<In>(value: (event: In) => number): Aggregator<In, Mean, numb
  * Exact distinct count of string values. Variable-size (it reports `bytes`), so the operator's
  * state bound covers it. Values are serialised sorted so snapshots do not depend on Set order.
  */
-export function distinct<In>(value: (event: In) => string): Aggregator<In, Set<string>, number> {
+/** An exact set, and what was added since it was last written (null until it first is). */
+export interface DistinctItems {
+  readonly items: Set<string>
+  added: string[] | null
+}
+
+export function distinct<In>(value: (event: In) => string): Aggregator<In, DistinctItems, number> {
+  const include = (seen: DistinctItems, item: string) => {
+    const before = seen.items.size
+    seen.items.add(item)
+    if (seen.added !== null && seen.items.size !== before) seen.added.push(item)
+  }
   return {
     kind: 'distinct',
-    create: () => new Set<string>(),
-    add: (seen, event) => seen.add(value(event)),
-    merge: (into, from) => {
-      for (const item of from) into.add(item)
-      return into
-    },
-    result: (seen) => seen.size,
-    serialize: (seen, writer) => {
-      const items = [...seen].sort(compareStrings)
-      writer.u32(items.length)
-      for (const item of items) writer.string(item)
-    },
-    deserialize: (reader) => {
-      const seen = new Set<string>()
-      for (let remaining = reader.u32(); remaining > 0; remaining--) seen.add(reader.string())
+    create: () => ({ items: new Set<string>(), added: null }),
+    add: (seen, event) => {
+      include(seen, value(event))
       return seen
     },
+    merge: (into, from) => {
+      for (const item of from.items) include(into, item)
+      return into
+    },
+    result: (seen) => seen.items.size,
+    serialize: (seen, writer) => {
+      const items = [...seen.items].sort(compareStrings)
+      writer.u32(items.length)
+      for (const item of items) writer.string(item)
+      seen.added = []
+    },
+    deserialize: (reader) => {
+      const items = new Set<string>()
+      for (let remaining = reader.u32(); remaining > 0; remaining--) items.add(reader.string())
+      return { items, added: [] }
+    },
     // ~48 bytes per Set entry plus the string; sized by count only, to stay cheap per event.
-    bytes: (seen) => 64 + seen.size * 80,
+    bytes: (seen) => 64 + seen.items.size * 80,
+    changes: {
+      write: (seen, writer) => {
+        const added = seen.added ?? []
+        writer.u32(added.length)
+        for (const item of added) writer.string(item)
+        seen.added = []
+      },
+      apply: (seen, reader) => {
+        for (let remaining = reader.u32(); remaining > 0; remaining--) seen.items.add(reader.string())
+        return seen
+      },
+    },
   }
 }

@@ -1,7 +1,8 @@
-import { ByteReader, ByteWriter, compareStrings } from '../state/bytes.ts'
-import { sortableDouble } from '../state/key-order.ts'
+import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../state/bytes.ts'
 import { lastWindowStart } from './assigners.ts'
+import { SPILLED_WINDOWS_FORMAT_VERSION, STORED_WINDOWS_FORMAT_VERSION } from './formats.ts'
 import type { Emission, OperatorStorage } from './types.ts'
+import { readWindowStates, WindowRecordKeys } from './window-records.ts'
 import type { StateContext, WindowState } from './window-state.ts'
 
 /**
@@ -10,20 +11,22 @@ import type { StateContext, WindowState } from './window-state.ts'
  * store remembers the earliest window end or cleanup time and does nothing until the watermark
  * reaches it.
  *
- * With a state store, a window that fired leaves the heap at the next checkpoint: its states are
- * written to `<prefix>w/<start>/<key>` and read back only for a late event, until the allowed
- * lateness passes and the window is purged with its entries. Most of the lateness (ten minutes
- * against one of open windows, by default) is then on disk. What is in the heap or on disk never
- * changes a decision: the state bound counts both.
+ * With a state store, every state is kept there as records (window-records.ts): at each
+ * checkpoint a state changed since the last one writes what changed, so the cost follows the
+ * events, not the size of the open windows (an open minute's visitor sets were most of a
+ * clickstream checkpoint). Open windows stay in the heap as well; a window that fired leaves it at
+ * the next checkpoint and is read back only for a late event, until the allowed lateness passes
+ * and the window is purged with its records. Most of the lateness (ten minutes against one of
+ * open windows, by default) is then on disk. What is in the heap or on disk never changes a
+ * decision: the state bound counts both.
  */
 
 interface Bucket {
   readonly start: number
   readonly end: number
+  /** The window's states in the heap. */
   readonly keys: Map<string, WindowState>
   fired: boolean
-  /** Some state of this window was written to the store (the purge deletes what is there). */
-  stored: boolean
   /** States on disk only, and their bytes (counted in the state bound all the same). */
   spilledKeys: number
   spilledBytes: number
@@ -32,15 +35,29 @@ interface Bucket {
 /** Map and object overhead of one window, charged to the state bound with its first key. */
 const BUCKET_BYTES = 256
 
+/**
+ * A state's changes are written after its whole record until they outweigh it this many times
+ * (and this many bytes): then the whole state is written again and the changes deleted. Exact sets
+ * only grow, so their changes add up to about the state itself and a window of a few minutes never
+ * gets there; what this bounds is a state whose changes repeat themselves (an entry count written
+ * again each time), which a restore would otherwise read record by record.
+ */
+const REWRITE_FACTOR = 8
+const REWRITE_MIN_BYTES = 256 * 1024
+
 export class AlignedWindows<In, Values> {
   private readonly buckets = new Map<number, Bucket>()
   /** Earliest watermark at which some window fires or is purged. */
   nextTimer = Infinity
   private keyCount = 0
   private spilled = 0
-  /** Entries of purged windows, deleted by the next checkpoint. */
+  /** Records of purged windows, deleted by the next checkpoint. */
   private purgedEntries: string[] = []
+  /** States changed since the last checkpoint, each once (WindowState.unsaved). */
+  private unsaved: WindowState[] = []
   private readonly writer = new ByteWriter(256)
+  private readonly records: WindowRecordKeys | undefined
+  private readonly incremental: boolean
 
   constructor(
     private readonly context: StateContext<In>,
@@ -49,7 +66,11 @@ export class AlignedWindows<In, Values> {
     private readonly offsetMs: number,
     private readonly allowedLatenessMs: number,
     private readonly storage?: OperatorStorage,
-  ) {}
+  ) {
+    this.records = storage === undefined ? undefined : new WindowRecordKeys(storage.prefix)
+    this.incremental = context.writesChanges
+    if (storage !== undefined) context.onChange = (state) => this.markUnsaved(state)
+  }
 
   /** Bytes of state on disk rather than in the heap. */
   get spilledBytes(): number {
@@ -121,7 +142,7 @@ export class AlignedWindows<In, Values> {
   private openBucket(start: number, end: number, watermark: number): Bucket {
     // A window opened after the watermark passed its end (a late event within the lateness)
     // never gets an on-time firing: its rows are late firings.
-    const bucket: Bucket = { start, end, keys: new Map(), fired: end <= watermark, stored: false, spilledKeys: 0, spilledBytes: 0 }
+    const bucket: Bucket = { start, end, keys: new Map(), fired: end <= watermark, spilledKeys: 0, spilledBytes: 0 }
     this.buckets.set(start, bucket)
     this.context.totalBytes += BUCKET_BYTES
     const due = bucket.fired ? end + this.allowedLatenessMs : end
@@ -173,15 +194,22 @@ export class AlignedWindows<In, Values> {
     this.keyCount -= bucket.keys.size + bucket.spilledKeys
     this.context.totalBytes -= BUCKET_BYTES + bucket.spilledBytes
     this.spilled -= bucket.spilledBytes
-    if (bucket.stored) for (const { key } of this.storage!.store.range(this.bucketPrefix(bucket.start))) this.purgedEntries.push(key)
+    if (this.records !== undefined) {
+      for (const { key } of this.storage!.store.range(this.records.window(bucket.start))) this.purgedEntries.push(key)
+    }
     this.buckets.delete(bucket.start)
+  }
+
+  private markUnsaved(state: WindowState): void {
+    if (state.unsaved) return
+    state.unsaved = true
+    this.unsaved.push(state)
   }
 
   /** A state of a fired window read back from the store for a late event; it stays in the heap until the next checkpoint. */
   private readBack(bucket: Bucket, key: string): WindowState | undefined {
-    const bytes = this.storage!.store.get(this.stateKey(bucket.start, key))
-    if (bytes === undefined) return undefined
-    const state = this.context.readState(new ByteReader(bytes), key, false)
+    const state = this.readStored(bucket.start, key, false)
+    if (state === undefined) return undefined
     bucket.keys.set(key, state)
     bucket.spilledKeys--
     bucket.spilledBytes -= state.bytes
@@ -189,73 +217,116 @@ export class AlignedWindows<In, Values> {
     return state
   }
 
+  /** One state from its records, or undefined if the store has none. */
+  private readStored(start: number, key: string, accounted: boolean): WindowState | undefined {
+    const records = this.records!
+    let state: WindowState | undefined
+    for (const read of readWindowStates(this.storage!.store.range(records.state(start, key)), records, start, this.context, accounted)) state = read.state
+    return state
+  }
+
   /**
-   * Hands a checkpoint the windows purged since the last one (their entries deleted) and the
-   * states of fired windows still in the heap (written, and let go of: a late event reads one back).
+   * Hands a checkpoint the records of the states changed since the last one and the deletions of
+   * purged windows, then lets fired windows' states go from the heap (a late event reads one back).
    */
   changes(into: Map<string, Uint8Array | null>): void {
-    if (this.storage === undefined) return
+    if (this.records === undefined) return
     for (const key of this.purgedEntries) into.set(key, null)
     this.purgedEntries = []
+    const unsaved = this.unsaved
+    this.unsaved = []
+    for (const state of unsaved) {
+      state.unsaved = false
+      if (!state.dead) this.save(state, into)
+    }
     for (const bucket of this.buckets.values()) {
       if (!bucket.fired || bucket.keys.size === 0) continue
       for (const [key, state] of bucket.keys) {
         // Late changes are flushed at the end of every call, so a fired state is clean here.
-        if (state.dirty) continue
-        this.writer.reset()
-        this.context.writeState(this.writer, state)
-        into.set(this.stateKey(bucket.start, key), this.writer.finish())
+        if (state.dirty || state.unsaved) continue
         bucket.keys.delete(key)
         bucket.spilledKeys++
         bucket.spilledBytes += state.bytes
         this.spilled += state.bytes
-        bucket.stored = true
       }
     }
   }
 
-  private bucketPrefix(start: number): string {
-    return `${this.storage!.prefix}w/${sortableDouble(start)}/`
+  /** Writes the state's next record: what changed since its last, or the whole state when it has none or its changes outgrew it. */
+  private save(state: WindowState, into: Map<string, Uint8Array | null>): void {
+    const records = this.records!
+    const writer = this.writer
+    const saved = state.saved
+    if (saved !== null && this.incremental) {
+      writer.reset()
+      this.context.writeChanges(writer, state)
+      const changes = writer.finish()
+      if (saved.changeBytes + changes.byteLength <= Math.max(REWRITE_FACTOR * saved.wholeBytes, REWRITE_MIN_BYTES)) {
+        into.set(records.record(state.start, state.key, saved.count), changes)
+        saved.count++
+        saved.changeBytes += changes.byteLength
+        return
+      }
+    }
+    writer.reset()
+    this.context.writeState(writer, state)
+    const whole = writer.finish()
+    into.set(records.record(state.start, state.key, 0), whole)
+    if (saved !== null) for (let seq = 1; seq < saved.count; seq++) into.set(records.record(state.start, state.key, seq), null)
+    state.saved = { count: 1, wholeBytes: whole.byteLength, changeBytes: 0 }
   }
 
-  private stateKey(start: number, key: string): string {
-    return this.bucketPrefix(start) + key
-  }
-
+  /**
+   * Per window: its bounds and what is on disk only, then the states the store does not hold as
+   * they are (all of them without a store: written here), then how many states a restore reads back
+   * from the store into the heap, and for a fired window which (an open window's are all of them).
+   */
   snapshot(writer: ByteWriter): void {
     const buckets = [...this.buckets.values()].sort((left, right) => left.start - right.start)
+    const stored = this.records !== undefined
     writer.u32(buckets.length)
     for (const bucket of buckets) {
       writer.f64(bucket.start)
       writer.f64(bucket.end)
       writer.bool(bucket.fired)
-      writer.bool(bucket.stored)
       writer.f64(bucket.spilledKeys)
       writer.f64(bucket.spilledBytes)
       const keys = [...bucket.keys.keys()].sort(compareStrings)
-      writer.u32(keys.length)
-      for (const key of keys) {
+      const inline = keys.filter((key) => !stored || isUnsaved(bucket.keys.get(key)!))
+      writer.u32(inline.length)
+      for (const key of inline) {
+        const state = bucket.keys.get(key)!
         writer.string(key)
-        this.context.writeState(writer, bucket.keys.get(key) as WindowState)
+        this.context.writeState(writer, state)
+        // Writing an accumulator starts its changes over, so its next record must be whole.
+        if (state.saved !== null) state.saved.changeBytes = Infinity
       }
+      const readBack = stored ? keys.filter((key) => !isUnsaved(bucket.keys.get(key)!)) : []
+      writer.u32(readBack.length)
+      if (bucket.fired) for (const key of readBack) writer.string(key)
     }
   }
 
-  /** Restores a snapshot of `format` 2, or of format 1 (every state inside: the heap's until the next checkpoint). */
+  /**
+   * Restores a snapshot of `format` 4, or of an earlier one: every state in the heap inside, and
+   * from format 2 fired states whole in the store, which are read and written as records by the
+   * next checkpoint.
+   */
   restore(reader: ByteReader, format: number, _watermark: number): void {
     this.buckets.clear()
     this.keyCount = 0
     this.spilled = 0
     this.purgedEntries = []
+    this.unsaved = []
     this.nextTimer = Infinity
     for (let remaining = reader.u32(); remaining > 0; remaining--) {
       const start = reader.f64()
       const end = reader.f64()
       const fired = reader.bool()
-      const stored = format >= 2 ? reader.bool() : false
-      const spilledKeys = format >= 2 ? reader.f64() : 0
-      const spilledBytes = format >= 2 ? reader.f64() : 0
-      const bucket: Bucket = { start, end, keys: new Map(), fired, stored, spilledKeys, spilledBytes }
+      const legacy = format >= SPILLED_WINDOWS_FORMAT_VERSION && format < STORED_WINDOWS_FORMAT_VERSION ? reader.bool() : false
+      const spilledKeys = format >= SPILLED_WINDOWS_FORMAT_VERSION ? reader.f64() : 0
+      const spilledBytes = format >= SPILLED_WINDOWS_FORMAT_VERSION ? reader.f64() : 0
+      const bucket: Bucket = { start, end, keys: new Map(), fired, spilledKeys, spilledBytes }
       this.buckets.set(start, bucket)
       this.keyCount += spilledKeys
       this.spilled += spilledBytes
@@ -264,9 +335,71 @@ export class AlignedWindows<In, Values> {
       if (due < this.nextTimer) this.nextTimer = due
       for (let keys = reader.u32(); keys > 0; keys--) {
         const key = reader.string()
-        bucket.keys.set(key, this.context.readState(reader, key))
+        const state = this.context.readState(reader, key)
+        bucket.keys.set(key, state)
         this.keyCount++
+        if (this.records !== undefined) this.markUnsaved(state)
       }
+      if (format < STORED_WINDOWS_FORMAT_VERSION) {
+        if (legacy && this.records !== undefined) this.upgradeLegacy(bucket)
+        continue
+      }
+      const readBack = reader.u32()
+      const listed: string[] = []
+      if (fired) for (let keys = readBack; keys > 0; keys--) listed.push(reader.string())
+      if (readBack > 0 && this.records === undefined) throw new SnapshotFormatError('the snapshot keeps window states in a state store, and the operator has none')
+      if (readBack > 0) this.readBackRestored(bucket, readBack, listed)
     }
   }
+
+  /**
+   * Reads the fired states a release before the records kept whole (`w/<start>/<key>`) into the
+   * heap, to be written as records and let go of by the next checkpoint, which deletes the old
+   * entries: an upgrade costs one read of the fired windows, and then nothing knows the old layout.
+   */
+  private upgradeLegacy(bucket: Bucket): void {
+    const prefix = this.records!.legacyWindow(bucket.start)
+    for (const { key: entry, value } of this.storage!.store.range(prefix)) {
+      this.purgedEntries.push(entry)
+      const key = entry.slice(prefix.length)
+      // A state read back and changed again is in the heap, newer than its entry.
+      if (bucket.keys.has(key)) continue
+      const state = this.context.readState(new ByteReader(value), key, false)
+      this.markUnsaved(state)
+      bucket.keys.set(key, state)
+      bucket.spilledKeys--
+      bucket.spilledBytes -= state.bytes
+      this.spilled -= state.bytes
+    }
+  }
+
+  /** The states a snapshot left in the store for the heap: an open window's all, a fired one's listed. */
+  private readBackRestored(bucket: Bucket, expected: number, listed: readonly string[]): void {
+    const records = this.records!
+    const store = this.storage!.store
+    let read = 0
+    const ranges = bucket.fired ? listed.map((key) => store.range(records.state(bucket.start, key))) : [store.range(records.window(bucket.start))]
+    for (const range of ranges) {
+      for (const { state, saved } of readWindowStates(range, records, bucket.start, this.context, true)) {
+        const inline = bucket.keys.get(state.key)
+        if (inline !== undefined) {
+          // Changed after its last record (a snapshot taken without its changes): the next record
+          // is the whole state, and the records the store holds are deleted with it.
+          this.context.totalBytes -= state.bytes
+          inline.saved = { count: saved.count, wholeBytes: 0, changeBytes: Infinity }
+          continue
+        }
+        bucket.keys.set(state.key, state)
+        this.keyCount++
+        read++
+      }
+    }
+    if (read !== expected) {
+      throw new SnapshotFormatError(`the checkpoint keeps ${expected} states of the window at ${new Date(bucket.start).toISOString()} in the state store, which holds ${read}: the store is not the one the checkpoint was written with`)
+    }
+  }
+}
+
+function isUnsaved(state: WindowState): boolean {
+  return state.unsaved || state.saved === null
 }

@@ -1,4 +1,4 @@
-import { compareStrings, SnapshotFormatError, type ByteWriter } from '../state/bytes.ts'
+import { compareStrings, SnapshotFormatError, type ByteReader, type ByteWriter } from '../state/bytes.ts'
 import { MAP_ENTRY_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import type { Aggregator, FiringTiming } from './types.ts'
 import { revisionOf } from './window-state.ts'
@@ -32,6 +32,10 @@ interface Cell {
   readonly distinct: Set<string>
   /** Changed since this entry's last row. */
   dirty: boolean
+  /** Items added since the breakdown was last written, once it has been (null before). */
+  added: string[] | null
+  /** In the breakdown's unsaved list. */
+  unsaved: boolean
 }
 
 export interface Breakdown {
@@ -39,6 +43,11 @@ export interface Breakdown {
   /** Entries changed since the last result; keeps an early firing from scanning every entry. */
   changed: Array<[number, string, Cell]>
   bytes: number
+  /**
+   * Entries changed since the breakdown was last written, once it has been (null before): what a
+   * checkpoint of its open window writes, rather than every entry and visitor again.
+   */
+  unsaved: Array<[number, string, Cell]> | null
 }
 
 export interface BreakdownSpec<In> {
@@ -61,13 +70,13 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
   // entries once were, so a firing's rows come out as they always did.
   const nameOrder = spec.dimensions.map((name) => spec.dimensions.filter((other) => compareStrings(other, name) < 0).length)
   const compareEntries = (left: BreakdownEntry, right: BreakdownEntry) => nameOrder[left.dimension]! - nameOrder[right.dimension]! || compareStrings(left.value, right.value)
-  const create = (): Breakdown => ({ byDimension: Array.from({ length: dimensions }, () => new Map<string, Cell>()), changed: [], bytes: EMPTY_BYTES + dimensions * 64 })
+  const create = (): Breakdown => ({ byDimension: Array.from({ length: dimensions }, () => new Map<string, Cell>()), changed: [], bytes: EMPTY_BYTES + dimensions * 64, unsaved: null })
 
   const cellOf = (breakdown: Breakdown, dimension: number, value: string): Cell => {
     const cells = breakdown.byDimension[dimension]!
     let cell = cells.get(value)
     if (cell === undefined) {
-      cell = { count: 0, distinct: new Set(), dirty: false }
+      cell = { count: 0, distinct: new Set(), dirty: false, added: breakdown.unsaved === null ? null : [], unsaved: false }
       cells.set(value, cell)
       breakdown.bytes += CELL_BYTES + stringBytes(value)
     }
@@ -80,6 +89,32 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
     breakdown.changed.push([dimension, value, cell])
   }
 
+  const markUnsaved = (breakdown: Breakdown, dimension: number, value: string, cell: Cell) => {
+    if (breakdown.unsaved === null || cell.unsaved) return
+    cell.unsaved = true
+    breakdown.unsaved.push([dimension, value, cell])
+  }
+
+  /** Counts the item in the cell, and in what the next change record writes if it is new there. */
+  const include = (breakdown: Breakdown, cell: Cell, item: string): void => {
+    const before = cell.distinct.size
+    cell.distinct.add(item)
+    if (cell.distinct.size === before) return
+    breakdown.bytes += SET_ENTRY_BYTES
+    if (cell.added !== null) cell.added.push(item)
+  }
+
+  /** What is in the breakdown now is written: changes are counted from here. */
+  const startTracking = (breakdown: Breakdown) => {
+    breakdown.unsaved = []
+    for (const cells of breakdown.byDimension) {
+      for (const cell of cells.values()) {
+        cell.added = []
+        cell.unsaved = false
+      }
+    }
+  }
+
   return {
     kind: `breakdown:${spec.dimensions.join(',')}`,
     create,
@@ -90,10 +125,9 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
         const value = values[dimension]!
         const cell = cellOf(breakdown, dimension, value)
         cell.count += 1
-        const before = cell.distinct.size
-        cell.distinct.add(item)
-        if (cell.distinct.size !== before) breakdown.bytes += SET_ENTRY_BYTES
+        include(breakdown, cell, item)
         touch(breakdown, dimension, value, cell)
+        markUnsaved(breakdown, dimension, value, cell)
       }
       return breakdown
     },
@@ -102,12 +136,9 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
         for (const [value, source] of cells) {
           const cell = cellOf(into, dimension, value)
           cell.count += source.count
-          for (const item of source.distinct) {
-            const before = cell.distinct.size
-            cell.distinct.add(item)
-            if (cell.distinct.size !== before) into.bytes += SET_ENTRY_BYTES
-          }
+          for (const item of source.distinct) include(into, cell, item)
           touch(into, dimension, value, cell)
+          markUnsaved(into, dimension, value, cell)
         }
       })
       return into
@@ -123,12 +154,18 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
       } else {
         for (const [dimension, value, cell] of breakdown.changed) entries.push(entryOf(dimension, value, cell, timing))
       }
-      for (const [, , cell] of breakdown.changed) cell.dirty = false
+      for (const [dimension, value, cell] of breakdown.changed) {
+        cell.dirty = false
+        markUnsaved(breakdown, dimension, value, cell)
+      }
       breakdown.changed = []
       entries.sort(compareEntries)
       return entries
     },
-    serialize: (breakdown, writer) => writeInternedEntries(breakdown.byDimension, writer),
+    serialize: (breakdown, writer) => {
+      writeInternedEntries(breakdown.byDimension, writer)
+      startTracking(breakdown)
+    },
     deserialize: (reader) => {
       const breakdown = create()
       // A snapshot of before the items were interned starts with dimension 0's entry count, never this.
@@ -155,9 +192,66 @@ export function dimensionBreakdown<In>(spec: BreakdownSpec<In>): Aggregator<In, 
           breakdown.bytes += cell.distinct.size * SET_ENTRY_BYTES
         }
       }
+      startTracking(breakdown)
       return breakdown
     },
     bytes: (breakdown) => breakdown.bytes,
+    changes: {
+      write: (breakdown, writer) => {
+        const unsaved = breakdown.unsaved ?? []
+        // A visitor new to the window is new to one entry of every dimension: written once.
+        const indexOf = new Map<string, number>()
+        const items: string[] = []
+        for (const [, , cell] of unsaved) {
+          for (const item of cell.added ?? []) {
+            if (indexOf.has(item)) continue
+            indexOf.set(item, items.length)
+            items.push(item)
+          }
+        }
+        writer.u32(items.length)
+        for (const item of items) writer.string(item)
+        writer.u32(unsaved.length)
+        for (const [dimension, value, cell] of unsaved) {
+          writer.u32(dimension)
+          writer.string(value)
+          writer.f64(cell.count)
+          writer.bool(cell.dirty)
+          const added = cell.added ?? []
+          writer.u32(added.length)
+          for (const item of added) writer.u32(indexOf.get(item)!)
+          cell.added = []
+          cell.unsaved = false
+        }
+        breakdown.unsaved = []
+      },
+      apply: (breakdown, reader: ByteReader) => {
+        const items = new Array<string>(reader.u32())
+        for (let index = 0; index < items.length; index++) items[index] = reader.string()
+        let cleaned = false
+        for (let remaining = reader.u32(); remaining > 0; remaining--) {
+          const dimension = reader.u32()
+          if (dimension >= dimensions) throw new SnapshotFormatError('a breakdown change names a dimension the breakdown does not have')
+          const value = reader.string()
+          const cell = cellOf(breakdown, dimension, value)
+          cell.count = reader.f64()
+          if (reader.bool()) touch(breakdown, dimension, value, cell)
+          else if (cell.dirty) {
+            cell.dirty = false
+            cleaned = true
+          }
+          for (let count = reader.u32(); count > 0; count--) {
+            const item = items[reader.u32()]
+            if (item === undefined) throw new SnapshotFormatError('a breakdown change names an item it does not hold')
+            const before = cell.distinct.size
+            cell.distinct.add(item)
+            if (cell.distinct.size !== before) breakdown.bytes += SET_ENTRY_BYTES
+          }
+        }
+        if (cleaned) breakdown.changed = breakdown.changed.filter(([, , cell]) => cell.dirty)
+        return breakdown
+      },
+    },
   }
 }
 

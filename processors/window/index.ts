@@ -1,4 +1,4 @@
-export { count, sum, min, max, avg, distinct } from './aggregators.ts'
+export { count, sum, min, max, avg, distinct, type DistinctItems } from './aggregators.ts'
 export { approxDistinct, quantiles, topK, type QuantileValues } from './sketch-aggregators.ts'
 export { tumbling, hopping, session } from './assigners.ts'
 export { WindowOperator, createWindowOperator, defaultLimits } from './operator.ts'

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../state/bytes.ts'
-import { FORMAT_VERSION, SPILLED_WINDOWS_FORMAT_VERSION, WHOLE_FORMAT_VERSION } from './formats.ts'
+import { FORMAT_VERSION, SPILLED_WINDOWS_FORMAT_VERSION, STORED_WINDOWS_FORMAT_VERSION, WHOLE_FORMAT_VERSION } from './formats.ts'
 import { fingerprintOf, MAGIC } from './operator.ts'
 import type { AnyAggregator, WindowAssigner } from './types.ts'
 import { WatermarkTracker } from './watermarks.ts'
@@ -65,11 +65,11 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
     writer.bool(reader.bool())
     if (format >= SPILLED_WINDOWS_FORMAT_VERSION) {
       // States already on disk are in the store under the old keys, where the new operator would not find them.
-      const stored = reader.bool()
+      const stored = format < STORED_WINDOWS_FORMAT_VERSION ? reader.bool() : false
       const spilledKeys = reader.f64()
       const spilledBytes = reader.f64()
       if (spilledKeys !== 0) throw new SnapshotFormatError('a window with states in the state store cannot be regrouped')
-      writer.bool(stored)
+      if (format < STORED_WINDOWS_FORMAT_VERSION) writer.bool(stored)
       writer.f64(spilledKeys)
       writer.f64(spilledBytes)
     }
@@ -87,6 +87,7 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
       group.fired ||= (flags & 4) !== 0
       group.states.push({ key, events, dirty: (flags & 1) !== 0, emitted: (flags & 2) !== 0, accumulators })
     }
+    if (format >= STORED_WINDOWS_FORMAT_VERSION && reader.u32() !== 0) throw new SnapshotFormatError('a window with states in the state store cannot be regrouped')
     const names = [...groups.keys()].sort(compareStrings)
     writer.u32(names.length)
     for (const name of names) {
@@ -102,6 +103,7 @@ export function regroupAlignedSnapshot(bytes: Uint8Array, from: OperatorShape, t
       writer.u8((dirty ? 1 : 0) | (emitted ? 2 : 0) | (group.fired ? 4 : 0))
       for (let index = 0; index < newAggregators; index++) writer.section(() => folded.write(writer, index))
     }
+    if (format >= STORED_WINDOWS_FORMAT_VERSION) writer.u32(0)
   }
   if (!reader.done()) throw new SnapshotFormatError('trailing bytes after snapshot')
   return writer.finish()

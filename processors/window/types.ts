@@ -28,6 +28,23 @@ export interface Aggregator<In, Accumulator, Result> {
   /** Reads one accumulator; the reader holds exactly what `serialize` wrote. */
   deserialize(reader: ByteReader): Accumulator
   bytes?(accumulator: Accumulator): number
+  /**
+   * For accumulators that grow with their window (exact sets): what changed since the accumulator
+   * was last written, so a checkpoint of an open window writes what its events added, not all of
+   * it again. Without it a window's record holds the whole accumulator each time it changed.
+   */
+  readonly changes?: AccumulatorChanges<Accumulator>
+}
+
+/**
+ * `write` writes what changed since the accumulator was last serialized, deserialized or written
+ * with `write`, and starts over from there; `apply` folds what `write` wrote into the accumulator
+ * those earlier writes read back to, giving the accumulator as it was at the `write`. Tracking
+ * starts at the first `serialize` or `deserialize`, so an accumulator never written costs nothing.
+ */
+export interface AccumulatorChanges<Accumulator> {
+  write(accumulator: Accumulator, writer: ByteWriter): void
+  apply(accumulator: Accumulator, reader: ByteReader): Accumulator
 }
 
 // The accumulator type is erased at the operator boundary; `any` is the only sound spelling here.

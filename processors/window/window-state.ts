@@ -31,6 +31,17 @@ export interface WindowState {
   timerAt: number
   timerVersion: number
   next: WindowState | null
+  /** Aligned windows with a state store: what the store holds of this state (null: nothing yet). */
+  saved: SavedRecords | null
+  /** Changed since its last record in the store (aligned windows with a state store). */
+  unsaved: boolean
+}
+
+/** A state's records in the store (window-records.ts): how many, the whole one's bytes and the changes' after it. */
+export interface SavedRecords {
+  count: number
+  wholeBytes: number
+  changeBytes: number
 }
 
 /** Rough V8 costs: object header and fields, the accumulator array, the Map entry holding it. */
@@ -90,6 +101,11 @@ export class StateContext<In> {
     return this.variable.length > 0
   }
 
+  /** Some accumulator writes what changed rather than itself (Aggregator.changes): a state's records can be changes. */
+  get writesChanges(): boolean {
+    return this.aggregators.some((aggregator) => aggregator.changes !== undefined)
+  }
+
   /** Why a new state for `key` may not be created, or null if it may. */
   admitNew(key: string, keysInWindow: number, extraBytes: number): OverflowReason | null {
     if (keysInWindow >= this.limits.maxKeysPerWindow) {
@@ -140,13 +156,15 @@ export class StateContext<In> {
       timerAt: Infinity,
       timerVersion: 0,
       next: null,
+      saved: null,
+      unsaved: false,
     }
     state.bytes = this.measure(state)
     if (accounted) this.totalBytes += state.bytes
     return state
   }
 
-  private measure(state: WindowState): number {
+  measure(state: WindowState): number {
     let bytes = this.fixedBytes + state.key.length * 2
     for (const index of this.variable) {
       const aggregator = this.aggregators[index] as AnyAggregator<In>
@@ -262,6 +280,38 @@ export class StateContext<In> {
       const accumulator = state.accumulators[index]
       writer.section(() => aggregator.serialize(accumulator, writer))
     }
+  }
+
+  /**
+   * What changed in the state since writeState or writeChanges last wrote it: its event count and
+   * flags, and each accumulator's changes (the accumulator itself for one that has none).
+   */
+  writeChanges(writer: ByteWriter, state: WindowState): void {
+    writer.f64(state.events)
+    writer.u8((state.dirty ? 1 : 0) | (state.emitted ? 2 : 0) | (state.fired ? 4 : 0))
+    for (let index = 0; index < this.aggregators.length; index++) {
+      const aggregator = this.aggregators[index] as AnyAggregator<In>
+      const accumulator = state.accumulators[index]
+      const changes = aggregator.changes
+      writer.section(() => (changes === undefined ? aggregator.serialize(accumulator, writer) : changes.write(accumulator, writer)))
+    }
+  }
+
+  /** Folds what writeChanges wrote into a state read back before it; the caller measures the state once all are applied. */
+  applyChanges(reader: ByteReader, state: WindowState): void {
+    state.events = reader.f64()
+    const flags = reader.u8()
+    for (let index = 0; index < this.aggregators.length; index++) {
+      const aggregator = this.aggregators[index] as AnyAggregator<In>
+      const changes = aggregator.changes
+      state.accumulators[index] = reader.section((section) => (changes === undefined ? aggregator.deserialize(section) : changes.apply(state.accumulators[index], section)))
+    }
+    state.emitted = (flags & 2) !== 0
+    state.fired = (flags & 4) !== 0
+    // Listed again by what it is now (a state may have fired since): the dirty lists skip a state
+    // no longer dirty, and a firing emits a state listed twice once.
+    state.dirty = false
+    if ((flags & 1) !== 0) this.markDirty(state)
   }
 
   /** Reads what writeState wrote; `accounted` false for a state already in totalBytes. */

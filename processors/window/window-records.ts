@@ -1,0 +1,88 @@
+import { ByteReader, SnapshotFormatError } from '../state/bytes.ts'
+import { sortableDouble } from '../state/key-order.ts'
+import type { StateEntry } from '../state/store.ts'
+import type { SavedRecords, StateContext, WindowState } from './window-state.ts'
+
+/**
+ * How a tumbling or hopping window's states live in the state store: each state as records
+ * `<prefix>o/<start>/<length>:<key>/<seq>`, record 0 the whole state and each one after it what
+ * changed by a later checkpoint (Aggregator.changes). An open minute's exact visitor sets are then
+ * written as they grow, a few hundred bytes a checkpoint, instead of whole at every one.
+ *
+ * The key is prefixed with its length so that one state's records are a range of their own
+ * whatever characters keys hold (`a` and `a/b` never share a prefix: `1:a/` and `3:a/b/`).
+ * Sequence numbers are fixed-width hex, so a range reads a state's records in order.
+ */
+export class WindowRecordKeys {
+  constructor(private readonly prefix: string) {}
+
+  /** Every record of the window starting at `start`. */
+  window(start: number): string {
+    return `${this.prefix}o/${sortableDouble(start)}/`
+  }
+
+  /** Every record of one state. */
+  state(start: number, key: string): string {
+    return `${this.window(start)}${key.length}:${key}/`
+  }
+
+  record(start: number, key: string, seq: number): string {
+    return this.state(start, key) + seq.toString(16).padStart(8, '0')
+  }
+
+  /** Where releases before these records (format 2 and 3) kept a fired window's states whole, `<key>` after it. */
+  legacyWindow(start: number): string {
+    return `${this.prefix}w/${sortableDouble(start)}/`
+  }
+
+  /** The state key and sequence number of a record listed under `window(start)`, which is `windowLength` long. */
+  parse(recordKey: string, windowLength: number): { key: string; seq: number } {
+    const colon = recordKey.indexOf(':', windowLength)
+    const length = Number(recordKey.slice(windowLength, colon))
+    const key = recordKey.slice(colon + 1, colon + 1 + length)
+    const seq = Number.parseInt(recordKey.slice(colon + 2 + length), 16)
+    if (colon < 0 || !Number.isInteger(length) || recordKey[colon + 1 + length] !== '/' || !Number.isInteger(seq)) {
+      throw new SnapshotFormatError(`the state store holds a window record under an unreadable key ${JSON.stringify(recordKey)}`)
+    }
+    return { key, seq }
+  }
+}
+
+/**
+ * Reads back every state whose records `entries` lists (a range under `keys.window(start)`, in key
+ * order), each folded from its whole record and the changes after it. `accounted` as for readState.
+ */
+export function* readWindowStates<In>(
+  entries: Iterable<StateEntry>,
+  keys: WindowRecordKeys,
+  start: number,
+  context: StateContext<In>,
+  accounted: boolean,
+): Iterable<{ state: WindowState; saved: SavedRecords }> {
+  const windowLength = keys.window(start).length
+  let current: { state: WindowState; saved: SavedRecords } | undefined
+  for (const entry of entries) {
+    const { key, seq } = keys.parse(entry.key, windowLength)
+    if (current !== undefined && current.state.key !== key) {
+      yield finish(current, context, accounted)
+      current = undefined
+    }
+    if (current === undefined) {
+      if (seq !== 0) throw new SnapshotFormatError(`the state store holds changes of the window state ${JSON.stringify(key)} but not the state they change`)
+      current = { state: context.readState(new ByteReader(entry.value), key, false), saved: { count: 1, wholeBytes: entry.value.byteLength, changeBytes: 0 } }
+      continue
+    }
+    if (seq !== current.saved.count) throw new SnapshotFormatError(`the state store misses a record of the window state ${JSON.stringify(key)} (found ${seq}, expected ${current.saved.count})`)
+    context.applyChanges(new ByteReader(entry.value), current.state)
+    current.saved.count++
+    current.saved.changeBytes += entry.value.byteLength
+  }
+  if (current !== undefined) yield finish(current, context, accounted)
+}
+
+function finish<In>(read: { state: WindowState; saved: SavedRecords }, context: StateContext<In>, accounted: boolean) {
+  read.state.bytes = context.measure(read.state)
+  if (accounted) context.totalBytes += read.state.bytes
+  read.state.saved = read.saved
+  return read
+}
