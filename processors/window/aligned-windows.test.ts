@@ -132,6 +132,26 @@ describe('tumbling windows in a state store', () => {
     expect(restored.stats()).toMatchObject({ keys: 2 })
   })
 
+  it('a snapshot taken without its changes holds the changed states, and their next record replaces the stale ones', () => {
+    const store = createHeapStateStore().partition('aligned', 0)
+    const never = windows(createHeapStateStore().partition('aligned', 0))
+    const operator = windows(store)
+    for (const [index, page] of ['a', 'b'].entries()) {
+      never.process(0, [view(0.1, 'ann', page)], index)
+      operator.process(0, [view(0.1, 'ann', page)], index)
+      checkpoint(operator, store)
+    }
+    never.process(0, [view(0.2, 'ann', 'c')], 2)
+    operator.process(0, [view(0.2, 'ann', 'c')], 2)
+    const restored = windows(store)
+    expect(restored.restore(operator.snapshot())).toEqual({ ok: true })
+    const { entries } = checkpoint(restored, store)
+    expect([...entries].map(([key, value]) => `${records([key])[0]} ${value === null ? 'deleted' : 'written'}`).sort()).toEqual(['3:ann/00000000 written', '3:ann/00000001 deleted'])
+    const again = windows(store)
+    expect(again.restore(restored.snapshot())).toEqual({ ok: true })
+    expect(rows(again.process(0, [view(1.5, 'bob', 'a')], 3))).toEqual(rows(never.process(0, [view(1.5, 'bob', 'a')], 3)))
+  })
+
   it('refuses a checkpoint whose store does not hold its open windows, naming the window', () => {
     const store = createHeapStateStore().partition('aligned', 0)
     const operator = windows(store)

@@ -333,10 +333,12 @@ export class AlignedWindows<In, Values> {
       this.context.totalBytes += BUCKET_BYTES + spilledBytes
       const due = bucket.fired ? end + this.allowedLatenessMs : end
       if (due < this.nextTimer) this.nextTimer = due
+      const inline: string[] = []
       for (let keys = reader.u32(); keys > 0; keys--) {
         const key = reader.string()
         const state = this.context.readState(reader, key)
         bucket.keys.set(key, state)
+        inline.push(key)
         this.keyCount++
         if (this.records !== undefined) this.markUnsaved(state)
       }
@@ -348,7 +350,7 @@ export class AlignedWindows<In, Values> {
       const listed: string[] = []
       if (fired) for (let keys = readBack; keys > 0; keys--) listed.push(reader.string())
       if (readBack > 0 && this.records === undefined) throw new SnapshotFormatError('the snapshot keeps window states in a state store, and the operator has none')
-      if (readBack > 0) this.readBackRestored(bucket, readBack, listed)
+      if (this.records !== undefined && readBack + inline.length > 0) this.readBackRestored(bucket, readBack, fired ? [...listed, ...inline] : [])
     }
   }
 
@@ -373,7 +375,10 @@ export class AlignedWindows<In, Values> {
     }
   }
 
-  /** The states a snapshot left in the store for the heap: an open window's all, a fired one's listed. */
+  /**
+   * The states a snapshot left in the store for the heap: an open window's all, a fired one's
+   * listed; and the records of states the snapshot holds itself, which the next record replaces.
+   */
   private readBackRestored(bucket: Bucket, expected: number, listed: readonly string[]): void {
     const records = this.records!
     const store = this.storage!.store
