@@ -19,6 +19,11 @@ export interface TrafficOptions {
   readonly events: number
   /** Share of each stream; defaults to 60 % clicks, 30 % logs, 10 % notifications. */
   readonly mix?: Readonly<Record<Stream, number>>
+  /**
+   * Starts every anonymous id (`anon-` by default, then the visitor's number): calls that stand for
+   * successive stretches of one site's traffic give each its own visitors, as new ones keep coming.
+   */
+  readonly visitorPrefix?: string
 }
 
 const pages = new ZipfSampler(PAGES.length, 1.1)
@@ -39,7 +44,7 @@ export function generateTraffic(options: TrafficOptions): GeneratedEvent[] {
   const within = (ts: number) => Math.min(options.startMs + options.spanMs - 1, Math.max(options.startMs, Math.round(ts)))
 
   while (counts.click < target.click) {
-    const session = visitorSession(random, random.integer(0, visitors - 1), options.startMs + random.next() * options.spanMs, within)
+    const session = visitorSession(random, `${options.visitorPrefix ?? 'anon-'}${random.integer(0, visitors - 1).toString(36)}`, options.startMs + random.next() * options.spanMs, within)
     events.push(...session)
     counts.click += session.length
   }
@@ -56,11 +61,10 @@ export function generateTraffic(options: TrafficOptions): GeneratedEvent[] {
   return events.sort((a, b) => a.ts - b.ts)
 }
 
-function visitorSession(random: SeededRandom, visitor: number, start: number, within: (ts: number) => number): GeneratedEvent[] {
+function visitorSession(random: SeededRandom, anonymousId: string, start: number, within: (ts: number) => number): GeneratedEvent[] {
   const [userAgent, screen] = random.weighted(CLIENTS.map(([ua, size, weight]) => [[ua, size] as const, weight] as const))
   const locale = random.weighted(LOCALES)
   const sessionId = random.uuid()
-  const anonymousId = `anon-${visitor.toString(36)}`
   const direct = random.chance(0.35)
   const referrer = direct ? '' : REFERRERS[referrers.sample(random)]!
   const campaign = random.chance(0.15) ? random.pick(CAMPAIGNS) : undefined
