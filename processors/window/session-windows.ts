@@ -47,6 +47,9 @@ const KEY_BYTES = 96
  * written and read back costs two store operations, one kept costs heap for the rest of its gap.
  */
 const SPILL_IDLE_SHARE = 1 / 30
+
+/** Stale timer entries (of chains let go of) tolerated beyond twice the heap's sessions before they are dropped. */
+const STALE_TIMERS_ALLOWED = 1024
 const NO_VALUE = new Uint8Array(0)
 
 export class SessionWindows<In, Values> {
@@ -370,6 +373,12 @@ export class SessionWindows<In, Values> {
       this.storedBytes += bytes
       if (due < this.nextStoredDue) this.nextStoredDue = due
     }
+    // A chain let go of leaves its timer entries behind, holding its states until their time comes
+    // (the gap and the lateness later): with new visitors every second that was the heap growing
+    // with rate × gap. The index fires stored chains, so the entries go as soon as they outnumber
+    // the heap's sessions.
+    const heapSessions = this.sessionCount - this.storedSessions
+    if (this.timers.size > 2 * heapSessions + STALE_TIMERS_ALLOWED) this.timers.retain((entry) => !entry.state.dead && entry.version === entry.state.timerVersion)
   }
 
   /**

@@ -191,6 +191,22 @@ describe('session windows', () => {
       expect(operator.stats().keys).toBe(1)
     })
 
+    it('drops the timers of the chains it lets go of, which would hold their states until the gap ends', () => {
+      const store = createHeapStateStore().partition('sessions', 0)
+      const operator = sessions({ store, allowedLatenessMs: 0 })
+      // Private on purpose: the timer heap is where states let go of stayed reachable.
+      const timers = () => (operator as unknown as { store: { timers: { size: number } } }).store.timers.size
+      operator.process(0, Array.from({ length: 3_000 }, (_, index) => at(0, `visitor-${index}`)), 0)
+      expect(timers()).toBe(3_000)
+      // Two minutes on, every visitor has been quiet past a thirtieth of the gap: all go to the store.
+      operator.process(0, [at(2, 'newcomer')], 1)
+      checkpoint(operator, store)
+      expect(operator.stats().keys).toBe(3_001)
+      expect(timers()).toBe(1)
+      // The index still fires them when their gap ends.
+      expect(operator.process(0, [at(40, 'later')], 2).filter((emission) => emission.kind === 'result')).toHaveLength(3_001)
+    })
+
     it('a key read back and purged before the next checkpoint starts afresh, not from what the store still holds', () => {
       const store = createHeapStateStore().partition('sessions', 0)
       const operator = sessions({ store, allowedLatenessMs: 0 })
