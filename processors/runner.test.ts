@@ -268,6 +268,37 @@ describe('job runner', () => {
     expect(saved).toEqual([50, 2_100, 4_200, 64_200])
   })
 
+  it('does not space checkpoints out for the changed entries they write, which waiting would only pile up', async () => {
+    const { directory, bus, codec } = await logOnDisk()
+    const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
+    const saved: number[] = []
+    const checkpoints = wholeCheckpoints({ load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } })
+    let now = 0
+    const counting = countingJob([])
+    const job = await startJob({
+      ...countingRun(bus, codec, checkpoints),
+      job: { ...counting, createTask: (partition, state) => {
+        const task = counting.createTask(partition, state)
+        // Writing the changed entries takes 100 ms of the test's processing time, the whole parts none.
+        return { ...task, changes: (into) => { now += 100; task.changes(into) } }
+      } },
+      clock: () => now,
+      tickIntervalMs: 5,
+    })
+    cleanups.push(() => job.stop())
+    const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
+    await send()
+    now = 50
+    expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
+    // 20 ms on (past the 10 ms interval), the next batch is checkpointed: no 2 s wait as a slow whole part earns.
+    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
+    now = 170
+    await send()
+    expect(await processed(2)).toBe(2)
+    expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
+    expect(saved).toEqual([50, 170])
+  })
+
   it('gives a job that reads a few fields only those, and still sends its late events to the late topic whole', async () => {
     const { directory, bus, codec } = await logOnDisk()
     await bus.admin().ensureTopics([{ topic: 'eddy.late', partitions: 1 }])
