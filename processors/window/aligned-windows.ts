@@ -2,7 +2,7 @@ import { ByteReader, ByteWriter, compareStrings, SnapshotFormatError } from '../
 import { lastWindowStart } from './assigners.ts'
 import { SPILLED_WINDOWS_FORMAT_VERSION, STORED_WINDOWS_FORMAT_VERSION } from './formats.ts'
 import type { Emission, OperatorStorage } from './types.ts'
-import { readWindowStates, WindowRecordKeys } from './window-records.ts'
+import { readWindowStates, WindowRecordKeys, writeNextRecord } from './window-records.ts'
 import type { StateContext, WindowState } from './window-state.ts'
 
 /**
@@ -34,16 +34,6 @@ interface Bucket {
 
 /** Map and object overhead of one window, charged to the state bound with its first key. */
 const BUCKET_BYTES = 256
-
-/**
- * A state's changes are written after its whole record until they outweigh it this many times
- * (and this many bytes): then the whole state is written again and the changes deleted. Exact sets
- * only grow, so their changes add up to about the state itself and a window of a few minutes never
- * gets there; what this bounds is a state whose changes repeat themselves (an entry count written
- * again each time), which a restore would otherwise read record by record.
- */
-const REWRITE_FACTOR = 8
-const REWRITE_MIN_BYTES = 256 * 1024
 
 export class AlignedWindows<In, Values> {
   private readonly buckets = new Map<number, Bucket>()
@@ -237,7 +227,7 @@ export class AlignedWindows<In, Values> {
     this.unsaved = []
     for (const state of unsaved) {
       state.unsaved = false
-      if (!state.dead) this.save(state, into)
+      if (!state.dead) writeNextRecord(state, this.records, this.context, this.incremental, this.writer, into)
     }
     for (const bucket of this.buckets.values()) {
       if (!bucket.fired || bucket.keys.size === 0) continue
@@ -250,30 +240,6 @@ export class AlignedWindows<In, Values> {
         this.spilled += state.bytes
       }
     }
-  }
-
-  /** Writes the state's next record: what changed since its last, or the whole state when it has none or its changes outgrew it. */
-  private save(state: WindowState, into: Map<string, Uint8Array | null>): void {
-    const records = this.records!
-    const writer = this.writer
-    const saved = state.saved
-    if (saved !== null && this.incremental) {
-      writer.reset()
-      this.context.writeChanges(writer, state)
-      const changes = writer.finish()
-      if (saved.changeBytes + changes.byteLength <= Math.max(REWRITE_FACTOR * saved.wholeBytes, REWRITE_MIN_BYTES)) {
-        into.set(records.record(state.start, state.key, saved.count), changes)
-        saved.count++
-        saved.changeBytes += changes.byteLength
-        return
-      }
-    }
-    writer.reset()
-    this.context.writeState(writer, state)
-    const whole = writer.finish()
-    into.set(records.record(state.start, state.key, 0), whole)
-    if (saved !== null) for (let seq = 1; seq < saved.count; seq++) into.set(records.record(state.start, state.key, seq), null)
-    state.saved = { count: 1, wholeBytes: whole.byteLength, changeBytes: 0 }
   }
 
   /**

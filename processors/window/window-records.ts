@@ -1,4 +1,4 @@
-import { ByteReader, SnapshotFormatError } from '../state/bytes.ts'
+import { ByteReader, ByteWriter, SnapshotFormatError } from '../state/bytes.ts'
 import { sortableDouble } from '../state/key-order.ts'
 import type { StateEntry } from '../state/store.ts'
 import type { SavedRecords, StateContext, WindowState } from './window-state.ts'
@@ -46,6 +46,49 @@ export class WindowRecordKeys {
     }
     return { key, seq }
   }
+}
+
+/**
+ * A state's changes are written after its whole record until they outweigh it this many times
+ * (and this many bytes): then the whole state is written again and the changes deleted. Exact sets
+ * only grow, so their changes add up to about the state itself and a window of a few minutes never
+ * gets there; what this bounds is a state whose changes repeat themselves (an entry count written
+ * again each time), which a restore would otherwise read record by record.
+ */
+const REWRITE_FACTOR = 8
+const REWRITE_MIN_BYTES = 256 * 1024
+
+/**
+ * Writes the state's next record into the checkpoint's entries: what changed since its last one,
+ * or the whole state when it has none, its aggregates write no changes (`incremental` false), or
+ * its changes outgrew it (deleting them).
+ */
+export function writeNextRecord<In>(
+  state: WindowState,
+  keys: WindowRecordKeys,
+  context: StateContext<In>,
+  incremental: boolean,
+  writer: ByteWriter,
+  into: Map<string, Uint8Array | null>,
+): void {
+  const saved = state.saved
+  if (saved !== null && incremental) {
+    writer.reset()
+    context.writeChanges(writer, state)
+    const changes = writer.finish()
+    if (saved.changeBytes + changes.byteLength <= Math.max(REWRITE_FACTOR * saved.wholeBytes, REWRITE_MIN_BYTES)) {
+      into.set(keys.record(state.start, state.key, saved.count), changes)
+      saved.count++
+      saved.changeBytes += changes.byteLength
+      return
+    }
+  }
+  writer.reset()
+  context.writeState(writer, state)
+  const whole = writer.finish()
+  into.set(keys.record(state.start, state.key, 0), whole)
+  if (saved !== null) for (let seq = 1; seq < saved.count; seq++) into.set(keys.record(state.start, state.key, seq), null)
+  state.saved = { count: 1, wholeBytes: whole.byteLength, changeBytes: 0 }
 }
 
 /**
