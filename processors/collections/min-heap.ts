@@ -36,21 +36,9 @@ export class MinHeap<Item> {
     const lastPriority = this.priorities.pop() as number
     const lastItem = this.items.pop() as Item
     if (count > 1) {
-      let index = 0
-      const size = count - 1
-      for (;;) {
-        const left = index * 2 + 1
-        if (left >= size) break
-        const right = left + 1
-        const child =
-          right < size && (this.priorities[right] as number) < (this.priorities[left] as number) ? right : left
-        if ((this.priorities[child] as number) >= lastPriority) break
-        this.priorities[index] = this.priorities[child] as number
-        this.items[index] = this.items[child] as Item
-        index = child
-      }
-      this.priorities[index] = lastPriority
-      this.items[index] = lastItem
+      this.priorities[0] = lastPriority
+      this.items[0] = lastItem
+      this.siftDown(0)
     }
     return top
   }
