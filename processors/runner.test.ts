@@ -80,6 +80,28 @@ function countingRun(bus: Awaited<ReturnType<typeof logOnDisk>>['bus'], codec: A
   }
 }
 
+/**
+ * The counting job on a log on disk, its checkpoints' savedAt recorded, on a processing clock the
+ * test moves (`clock.now`); `wrap` changes its task, to make parts of a checkpoint take time.
+ */
+async function timedCountingJob(wrap: (task: JobTask<unknown>, clock: { now: number }) => JobTask<unknown>) {
+  const { directory, bus, codec } = await logOnDisk()
+  const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
+  const saved: number[] = []
+  const checkpoints = wholeCheckpoints({ load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } })
+  const clock = { now: 0 }
+  const counting = countingJob([])
+  const job = await startJob({
+    ...countingRun(bus, codec, checkpoints),
+    job: { ...counting, createTask: (partition, state) => wrap(counting.createTask(partition, state), clock) },
+    clock: () => clock.now,
+    tickIntervalMs: 5,
+  })
+  cleanups.push(() => job.stop())
+  const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
+  return { job, saved, send, clock }
+}
+
 describe('job runner', () => {
   it('commits a restored checkpoint that is ahead of the group, with no record arriving after the restart', async () => {
     // The state of a process killed after saving its checkpoint and before committing: the
@@ -218,37 +240,21 @@ describe('job runner', () => {
   })
 
   it('spaces checkpoints out after a slow snapshot, so writing state cannot crowd out processing, at most a minute apart', async () => {
-    const { directory, bus, codec } = await logOnDisk()
-    const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
-    const saved: number[] = []
-    const checkpoints = wholeCheckpoints({ load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } })
     // Processing time is the test's: every snapshot takes snapshotMs of it.
-    let now = 0
     let snapshotMs = 100
-    const counting = countingJob([])
-    const job = await startJob({
-      ...countingRun(bus, codec, checkpoints),
-      job: { ...counting, createTask: (partition, state) => {
-        const task = counting.createTask(partition, state)
-        return { ...task, snapshot: () => { now += snapshotMs; return task.snapshot() } }
-      } },
-      clock: () => now,
-      tickIntervalMs: 5,
-    })
-    cleanups.push(() => job.stop())
-    const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
+    const { job, saved, send, clock } = await timedCountingJob((task, clock) => ({ ...task, snapshot: () => { clock.now += snapshotMs; return task.snapshot() } }))
 
     await send()
-    now = 50
+    clock.now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
     // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms.
     const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
-    now = 1_500
+    clock.now = 1_500
     await send()
     expect(await processed(2)).toBe(2)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(saved).toEqual([50])
-    now = 2_100
+    clock.now = 2_100
     expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
     expect(saved).toEqual([50, 2_100])
 
@@ -256,43 +262,27 @@ describe('job runner', () => {
     snapshotMs = 10_000
     await send()
     expect(await processed(3)).toBe(3)
-    now = 4_200
+    clock.now = 4_200
     expect(await eventually(async () => saved.length, (count) => count === 3, 5_000)).toBe(3)
-    now = 60_000
+    clock.now = 60_000
     await send()
     expect(await processed(4)).toBe(4)
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(saved).toEqual([50, 2_100, 4_200])
-    now = 4_200 + 60_000
+    clock.now = 4_200 + 60_000
     expect(await eventually(async () => saved.length, (count) => count === 4, 5_000)).toBe(4)
     expect(saved).toEqual([50, 2_100, 4_200, 64_200])
   })
 
   it('does not space checkpoints out for the changed entries they write, which waiting would only pile up', async () => {
-    const { directory, bus, codec } = await logOnDisk()
-    const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
-    const saved: number[] = []
-    const checkpoints = wholeCheckpoints({ load: store.load.bind(store), save: async (checkpoint: Parameters<typeof store.save>[0]) => { saved.push(checkpoint.savedAt); await store.save(checkpoint) } })
-    let now = 0
-    const counting = countingJob([])
-    const job = await startJob({
-      ...countingRun(bus, codec, checkpoints),
-      job: { ...counting, createTask: (partition, state) => {
-        const task = counting.createTask(partition, state)
-        // Writing the changed entries takes 100 ms of the test's processing time, the whole parts none.
-        return { ...task, changes: (into) => { now += 100; task.changes(into) } }
-      } },
-      clock: () => now,
-      tickIntervalMs: 5,
-    })
-    cleanups.push(() => job.stop())
-    const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
+    // Writing the changed entries takes 100 ms of the test's processing time, the whole parts none.
+    const { job, saved, send, clock } = await timedCountingJob((task, clock) => ({ ...task, changes: (into) => { clock.now += 100; task.changes(into) } }))
     await send()
-    now = 50
+    clock.now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
     // 20 ms on (past the 10 ms interval), the next batch is checkpointed: no 2 s wait as a slow whole part earns.
     const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
-    now = 170
+    clock.now = 170
     await send()
     expect(await processed(2)).toBe(2)
     expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
