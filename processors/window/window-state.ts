@@ -44,6 +44,15 @@ export interface SavedRecords {
   changeBytes: number
 }
 
+/** A state's flags as whole states and their changes write them. */
+const DIRTY = 1
+const EMITTED = 2
+const FIRED = 4
+
+function flagsOf(state: WindowState): number {
+  return (state.dirty ? DIRTY : 0) | (state.emitted ? EMITTED : 0) | (state.fired ? FIRED : 0)
+}
+
 /** Rough V8 costs: object header and fields, the accumulator array, the Map entry holding it. */
 const STATE_OVERHEAD_BYTES = 160
 const FIXED_ACCUMULATOR_BYTES = 16
@@ -274,7 +283,7 @@ export class StateContext<In> {
     writer.f64(state.start)
     writer.f64(state.end)
     writer.f64(state.events)
-    writer.u8((state.dirty ? 1 : 0) | (state.emitted ? 2 : 0) | (state.fired ? 4 : 0))
+    writer.u8(flagsOf(state))
     for (let index = 0; index < this.aggregators.length; index++) {
       const aggregator = this.aggregators[index] as AnyAggregator<In>
       const accumulator = state.accumulators[index]
@@ -288,7 +297,7 @@ export class StateContext<In> {
    */
   writeChanges(writer: ByteWriter, state: WindowState): void {
     writer.f64(state.events)
-    writer.u8((state.dirty ? 1 : 0) | (state.emitted ? 2 : 0) | (state.fired ? 4 : 0))
+    writer.u8(flagsOf(state))
     for (let index = 0; index < this.aggregators.length; index++) {
       const aggregator = this.aggregators[index] as AnyAggregator<In>
       const accumulator = state.accumulators[index]
@@ -306,12 +315,12 @@ export class StateContext<In> {
       const changes = aggregator.changes
       state.accumulators[index] = reader.section((section) => (changes === undefined ? aggregator.deserialize(section) : changes.apply(state.accumulators[index], section)))
     }
-    state.emitted = (flags & 2) !== 0
-    state.fired = (flags & 4) !== 0
+    state.emitted = (flags & EMITTED) !== 0
+    state.fired = (flags & FIRED) !== 0
     // Listed again by what it is now (a state may have fired since): the dirty lists skip a state
     // no longer dirty, and a firing emits a state listed twice once.
     state.dirty = false
-    if ((flags & 1) !== 0) this.markDirty(state)
+    if ((flags & DIRTY) !== 0) this.markDirty(state)
   }
 
   /** Reads what writeState wrote; `accounted` false for a state already in totalBytes. */
@@ -321,9 +330,9 @@ export class StateContext<In> {
     const events = reader.f64()
     const flags = reader.u8()
     const accumulators = this.aggregators.map((aggregator) => reader.section((section) => aggregator.deserialize(section)))
-    const state = this.adopt(key, start, end, accumulators, events, (flags & 4) !== 0, accounted)
-    state.emitted = (flags & 2) !== 0
-    if ((flags & 1) !== 0) this.markDirty(state)
+    const state = this.adopt(key, start, end, accumulators, events, (flags & FIRED) !== 0, accounted)
+    state.emitted = (flags & EMITTED) !== 0
+    if ((flags & DIRTY) !== 0) this.markDirty(state)
     return state
   }
 }
