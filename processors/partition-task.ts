@@ -14,8 +14,12 @@ export class PartitionTask<In> {
   uncheckpointedSince: number | undefined
   /** The wait after the last checkpoint before the next: the interval, or longer after a slow snapshot. */
   checkpointPauseMs = 0
-  /** A checkpoint waiting for its writes and being saved; at most one at a time. */
+  /** What writing the changed entries cost per record processed, smoothed over checkpoints (ms): the checkpoint step's estimate. */
+  changesMsPerRecord = 0
+  /** The newest checkpoint waiting for its writes and being saved (after every one before it); settles, never rejects. */
   saving?: Promise<void>
+  /** Checkpoints taken and not yet saved. */
+  savesInFlight = 0
   /** Why a background checkpoint failed; the partition recovers before its next batch. */
   failure?: unknown
 

@@ -84,7 +84,7 @@ function countingRun(bus: Awaited<ReturnType<typeof logOnDisk>>['bus'], codec: A
  * The counting job on a log on disk, its checkpoints' savedAt recorded, on a processing clock the
  * test moves (`clock.now`); `wrap` changes its task, to make parts of a checkpoint take time.
  */
-async function timedCountingJob(wrap: (task: JobTask<unknown>, clock: { now: number }) => JobTask<unknown>) {
+async function timedCountingJob(wrap: (task: JobTask<unknown>, clock: { now: number }) => JobTask<unknown>, checkpointIntervalMs = 10) {
   const { directory, bus, codec } = await logOnDisk()
   const store = new FileCheckpointStore(join(directory.path, 'checkpoints'))
   const saved: number[] = []
@@ -96,6 +96,7 @@ async function timedCountingJob(wrap: (task: JobTask<unknown>, clock: { now: num
     job: { ...counting, createTask: (partition, state) => wrap(counting.createTask(partition, state), clock) },
     clock: () => clock.now,
     tickIntervalMs: 5,
+    checkpointIntervalMs,
   })
   cleanups.push(() => job.stop())
   const send = () => bus.producer().send(TOPICS.log, [{ key: 's', value: codec.encode('log', SAMPLES.log as never) }])
@@ -287,6 +288,40 @@ describe('job runner', () => {
     expect(await processed(2)).toBe(2)
     expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
     expect(saved).toEqual([50, 170])
+  })
+
+  it('checkpoints before the interval once the changes waiting would make a long pause', async () => {
+    // Writing the changed entries takes 10 ms of the test's processing time per record they reflect.
+    let written = 0
+    const { job, saved, send, clock } = await timedCountingJob((task, clock) => ({
+      ...task,
+      changes: (into) => {
+        const count = (task.stats() as { count: number }).count
+        clock.now += 10 * (count - written)
+        written = count
+        task.changes(into)
+      },
+    }), 1_000)
+    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
+    await send()
+    expect(await processed(1)).toBe(1)
+    clock.now = 1_000
+    expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
+    await send()
+    expect(await processed(2)).toBe(2)
+    clock.now = 2_000
+    expect(await eventually(async () => saved.length, (count) => count === 2, 5_000)).toBe(2)
+    // One record waiting would take 10 ms: it waits for the interval.
+    clock.now = 2_100
+    await send()
+    expect(await processed(3)).toBe(3)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(saved).toEqual([1_000, 2_000])
+    // Two would take 20 ms, past the budget: checkpointed now, 800 ms before the interval.
+    clock.now = 2_200
+    await send()
+    expect(await eventually(async () => saved.length, (count) => count === 3, 5_000)).toBe(3)
+    expect(saved).toEqual([1_000, 2_000, 2_200])
   })
 
   it('gives a job that reads a few fields only those, and still sends its late events to the late topic whole', async () => {
