@@ -69,8 +69,8 @@ export class SessionWindows<In, Values> {
   private indexReadThrough = -Infinity
   /** Keys changed since the last checkpoint (purged ones too): their store entries are out of date. */
   private touched = new Set<string>()
-  /** For keys in the heap, the index entry the store holds for them, if it holds them. */
-  private readonly indexed = new Map<string, string>()
+  /** For keys in the heap, the due time of the index entry the store holds for them, if it holds them (a number: its key string was 10 MB of the soak's heap). */
+  private readonly indexed = new Map<string, number>()
   private readonly writer = new ByteWriter(512)
   private readonly storeKeys: SessionStoreKeys | undefined
 
@@ -300,7 +300,7 @@ export class SessionWindows<In, Values> {
     // Already in totalBytes: a stored chain counts in the state bound.
     const { head: first, sessions, bytes: stateBytes } = readChain(new ByteReader(bytes), this.context, key, false)
     this.sessions.set(key, first)
-    this.indexed.set(key, this.storeKeys!.due(this.chainDue(first), key))
+    this.indexed.set(key, this.chainDue(first))
     this.storedKeys--
     this.storedSessions -= sessions
     this.storedBytes -= KEY_BYTES + stateBytes
@@ -331,7 +331,7 @@ export class SessionWindows<In, Values> {
       const indexed = this.indexed.get(key)
       if (head === undefined) {
         if (indexed !== undefined) {
-          into.set(indexed, null)
+          into.set(this.storeKeys!.due(indexed, key), null)
           into.set(this.storeKeys!.chain(key), null)
           this.indexed.delete(key)
         }
@@ -340,11 +340,11 @@ export class SessionWindows<In, Values> {
       writer.reset()
       writeChain(writer, this.context, head)
       into.set(this.storeKeys!.chain(key), writer.finish())
-      const dueKey = this.storeKeys!.due(this.chainDue(head), key)
-      if (indexed !== dueKey) {
-        if (indexed !== undefined) into.set(indexed, null)
-        into.set(dueKey, NO_VALUE)
-        this.indexed.set(key, dueKey)
+      const due = this.chainDue(head)
+      if (indexed === undefined || !Object.is(indexed, due)) {
+        if (indexed !== undefined) into.set(this.storeKeys!.due(indexed, key), null)
+        into.set(this.storeKeys!.due(due, key), NO_VALUE)
+        this.indexed.set(key, due)
       }
     }
     this.touched = new Set()
