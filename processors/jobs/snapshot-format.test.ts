@@ -47,7 +47,7 @@ describe('snapshot format', () => {
   const { clicks, logs, notifications } = modelEvents({ seed: 5, events: 3_000, startMs: T0, spanMs: SPAN })
 
   it('writes the clickstream state in the pinned format', () => {
-    expect(digest(clickstreamJob(), clicks)).toBe('63aecd4af23291cc1b37131f5aca2356ca3e276adce7df73b529d34844c04fbc')
+    expect(digest(clickstreamJob(), clicks)).toBe('a0edc5533dd87bb228e3d703e0f144f9d2de1cc8ae30c34aeb80b63dbbe0f83e')
   })
 
   /**

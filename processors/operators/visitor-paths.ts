@@ -1,4 +1,5 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
+import type { ByteReader, ByteWriter } from '../state/bytes.ts'
 import { arrayBytes, NUMBER_BYTES, objectBytes, stringBytes } from '../state/heap-size.ts'
 import { KeyedProcessOperator, type OperatorStorage, type Timer } from '../window/index.ts'
 import { joinKey, keyParts } from './emissions.ts'
@@ -11,7 +12,7 @@ export interface Transition {
   readonly ts: number
 }
 
-interface VisitorPath {
+export interface VisitorPath {
   last?: string
   lastTs?: number
   pending: Array<[number, string, string]>
@@ -78,8 +79,8 @@ export function visitorPathsOperator(settings: VisitorPathSettings, late: { valu
       }
       if (state.expireAt === undefined) armExpiry(state, state.lastTs! + settings.sessionGapMs, context)
     },
-    serializeState: (state, writer) => writer.text(JSON.stringify(state)),
-    deserializeState: (reader) => JSON.parse(reader.text()) as VisitorPath,
+    serializeState: visitorPathCodec.write,
+    deserializeState: visitorPathCodec.read,
     stateBytes: (state) => {
       let bytes = objectBytes(4) + 2 * NUMBER_BYTES + (state.last === undefined ? 0 : stringBytes(state.last)) + arrayBytes(state.pending.length)
       for (const [, id, path] of state.pending) bytes += arrayBytes(3) + NUMBER_BYTES + stringBytes(id) + stringBytes(path)
@@ -91,4 +92,46 @@ export function visitorPathsOperator(settings: VisitorPathSettings, late: { valu
 function armExpiry(state: VisitorPath, time: number, context: { setTimer(domain: 'event', time: number, tag: string): void }): void {
   state.expireAt = time
   context.setTimer('event', time, 'expire')
+}
+
+/**
+ * A visitor's path in the store: written at every checkpoint the visitor viewed a page in, and
+ * again when the page leaves in event-time order, so it is a good share of what a clickstream
+ * checkpoint writes. Bytes rather than JSON: a format byte, which fields are there, the fields,
+ * then the pages waiting. Paths written as JSON (before this format; they begin with `{`) read as
+ * they are.
+ */
+const PATH_FORMAT = 1
+const HAS_LAST = 1
+const HAS_LAST_TS = 2
+const HAS_EXPIRE_AT = 4
+const JSON_OBJECT = 0x7b
+
+export const visitorPathCodec = { write: writePath, read: readPath }
+
+function writePath(state: VisitorPath, writer: ByteWriter): void {
+  writer.u8(PATH_FORMAT)
+  writer.u8((state.last === undefined ? 0 : HAS_LAST) | (state.lastTs === undefined ? 0 : HAS_LAST_TS) | (state.expireAt === undefined ? 0 : HAS_EXPIRE_AT))
+  if (state.last !== undefined) writer.string(state.last)
+  if (state.lastTs !== undefined) writer.f64(state.lastTs)
+  if (state.expireAt !== undefined) writer.f64(state.expireAt)
+  writer.u32(state.pending.length)
+  for (const [ts, id, path] of state.pending) {
+    writer.f64(ts)
+    writer.string(id)
+    writer.string(path)
+  }
+}
+
+function readPath(reader: ByteReader): VisitorPath {
+  if (reader.peekU8() === JSON_OBJECT) return JSON.parse(reader.text()) as VisitorPath
+  const format = reader.u8()
+  if (format !== PATH_FORMAT) throw new Error(`visitor path in format ${format}, which this release does not read`)
+  const fields = reader.u8()
+  const state: VisitorPath = { pending: [] }
+  if ((fields & HAS_LAST) !== 0) state.last = reader.string()
+  if ((fields & HAS_LAST_TS) !== 0) state.lastTs = reader.f64()
+  if ((fields & HAS_EXPIRE_AT) !== 0) state.expireAt = reader.f64()
+  for (let count = reader.u32(); count > 0; count--) state.pending.push([reader.f64(), reader.string(), reader.string()])
+  return state
 }

@@ -123,6 +123,12 @@ export class ByteReader {
     return value
   }
 
+  /** The next byte, left to be read. */
+  peekU8(): number {
+    this.need(1)
+    return this.buffer[this.position] as number
+  }
+
   /** The next u32, left to be read. */
   peekU32(): number {
     this.need(4)
