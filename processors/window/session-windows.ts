@@ -69,6 +69,15 @@ export class SessionWindows<In, Values> {
   private indexReadThrough = -Infinity
   /** Keys changed since the last checkpoint (purged ones too): their store entries are out of date. */
   private touched = new Set<string>()
+  /**
+   * Keys written at checkpoints, in the order written, each with its chain's last event then:
+   * where a checkpoint looks for chains gone idle, from the front, rather than walking every chain
+   * in the heap (O(cache) each checkpoint, most of what writing the changes cost the session
+   * windows). A key written again has a later entry; the earlier one is passed over.
+   */
+  private writtenKeys: string[] = []
+  private writtenLastEvents: number[] = []
+  private writtenFront = 0
   /** For keys in the heap, the due time of the index entry the store holds for them, if it holds them (a number: its key string was 10 MB of the soak's heap). */
   private readonly indexed = new Map<string, number>()
   private readonly writer = new ByteWriter(512)
@@ -340,6 +349,8 @@ export class SessionWindows<In, Values> {
       writer.reset()
       writeChain(writer, this.context, head)
       into.set(this.storeKeys!.chain(key), writer.finish())
+      this.writtenKeys.push(key)
+      this.writtenLastEvents.push(this.lastEventOf(head))
       const due = this.chainDue(head)
       if (indexed === undefined || !Object.is(indexed, due)) {
         if (indexed !== undefined) into.set(this.storeKeys!.due(indexed, key), null)
@@ -348,21 +359,44 @@ export class SessionWindows<In, Values> {
       }
     }
     this.touched = new Set()
-    const idleBefore = watermark - this.gapMs * SPILL_IDLE_SHARE
-    for (const [key, head] of this.sessions) {
+    this.letGoOfIdle(watermark - this.gapMs * SPILL_IDLE_SHARE)
+    // A chain let go of leaves its timer entries behind, holding its states until their time comes
+    // (the gap and the lateness later): with new visitors every second that was the heap growing
+    // with rate × gap. The index fires stored chains, so the entries go as soon as they outnumber
+    // the heap's sessions.
+    const heapSessions = this.sessionCount - this.storedSessions
+    if (this.timers.size > 2 * heapSessions + STALE_TIMERS_ALLOWED) this.timers.retain((entry) => !entry.state.dead && entry.version === entry.state.timerVersion)
+  }
+
+  /** The latest event of the chain's sessions (a session's end is its last event + the gap). */
+  private lastEventOf(head: WindowState): number {
+    let last = -Infinity
+    for (let node: WindowState | null = head; node !== null; node = node.next) last = Math.max(last, node.end - this.gapMs)
+    return last
+  }
+
+  /** Chains written, with no event since `idleBefore` and owing no row, leave the heap (they are in the store as they are). */
+  private letGoOfIdle(idleBefore: number): void {
+    const owing: string[] = []
+    while (this.writtenFront < this.writtenKeys.length && this.writtenLastEvents[this.writtenFront]! < idleBefore) {
+      const key = this.writtenKeys[this.writtenFront]!
+      this.writtenFront++
+      const head = this.sessions.get(key)
+      // Gone already, or busy again since (a later entry has it).
+      if (head === undefined || this.lastEventOf(head) >= idleBefore) continue
       let count = 0
       let bytes = KEY_BYTES
-      let idle = true
+      let owes = false
       for (let node: WindowState | null = head; node !== null; node = node.next) {
-        // A session's end is its last event + the gap.
-        if (this.context.owesRow(node) || node.end - this.gapMs >= idleBefore) {
-          idle = false
-          break
-        }
+        if (this.context.owesRow(node)) owes = true
         count++
         bytes += node.bytes
       }
-      if (!idle) continue
+      // Its early or late row comes first; a later checkpoint looks again.
+      if (owes) {
+        owing.push(key)
+        continue
+      }
       const due = this.chainDue(head)
       // Its heap timer entries, if any, are skipped when they come up.
       for (let node: WindowState | null = head; node !== null; node = node.next) node.dead = true
@@ -373,12 +407,15 @@ export class SessionWindows<In, Values> {
       this.storedBytes += bytes
       if (due < this.nextStoredDue) this.nextStoredDue = due
     }
-    // A chain let go of leaves its timer entries behind, holding its states until their time comes
-    // (the gap and the lateness later): with new visitors every second that was the heap growing
-    // with rate × gap. The index fires stored chains, so the entries go as soon as they outnumber
-    // the heap's sessions.
-    const heapSessions = this.sessionCount - this.storedSessions
-    if (this.timers.size > 2 * heapSessions + STALE_TIMERS_ALLOWED) this.timers.retain((entry) => !entry.state.dead && entry.version === entry.state.timerVersion)
+    for (const key of owing) {
+      this.writtenKeys.push(key)
+      this.writtenLastEvents.push(this.lastEventOf(this.sessions.get(key)!))
+    }
+    if (this.writtenFront > 4_096 && this.writtenFront * 2 > this.writtenKeys.length) {
+      this.writtenKeys = this.writtenKeys.slice(this.writtenFront)
+      this.writtenLastEvents = this.writtenLastEvents.slice(this.writtenFront)
+      this.writtenFront = 0
+    }
   }
 
   /**
@@ -423,6 +460,9 @@ export class SessionWindows<In, Values> {
     this.nextStoredDue = Infinity
     this.indexReadThrough = watermark
     this.touched = new Set()
+    this.writtenKeys = []
+    this.writtenLastEvents = []
+    this.writtenFront = 0
     this.indexed.clear()
     const restored: WindowState[] = []
     for (let remaining = reader.u32(); remaining > 0; remaining--) {

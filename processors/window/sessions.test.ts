@@ -207,6 +207,37 @@ describe('session windows', () => {
       expect(operator.process(0, [at(40, 'later')], 2).filter((emission) => emission.kind === 'result')).toHaveLength(3_001)
     })
 
+    it('lets a quiet chain go only once its early row is out, and keeps one that got an event since', () => {
+      const store = createHeapStateStore().partition('sessions', 0)
+      const operator = sessions({ store, allowedLatenessMs: 0, earlyFiringMs: 1_000 })
+      const inHeap = () => [...(operator as unknown as { store: { sessions: Map<string, unknown> } }).store.sessions.keys()].sort()
+      operator.process(0, [at(0), at(0, 'bob'), at(0, 'dan')], 0)
+      checkpoint(operator, store)
+      operator.process(0, [at(1.5, 'dan'), at(2, 'cat')], 1)
+      // ann and bob have been quiet a minute but owe their early rows; dan had an event since.
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['ann', 'bob', 'cat', 'dan'])
+      expect(describeAll(operator.onProcessingTime(5_000))).toEqual(['early ann [0,30) views=1 rev=2', 'early bob [0,30) views=1 rev=2', 'early dan [0,31.5) views=2 rev=4', 'early cat [2,32) views=1 rev=2'])
+      checkpoint(operator, store)
+      // Their rows out, they go (so do cat and dan, quiet for a minute by eve's event).
+      operator.process(0, [at(3.5, 'eve')], 6_000)
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['eve'])
+      // Where a chain lives changes no row: all of them fire when their gaps end.
+      expect(describeAll(operator.process(0, [at(100, 'fay')], 7_000)).filter((row) => row.startsWith('final'))).toEqual(['final ann [0,30) views=1 rev=3', 'final bob [0,30) views=1 rev=3', 'final dan [0,31.5) views=2 rev=5', 'final cat [2,32) views=1 rev=3', 'final eve [3.5,33.5) views=1 rev=3'])
+    })
+
+    it('keeps a chain in the heap that had an event since it was last written, though quiet before', () => {
+      const store = createHeapStateStore().partition('sessions', 0)
+      const operator = sessions({ store, allowedLatenessMs: 0 })
+      const inHeap = () => [...(operator as unknown as { store: { sessions: Map<string, unknown> } }).store.sessions.keys()].sort()
+      operator.process(0, [at(0), at(0, 'bob')], 0)
+      checkpoint(operator, store)
+      operator.process(0, [at(1.5), at(2, 'cat')], 1)
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['ann', 'cat'])
+    })
+
     it('a key read back and purged before the next checkpoint starts afresh, not from what the store still holds', () => {
       const store = createHeapStateStore().partition('sessions', 0)
       const operator = sessions({ store, allowedLatenessMs: 0 })
