@@ -3,6 +3,7 @@ import { MinHeap } from '../collections/min-heap.ts'
 import { STORED_SESSIONS_FORMAT_VERSION } from './formats.ts'
 import { readChain, SessionStoreKeys, writeChain } from './session-chains.ts'
 import type { Emission, OperatorStorage } from './types.ts'
+import { WrittenChains } from './written-chains.ts'
 import { compareStates, revisionOf, type StateContext, type WindowState } from './window-state.ts'
 
 /**
@@ -69,15 +70,8 @@ export class SessionWindows<In, Values> {
   private indexReadThrough = -Infinity
   /** Keys changed since the last checkpoint (purged ones too): their store entries are out of date. */
   private touched = new Set<string>()
-  /**
-   * Keys written at checkpoints, in the order written, each with its chain's last event then:
-   * where a checkpoint looks for chains gone idle, from the front, rather than walking every chain
-   * in the heap (O(cache) each checkpoint, most of what writing the changes cost the session
-   * windows). A key written again has a later entry; the earlier one is passed over.
-   */
-  private writtenKeys: string[] = []
-  private writtenLastEvents: number[] = []
-  private writtenFront = 0
+  /** The chains written, in order: where a checkpoint looks for idle ones. */
+  private readonly written = new WrittenChains()
   /** For keys in the heap, the due time of the index entry the store holds for them, if it holds them (a number: its key string was 10 MB of the soak's heap). */
   private readonly indexed = new Map<string, number>()
   private readonly writer = new ByteWriter(512)
@@ -349,8 +343,7 @@ export class SessionWindows<In, Values> {
       writer.reset()
       writeChain(writer, this.context, head)
       into.set(this.storeKeys!.chain(key), writer.finish())
-      this.writtenKeys.push(key)
-      this.writtenLastEvents.push(this.lastEventOf(head))
+      this.written.push(key, this.lastEventOf(head))
       const due = this.chainDue(head)
       if (indexed === undefined || !Object.is(indexed, due)) {
         if (indexed !== undefined) into.set(this.storeKeys!.due(indexed, key), null)
@@ -378,9 +371,7 @@ export class SessionWindows<In, Values> {
   /** Chains written, with no event since `idleBefore` and owing no row, leave the heap (they are in the store as they are). */
   private letGoOfIdle(idleBefore: number): void {
     const owing: string[] = []
-    while (this.writtenFront < this.writtenKeys.length && this.writtenLastEvents[this.writtenFront]! < idleBefore) {
-      const key = this.writtenKeys[this.writtenFront]!
-      this.writtenFront++
+    for (let key = this.written.takeQuietBefore(idleBefore); key !== undefined; key = this.written.takeQuietBefore(idleBefore)) {
       const head = this.sessions.get(key)
       // Gone already, or busy again since (a later entry has it).
       if (head === undefined || this.lastEventOf(head) >= idleBefore) continue
@@ -407,15 +398,7 @@ export class SessionWindows<In, Values> {
       this.storedBytes += bytes
       if (due < this.nextStoredDue) this.nextStoredDue = due
     }
-    for (const key of owing) {
-      this.writtenKeys.push(key)
-      this.writtenLastEvents.push(this.lastEventOf(this.sessions.get(key)!))
-    }
-    if (this.writtenFront > 4_096 && this.writtenFront * 2 > this.writtenKeys.length) {
-      this.writtenKeys = this.writtenKeys.slice(this.writtenFront)
-      this.writtenLastEvents = this.writtenLastEvents.slice(this.writtenFront)
-      this.writtenFront = 0
-    }
+    for (const key of owing) this.written.push(key, this.lastEventOf(this.sessions.get(key)!))
   }
 
   /**
@@ -460,9 +443,7 @@ export class SessionWindows<In, Values> {
     this.nextStoredDue = Infinity
     this.indexReadThrough = watermark
     this.touched = new Set()
-    this.writtenKeys = []
-    this.writtenLastEvents = []
-    this.writtenFront = 0
+    this.written.clear()
     this.indexed.clear()
     const restored: WindowState[] = []
     for (let remaining = reader.u32(); remaining > 0; remaining--) {

@@ -1,0 +1,39 @@
+/**
+ * Session keys in the order a checkpoint wrote their chains, each with the chain's last event then:
+ * where later checkpoints look for chains gone quiet, from the front, rather than walking every
+ * chain in the heap (O(cache) at each checkpoint, most of what writing the changes had cost the
+ * session windows). Writes come roughly in event-time order, so the front is the quiet end; a key
+ * written again also has a later entry, and the caller passes over the earlier one.
+ */
+export class WrittenChains {
+  private keys: string[] = []
+  private lastEvents: number[] = []
+  private front = 0
+
+  push(key: string, lastEvent: number): void {
+    this.keys.push(key)
+    this.lastEvents.push(lastEvent)
+  }
+
+  /** Takes the next key from the front if its chain's last event, when written, was before `before`. */
+  takeQuietBefore(before: number): string | undefined {
+    if (this.front === this.keys.length || this.lastEvents[this.front]! >= before) {
+      this.compact()
+      return undefined
+    }
+    return this.keys[this.front++]
+  }
+
+  clear(): void {
+    this.keys = []
+    this.lastEvents = []
+    this.front = 0
+  }
+
+  private compact(): void {
+    if (this.front <= 4_096 || this.front * 2 <= this.keys.length) return
+    this.keys = this.keys.slice(this.front)
+    this.lastEvents = this.lastEvents.slice(this.front)
+    this.front = 0
+  }
+}
