@@ -3,7 +3,7 @@ import { MinHeap } from '../collections/min-heap.ts'
 import { STORED_SESSIONS_FORMAT_VERSION } from './formats.ts'
 import { readChain, SessionStoreKeys, writeChain } from './session-chains.ts'
 import type { Emission, OperatorStorage } from './types.ts'
-import { WrittenChains } from './written-chains.ts'
+import { IdleQueue } from './idle-queue.ts'
 import { compareStates, revisionOf, type StateContext, type WindowState } from './window-state.ts'
 
 /**
@@ -70,8 +70,8 @@ export class SessionWindows<In, Values> {
   private indexReadThrough = -Infinity
   /** Keys changed since the last checkpoint (purged ones too): their store entries are out of date. */
   private touched = new Set<string>()
-  /** The chains written, in order: where a checkpoint looks for idle ones. */
-  private readonly written = new WrittenChains()
+  /** The keys in the heap, roughly by last event: where a checkpoint looks for idle chains. */
+  private readonly idle = new IdleQueue()
   /** For keys in the heap, the due time of the index entry the store holds for them, if it holds them (a number: its key string was 10 MB of the soak's heap). */
   private readonly indexed = new Map<string, number>()
   private readonly writer = new ByteWriter(512)
@@ -142,6 +142,7 @@ export class SessionWindows<In, Values> {
       if (before === null) {
         state.next = head ?? null
         this.sessions.set(key, state)
+        if (head === undefined && this.storage !== undefined) this.idle.push(key, time)
       } else {
         state.next = before.next
         before.next = state
@@ -303,6 +304,7 @@ export class SessionWindows<In, Values> {
     // Already in totalBytes: a stored chain counts in the state bound.
     const { head: first, sessions, bytes: stateBytes } = readChain(new ByteReader(bytes), this.context, key, false)
     this.sessions.set(key, first)
+    this.idle.push(key, this.lastEventOf(first))
     this.indexed.set(key, this.chainDue(first))
     this.storedKeys--
     this.storedSessions -= sessions
@@ -343,7 +345,6 @@ export class SessionWindows<In, Values> {
       writer.reset()
       writeChain(writer, this.context, head)
       into.set(this.storeKeys!.chain(key), writer.finish())
-      this.written.push(key, this.lastEventOf(head))
       const due = this.chainDue(head)
       if (indexed === undefined || !Object.is(indexed, due)) {
         if (indexed !== undefined) into.set(this.storeKeys!.due(indexed, key), null)
@@ -368,13 +369,19 @@ export class SessionWindows<In, Values> {
     return last
   }
 
-  /** Chains written, with no event since `idleBefore` and owing no row, leave the heap (they are in the store as they are). */
+  /** Chains with no event since `idleBefore` and owing no row leave the heap: `changes` has just written every one that changed. */
   private letGoOfIdle(idleBefore: number): void {
     const owing: string[] = []
-    for (let key = this.written.takeQuietBefore(idleBefore); key !== undefined; key = this.written.takeQuietBefore(idleBefore)) {
+    for (let key = this.idle.takeQuietBefore(idleBefore); key !== undefined; key = this.idle.takeQuietBefore(idleBefore)) {
       const head = this.sessions.get(key)
-      // Gone already, or busy again since (a later entry has it).
-      if (head === undefined || this.lastEventOf(head) >= idleBefore) continue
+      // Gone already (purged, or let go of and queued again when read back).
+      if (head === undefined) continue
+      const lastEvent = this.lastEventOf(head)
+      // Busy since it was queued: behind the rest, with its last event now.
+      if (lastEvent >= idleBefore) {
+        this.idle.push(key, lastEvent)
+        continue
+      }
       let count = 0
       let bytes = KEY_BYTES
       let owes = false
@@ -398,7 +405,7 @@ export class SessionWindows<In, Values> {
       this.storedBytes += bytes
       if (due < this.nextStoredDue) this.nextStoredDue = due
     }
-    for (const key of owing) this.written.push(key, this.lastEventOf(this.sessions.get(key)!))
+    for (const key of owing) this.idle.push(key, this.lastEventOf(this.sessions.get(key)!))
   }
 
   /**
@@ -443,7 +450,7 @@ export class SessionWindows<In, Values> {
     this.nextStoredDue = Infinity
     this.indexReadThrough = watermark
     this.touched = new Set()
-    this.written.clear()
+    this.idle.clear()
     this.indexed.clear()
     const restored: WindowState[] = []
     for (let remaining = reader.u32(); remaining > 0; remaining--) {
@@ -455,7 +462,10 @@ export class SessionWindows<In, Values> {
       this.context.totalBytes += KEY_BYTES
       this.keyCount++
       // Not in the store yet (a checkpoint of before the store): the next checkpoint writes it.
-      if (this.storage !== undefined) this.touched.add(key)
+      if (this.storage !== undefined) {
+        this.touched.add(key)
+        this.idle.push(key, this.lastEventOf(chain.head))
+      }
     }
     if (format >= STORED_SESSIONS_FORMAT_VERSION) {
       const keys = reader.f64()

@@ -227,7 +227,7 @@ describe('session windows', () => {
       expect(describeAll(operator.process(0, [at(100, 'fay')], 7_000)).filter((row) => row.startsWith('final'))).toEqual(['final ann [0,30) views=1 rev=3', 'final bob [0,30) views=1 rev=3', 'final dan [0,31.5) views=2 rev=5', 'final cat [2,32) views=1 rev=3', 'final eve [3.5,33.5) views=1 rev=3'])
     })
 
-    it('keeps a chain in the heap that had an event since it was last written, though quiet before', () => {
+    it('keeps a chain in the heap that had an event since, and lets it go once quiet, also after a read back', () => {
       const store = createHeapStateStore().partition('sessions', 0)
       const operator = sessions({ store, allowedLatenessMs: 0 })
       const inHeap = () => [...(operator as unknown as { store: { sessions: Map<string, unknown> } }).store.sessions.keys()].sort()
@@ -236,6 +236,17 @@ describe('session windows', () => {
       operator.process(0, [at(1.5), at(2, 'cat')], 1)
       checkpoint(operator, store)
       expect(inHeap()).toEqual(['ann', 'cat'])
+      // Quiet a minute since her last event, she goes after all.
+      operator.process(0, [at(3.2, 'dan')], 2)
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['dan'])
+      // Read back by a new event, bob is in the heap again, and goes again once quiet.
+      operator.process(0, [at(5, 'bob')], 3)
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['bob'])
+      operator.process(0, [at(7, 'eve')], 4)
+      checkpoint(operator, store)
+      expect(inHeap()).toEqual(['eve'])
     })
 
     it('a key read back and purged before the next checkpoint starts afresh, not from what the store still holds', () => {

@@ -1,11 +1,11 @@
 /**
- * Session keys in the order a checkpoint wrote their chains, each with the chain's last event then:
- * where later checkpoints look for chains gone quiet, from the front, rather than walking every
- * chain in the heap (O(cache) at each checkpoint, most of what writing the changes had cost the
- * session windows). Writes come roughly in event-time order, so the front is the quiet end; a key
- * written again also has a later entry, and the caller passes over the earlier one.
+ * The session keys in the heap, each queued once with its chain's last event when queued: where a
+ * checkpoint looks for chains gone quiet, from the front, rather than walking every chain in the
+ * heap (O(cache) at each checkpoint, most of what writing the changes had cost the session
+ * windows). A key is queued as its chain enters the heap; one taken from the front and busy since
+ * is queued again behind the rest with its newer last event, so the front stays the quiet end.
  */
-export class WrittenChains {
+export class IdleQueue {
   private keys: string[] = []
   private lastEvents: number[] = []
   private front = 0
