@@ -9,12 +9,14 @@
  */
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
+/** The most a reused writer keeps between values (see ByteWriter.reset). */
+const RETAINED_BYTES = 64 * 1024
 
 export class ByteWriter {
   private buffer: Buffer
   private length = 0
 
-  constructor(initialBytes = 1024) {
+  constructor(private readonly initialBytes = 1024) {
     this.buffer = Buffer.allocUnsafe(initialBytes)
   }
 
@@ -89,9 +91,15 @@ export class ByteWriter {
     return new Uint8Array(this.buffer.subarray(0, this.length))
   }
 
-  /** Starts over in the same buffer: one writer encodes many small values, each taken by `finish`. */
+  /**
+   * Starts over in the same buffer: one writer encodes many small values, each taken by `finish`.
+   * A buffer grown past RETAINED_BYTES for one large value is let go, or a writer an operator keeps
+   * would hold its largest value's size for ever (10 MB over the aligned windows' writers in the
+   * soak, grown by a fired minute's whole record).
+   */
   reset(): void {
     this.length = 0
+    if (this.buffer.length > RETAINED_BYTES) this.buffer = Buffer.allocUnsafe(this.initialBytes)
   }
 }
 
