@@ -21,22 +21,28 @@ const tieOf = (pick: Pick) => (JSON.parse(pick.text) as { tie: string }).tie
  * value is undefined do not take part (a custom event has no page to enter on).
  */
 function pickBy<In, Value>(kind: string, time: (event: In) => number, tie: (event: In) => string, value: (event: In) => Value | undefined, earliest: boolean): Aggregator<In, Pick | null, Value | null> {
-  const better = (time: number, tie: () => string, than: Pick) => {
-    if (time !== than.time) return earliest ? time < than.time : time > than.time
-    return earliest ? tie() < tieOf(than) : tie() > tieOf(than)
-  }
+  /** 1 if a pick at `time` beats `than`, -1 if it loses, 0 if the tie decides. */
+  const byTime = (time: number, than: Pick) => (time === than.time ? 0 : (earliest ? time < than.time : time > than.time) ? 1 : -1)
+  const tieBeats = (tie: string, than: Pick) => (earliest ? tie < tieOf(than) : tie > tieOf(than))
   return {
     kind,
     create: () => null,
     add: (current, event) => {
       const at = time(event)
       // Most events of a session are not its first: their value is never built.
-      if (current !== null && !better(at, () => tie(event), current)) return current
+      if (current !== null) {
+        const order = byTime(at, current)
+        if (order < 0 || (order === 0 && !tieBeats(tie(event), current))) return current
+      }
       const picked = value(event)
       if (picked === undefined) return current
       return { time: at, text: JSON.stringify({ time: at, tie: tie(event), value: picked }) }
     },
-    merge: (into, from) => (into === null ? from : from === null ? into : better(from.time, () => tieOf(from), into) ? from : into),
+    merge: (into, from) => {
+      if (into === null || from === null) return into ?? from
+      const order = byTime(from.time, into)
+      return order > 0 || (order === 0 && tieBeats(tieOf(from), into)) ? from : into
+    },
     result: (current) => (current === null ? null : (JSON.parse(current.text) as { value: Value }).value),
     serialize: (current, writer) => writer.text(current === null ? 'null' : current.text),
     deserialize: (reader) => {
