@@ -15,7 +15,7 @@ export class IdleQueue {
     this.lastEvents.push(lastEvent)
   }
 
-  /** Takes the next key from the front if its chain's last event, when written, was before `before`. */
+  /** Takes the next key from the front if its chain's last event, when queued, was before `before`. */
   takeQuietBefore(before: number): string | undefined {
     if (this.front === this.keys.length || this.lastEvents[this.front]! >= before) {
       this.compact()

@@ -371,7 +371,7 @@ export class SessionWindows<In, Values> {
 
   /** Chains with no event since `idleBefore` and owing no row leave the heap: `changes` has just written every one that changed. */
   private letGoOfIdle(idleBefore: number): void {
-    const owing: string[] = []
+    const owing: Array<[key: string, lastEvent: number]> = []
     for (let key = this.idle.takeQuietBefore(idleBefore); key !== undefined; key = this.idle.takeQuietBefore(idleBefore)) {
       const head = this.sessions.get(key)
       // Gone already (purged, or let go of and queued again when read back).
@@ -392,7 +392,7 @@ export class SessionWindows<In, Values> {
       }
       // Its early or late row comes first; a later checkpoint looks again.
       if (owes) {
-        owing.push(key)
+        owing.push([key, lastEvent])
         continue
       }
       const due = this.chainDue(head)
@@ -405,7 +405,7 @@ export class SessionWindows<In, Values> {
       this.storedBytes += bytes
       if (due < this.nextStoredDue) this.nextStoredDue = due
     }
-    for (const key of owing) this.idle.push(key, this.lastEventOf(this.sessions.get(key)!))
+    for (const [key, lastEvent] of owing) this.idle.push(key, lastEvent)
   }
 
   /**
