@@ -18,6 +18,11 @@ export interface JobTask<In> {
   process(events: readonly In[], nowMs: number): OutputRows
   /** Processing-time progress (early firings). */
   onProcessingTime(nowMs: number): OutputRows
+  /**
+   * End of a bounded input (a reprocess of a range): event time jumps past everything, so every
+   * open window, session and timer fires, final. The task takes no events after it.
+   */
+  finish(nowMs: number): OutputRows
   /** The state kept whole in each checkpoint: counters, and the few open windows of aggregates. */
   snapshot(): Uint8Array
   /**

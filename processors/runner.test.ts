@@ -35,6 +35,7 @@ function countingJob(seen: number[]): Job<'log'> {
           return {}
         },
         onProcessingTime: () => ({}),
+        finish: () => ({}),
         changes: () => {},
         snapshot: () => new Uint8Array(new Float64Array([count]).buffer),
         restore(bytes) {
@@ -342,6 +343,7 @@ describe('job runner', () => {
           return { late: events.filter(odd).map((event) => ({ event, reason: 'beyond-allowed-lateness', latenessMs: 1, job: 'few-fields' })) }
         },
         onProcessingTime: () => ({}),
+        finish: () => ({}),
         changes: () => {},
         snapshot: () => new Uint8Array(0),
         restore: () => ({ ok: true }),

@@ -208,6 +208,18 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
       })
       return outputs
     },
+    finish(nowMs) {
+      const outputs: OutputRows = {}
+      // Paths first: the pages they let go of are transitions the hourly windows still count.
+      const moved = transitionsFrom(visitorPaths.endOfInput(nowMs))
+      route(outputs, {
+        breakdown: breakdown.endOfInput(nowMs),
+        sessions: sessions.endOfInput(nowMs),
+        transitions: [...transitions.process(partition, moved, nowMs), ...transitions.endOfInput(nowMs)],
+        active: active.endOfInput(nowMs),
+      })
+      return outputs
+    },
     ...namedState('clickstream', CLICKSTREAM_TOPOLOGY, {
       dedup: deduplicatorPart(deduplicator),
       breakdown: windowPart(breakdown, (bytes) => restoreBreakdown(breakdown, bytes)),

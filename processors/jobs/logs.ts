@@ -144,6 +144,11 @@ function createLogsTask(partition: number, settings: LogsJobSettings, state: Par
       route(outputs, perMinute.onProcessingTime(nowMs), fingerprints.onProcessingTime(nowMs))
       return outputs
     },
+    finish(nowMs) {
+      const outputs: OutputRows = {}
+      route(outputs, perMinute.endOfInput(nowMs), fingerprints.endOfInput(nowMs))
+      return outputs
+    },
     ...namedState('logs', LOGS_TOPOLOGY, {
       dedup: deduplicatorPart(deduplicator),
       'per-minute': windowPart(perMinute),

@@ -121,6 +121,11 @@ function createNotificationsTask(partition: number, settings: NotificationsJobSe
       route(outputs, perMinute.onProcessingTime(nowMs), lifecycles.onProcessingTime(nowMs))
       return outputs
     },
+    finish(nowMs) {
+      const outputs: OutputRows = {}
+      route(outputs, perMinute.endOfInput(nowMs), lifecycles.endOfInput(nowMs))
+      return outputs
+    },
     ...namedState('notifications', NOTIFICATIONS_TOPOLOGY, {
       dedup: deduplicatorPart(deduplicator),
       'per-minute': windowPart(perMinute),
