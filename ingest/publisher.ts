@@ -1,6 +1,7 @@
 import { BusError, type Producer, type ProduceRecord } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import { ProblemError } from '../core/http/problem.ts'
+import { PARTITION_KEY } from '../core/bus/partition-key.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import { INGEST_PROBLEMS } from './errors.ts'
@@ -15,17 +16,6 @@ export interface PublisherOptions {
   readonly onPublished?: <S extends Stream>(stream: S, events: readonly EventByStream[S][]) => void
   /** Counts accepted events and times the log's acknowledgement; absent in tests that do not look. */
   readonly metrics?: Pick<EddyMetrics, 'ingestEvents' | 'produceDuration'>
-}
-
-/**
- * Records of one stream share a partition when they share this key (and so stay in order).
- * Clicks go by visitor, not by session: processors aggregate per partition, and a visitor who
- * never spans two partitions is what makes per-partition unique-visitor counts add up.
- */
-const PARTITION_KEY: { [S in Stream]: (event: EventByStream[S]) => string } = {
-  click: (event) => event.anonymous_id,
-  log: (event) => event.service,
-  notification: (event) => event.notification_id,
 }
 
 /**
