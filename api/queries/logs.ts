@@ -47,7 +47,7 @@ export function topErrorsQuery(scope: QueryScope, services: readonly string[], l
   toUnixTimestamp64Milli(min(first_seen)) AS first_seen_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_seen_ms,
   argMin(sample_message, first_seen) AS sample
 FROM ${table(scope, 'error_fingerprints_1h')} FINAL
-WHERE ${and([`project_id = ${p.project}`, secondsRange('window_start', p), ...serviceAndLevel({ services, levels: [] }, p)])}
+WHERE ${and([`project_id = ${p.project}`, 'occurrences > 0', secondsRange('window_start', p), ...serviceAndLevel({ services, levels: [] }, p)])}
 GROUP BY service, fingerprint
 ${having}
 ORDER BY total DESC, service, fingerprint

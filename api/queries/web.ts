@@ -88,6 +88,8 @@ export function clicksQuery(query: WebQuery & { readonly clicksDimension: string
   const where = and([
     `project_id = ${p.project}`,
     `dimension = ${p.params.add(query.clicksDimension, 'String')}`,
+    // A value a reprocess found no pageviews for keeps a row of zeros (processors/reprocess/tables.ts).
+    'pageviews > 0',
     secondsRange('window_start', p),
     ...(query.filter ? [valueCondition('value', query.filter, p)] : []),
   ])

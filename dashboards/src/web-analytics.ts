@@ -112,7 +112,7 @@ export function webAnalytics() {
       sql: `
         SELECT from_path AS from_page, to_path AS to_page, sum(transitions) AS moves
         ${from('page_transitions_1h')}
-        WHERE ${PROJECT} AND window_start >= toStartOfHour($__fromTime) AND window_start <= $__toTime
+        WHERE ${PROJECT} AND window_start >= toStartOfHour($__fromTime) AND window_start <= $__toTime AND transitions > 0
         GROUP BY from_page, to_page
         ORDER BY moves DESC, from_page, to_page
         LIMIT 20`,
