@@ -1,5 +1,5 @@
 import type { ClickEvent } from '../../schemas/types.generated.ts'
-import { type Job, type JobTask, type OutputRows } from '../job.ts'
+import { emit, type Job, type JobTask, type OutputRows } from '../job.ts'
 import { Deduplicator } from '../operators/deduplicate.ts'
 import { createHeapStateStore } from '../state/heap-store.ts'
 import type { PartitionStateStore } from '../state/store.ts'
@@ -57,7 +57,7 @@ export const CLICKSTREAM_TOPOLOGY: Topology = validateTopology('clickstream', {
     { name: 'dedup', does: 'drop repeated event_ids', feeds: ['breakdown', 'session-windows', 'visitor-paths', 'active'] },
     { name: 'breakdown', does: 'pageviews by project × dimension, tumbling 1 min: pageviews, visitors', feeds: ['clicks_1m'] },
     { name: 'session-windows', does: 'by visitor, session windows (30 min gap), early firings: start, end, entry, exit…', feeds: ['sessions', LATE_OUTPUT] },
-    { name: 'visitor-paths', does: 'by visitor, pageviews in event-time order: page → page', feeds: ['transitions'] },
+    { name: 'visitor-paths', does: 'by visitor, pageviews in event-time order: page → page; a pageview behind the watermark is left out and reported late', feeds: ['transitions', LATE_OUTPUT] },
     { name: 'transitions', does: 'by project, from, to, tumbling 1 h: transitions', feeds: ['page_transitions_1h'] },
     { name: 'active', does: 'by project, hopping 5 min every 1 min, early firings: visitors, pageviews', feeds: ['active_visitors_5m'] },
   ],
@@ -111,7 +111,13 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
   })
 
   const lateForTransitions = new CounterPart('lateForTransitions')
-  const visitorPaths = visitorPathsOperator(settings, lateForTransitions, { store: state, prefix: 'paths/' })
+  // Pageviews behind the watermark cannot join a path already emitted. Within the allowed lateness
+  // the other operators still count them, so they reach the late topic only through this list:
+  // it is what makes automatic convergence recompute the hour's transitions.
+  const lateForPaths: Array<{ event: ClickEvent; latenessMs: number }> = []
+  const visitorPaths = visitorPathsOperator(settings, lateForTransitions, { store: state, prefix: 'paths/' }, (event, watermark) => {
+    lateForPaths.push({ event, latenessMs: watermark - event.ts })
+  })
 
   const transitions = createWindowOperator({
     ...timing,
@@ -179,6 +185,16 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
     }), undefined)
   }
 
+  /** Late rows for the pageviews only the paths left out: one late for the sessions too is reported by them. */
+  const reportLateForPaths = (outputs: OutputRows, sessionEmissions: ReturnType<typeof sessions.process>) => {
+    if (lateForPaths.length === 0) return
+    const reported = new Set<ClickEvent>()
+    for (const emission of sessionEmissions) if (emission.kind === 'late') reported.add(emission.event)
+    for (const { event, latenessMs } of lateForPaths.splice(0)) {
+      if (!reported.has(event)) emit(outputs, 'late', { event, reason: 'late-for-paths', latenessMs, job: 'clickstream' })
+    }
+  }
+
   const transitionsFrom = (emissions: ReturnType<typeof visitorPaths.process>): Transition[] => {
     const list: Transition[] = []
     for (const emission of emissions) if (emission.kind === 'output') list.push(emission.value)
@@ -189,12 +205,14 @@ function createClickstreamTask(partition: number, settings: ClickstreamSettings,
     process(input, nowMs) {
       const events = deduplicator.filter(input)
       const outputs: OutputRows = {}
+      const sessionEmissions = sessions.process(partition, events, nowMs)
       route(outputs, {
         breakdown: breakdown.process(partition, events.filter(isPageview), nowMs),
-        sessions: sessions.process(partition, events, nowMs),
+        sessions: sessionEmissions,
         transitions: transitions.process(partition, transitionsFrom(visitorPaths.process(partition, events, nowMs)), nowMs),
         active: active.process(partition, events, nowMs),
       })
+      reportLateForPaths(outputs, sessionEmissions)
       return outputs
     },
     onProcessingTime(nowMs) {

@@ -36,7 +36,13 @@ export interface VisitorPathSettings {
  * they arrived in. A pageview that arrives behind the watermark cannot be slotted into a sequence
  * already emitted: it is counted in `late` and left out.
  */
-export function visitorPathsOperator(settings: VisitorPathSettings, late: { value: number }, storage?: OperatorStorage) {
+export function visitorPathsOperator(
+  settings: VisitorPathSettings,
+  late: { value: number },
+  storage?: OperatorStorage,
+  /** Told of each pageview left out: the job reports it, so that a reprocess puts it back. */
+  onLate?: (event: ClickEvent, watermark: number) => void,
+) {
   return new KeyedProcessOperator<ClickEvent, VisitorPath, Transition>({
     key: (event) => joinKey(event.project_id, event.anonymous_id),
     time: (event) => event.ts,
@@ -46,6 +52,7 @@ export function visitorPathsOperator(settings: VisitorPathSettings, late: { valu
       if (event.type !== 'pageview') return
       if (event.ts < context.watermark) {
         late.value += 1
+        onLate?.(event, context.watermark)
         return
       }
       let state = context.state
