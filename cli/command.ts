@@ -8,6 +8,8 @@ export interface CommandContext {
   readonly config: Readonly<Config>
   readonly logger: Logger
   readonly values: Record<string, string | boolean | undefined>
+  /** Arguments after the options (file names), for commands that declare `positionals`. */
+  readonly positionals?: readonly string[]
   /** Where human-facing output (banners, progress) goes; logs go to the logger. */
   readonly print: (line: string) => void
 }
@@ -19,8 +21,13 @@ export interface Command {
   readonly options?: Options
   /** Whether the command generates a development project when none is configured. */
   readonly developmentProject?: boolean
-  /** Resolves when the command is done; long-running commands resolve on shutdown. */
-  run(context: CommandContext): Promise<void>
+  /** Whether the command takes arguments besides its options (`eddy import FILE…`). */
+  readonly positionals?: boolean
+  /**
+   * Resolves when the command is done; long-running commands resolve on shutdown. A number is
+   * the exit code (`eddy import` exits 2 when it refused lines); nothing means 0.
+   */
+  run(context: CommandContext): Promise<void | number>
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second signal exits at once. */

@@ -1,5 +1,6 @@
 import type { FieldError } from '../../core/http/problem.ts'
 import type { ClickEvent, ClickType } from '../../schemas/types.generated.ts'
+import { readArchivedClient } from './archived-client.ts'
 import { eventIdFor } from './event-id.ts'
 import { FieldReader, isObject, stringMap, type Json } from './fields.ts'
 import { correctClockSkew, readTime, timeProblem, type TimeBounds } from './time.ts'
@@ -77,13 +78,15 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
     if (problem) read.fail('timestamp', problem)
   }
 
+  const userAgent = typeof messageContext.userAgent === 'string' ? messageContext.userAgent : context.userAgent
+  const archived = readArchivedClient(read, messageContext, userAgent !== '')
+
   if (read.errors.length > 0 || !type) return { ok: false, errors: read.errors }
 
   const url = pick(properties.url, page.url)
   const location_ = parsePageUrl(url, pick(properties.path, page.path))
   const referrer = pick(properties.referrer, page.referrer)
-  const userAgent = typeof messageContext.userAgent === 'string' ? messageContext.userAgent : context.userAgent
-  const client = context.userAgents.parse(userAgent)
+  const client = archived ?? context.userAgents.parse(userAgent)
   const sessionId = pick(messageContext.sessionId, message.sessionId, (properties as Json).session_id)
   const country = typeof location.country === 'string' && /^[A-Za-z]{2}$/.test(location.country) ? location.country.toUpperCase() : context.country
   const visitorHash = cookieless ? context.visitor!(referrerDomain(location_.url)) : null
@@ -117,7 +120,7 @@ export function normaliseSegmentCall(message: unknown, index: number, context: R
       screen: typeof screen.width === 'number' && typeof screen.height === 'number' ? `${screen.width}x${screen.height}` : '',
       locale: pick(messageContext.locale),
       properties: stringMap(properties),
-      visitor_hash: visitorHash,
+      visitor_hash: visitorHash ?? archived?.visitorHash ?? null,
     },
   }
 }

@@ -75,3 +75,12 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
+
+/**
+ * The live process holding the log dir's lock, if any: lets another command tell whether the
+ * embedded log is in use (and go through that process instead) before trying to take it.
+ */
+export function lockOwner(logDir: string): number | undefined {
+  const owner = readOwner(join(logDir, '.lock'))
+  return owner !== undefined && isAlive(owner) ? owner : undefined
+}
