@@ -17,6 +17,8 @@ import { bindJobs, OUTPUT_TABLES } from '../processors/bindings.ts'
 import { defaultJobs } from '../processors/jobs/index.ts'
 import { stateCacheBytesPerPartition } from '../processors/state/store.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
+import type { Convergence } from '../processors/reprocess/convergence.ts'
+import { startConvergence } from './convergence.ts'
 import { OutputWriter } from '../processors/outputs.ts'
 import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import type avro from 'avsc'
@@ -72,6 +74,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   let stopRetention: (() => void) | undefined
   let checkpoints: StateCheckpoints | undefined
   let closeChangelogs: (() => Promise<void>) | undefined
+  let convergence: Convergence | undefined
   const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
@@ -151,6 +154,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         metrics,
       }))
     }
+    // Late events' windows recomputed from raw without anyone asking (EDDY_CONVERGENCE_QUIET_MS=0 is off).
+    if (config.convergenceQuietMs > 0) convergence = startConvergence(runtime, bus, jobList, groups, metrics)
   }
 
   // Redis (or memory) backs rate limits, the query cache and the live feed. None is part of
@@ -180,6 +185,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         deadLetterTopic: config.topics.dlq,
         lateTopic: config.topics.late,
         ...(roles.process ? { sink: () => insertStats.summary() } : {}),
+        ...(convergence ? { convergence: () => convergence!.status() } : {}),
         ...(ingestRate ? { ingestRate: () => ingestRate().catch(() => undefined) } : {}),
       })
     : undefined
@@ -267,6 +273,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         writer?.abort()
         indexer?.abort()
       }, SHUTDOWN_GRACE_MS)
+      await convergence?.stop()
       await Promise.allSettled(jobs.map((job) => job.stop()))
       stopRetention?.()
       await Promise.all([writer?.close(), indexer?.close()])

@@ -36,6 +36,26 @@ export interface PipelineStatus {
   readonly sink?: InsertSummary
   /** Events accepted per second over the last 10 s, all projects, where the live counters are in reach. */
   readonly ingestEventsPerSecond?: number
+  /** Windows late events reached, waiting to be recomputed from raw, where this process converges them. */
+  readonly convergence?: ConvergenceStatus
+}
+
+/** Automatic convergence (processors/reprocess/convergence.ts): what waits, what runs, how the last run went. */
+export interface ConvergenceStatus {
+  readonly pending: ReadonlyArray<{ stream: string; fromMs: number; toMs: number; lateRecords: number }>
+  readonly running?: { stream: string; fromMs: number; toMs: number; lateRecords: number }
+  readonly runs: number
+  readonly failures: number
+  readonly lastRun?: {
+    readonly stream: string
+    readonly fromMs: number
+    readonly toMs: number
+    readonly lateRecords: number
+    readonly finishedAtMs: number
+    readonly durationMs: number
+    readonly rows?: number
+    readonly error?: string
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Bus } from '../core/bus/port.ts'
 import type { RunningJob } from './runner.ts'
-import type { ConsumerLag, InsertSummary, PipelineStatus } from '../core/pipeline-status.ts'
+import type { ConsumerLag, ConvergenceStatus, InsertSummary, PipelineStatus } from '../core/pipeline-status.ts'
 
 /** Where the extras of a status come from; each is optional because not every process has it. */
 export interface StatusSources {
@@ -8,6 +8,8 @@ export interface StatusSources {
   readonly lateTopic: string
   readonly sink?: () => InsertSummary
   readonly ingestRate?: () => Promise<number | undefined>
+  /** Automatic convergence, where this process runs it. */
+  readonly convergence?: () => ConvergenceStatus
 }
 
 export interface ConsumerGroup {
@@ -41,5 +43,6 @@ export async function pipelineStatus(bus: Bus, groups: readonly ConsumerGroup[],
     lateEvents,
     ...(sources?.sink ? { sink: sources.sink() } : {}),
     ...(ingestEventsPerSecond !== undefined ? { ingestEventsPerSecond } : {}),
+    ...(sources?.convergence ? { convergence: sources.convergence() } : {}),
   }
 }

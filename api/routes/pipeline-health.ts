@@ -25,6 +25,16 @@ const PipelineView = Type.Object({
   deadLetters: Type.Integer({ description: 'Records held in the dead-letter topic.' }),
   lateEvents: Type.Integer({ description: 'Events held in the late topic (beyond the allowed lateness).' }),
   sink: Type.Optional(Type.Object({ inserts: Type.Integer(), failures: Type.Integer(), p50Ms: Type.Optional(Type.Number()), p99Ms: Type.Optional(Type.Number()) }, { description: 'ClickHouse inserts of the processors in this process; latency over the recent ones.' })),
+  convergence: Type.Optional(Type.Object({
+    pending: Type.Array(Type.Object({ stream: Type.String(), fromMs: Type.Number(), toMs: Type.Number(), lateRecords: Type.Integer() })),
+    running: Type.Optional(Type.Object({ stream: Type.String(), fromMs: Type.Number(), toMs: Type.Number(), lateRecords: Type.Integer() })),
+    runs: Type.Integer(),
+    failures: Type.Integer(),
+    lastRun: Type.Optional(Type.Object({
+      stream: Type.String(), fromMs: Type.Number(), toMs: Type.Number(), lateRecords: Type.Integer(), finishedAtMs: Type.Number(), durationMs: Type.Number(),
+      rows: Type.Optional(Type.Integer()), error: Type.Optional(Type.String()),
+    })),
+  }, { description: 'Automatic convergence in this process: windows late events reached, waiting to be recomputed from the raw tables (ms times of the range), the one running, and the last run.' })),
   consumers: Type.Array(Type.Any(), { description: 'Lag per consumer group, topic and partition.' }),
   halted: Type.Array(Type.Object({ job: Type.String(), partition: Type.Integer(), reason: Type.String() }), { description: 'Partitions stopped because their state store is damaged (eddy_partitions_halted): not processed or committed until the store is restored or moved away, as the reason says.' }),
   jobs: Type.Array(Type.Any(), { description: 'Per job and partition: the next offset to process (position; the committed offset moves only at checkpoints), watermark, window state, late and duplicate counts, event ids remembered for deduplication.' }),

@@ -102,5 +102,7 @@ export const ConfigSchema = Type.Object({
     maxBatchRows: Type.Integer({ minimum: 1 }),
     flushIntervalMs: Type.Integer({ minimum: 10 }),
   }),
+  /** Quiet time before late events' windows are recomputed (processors/reprocess/convergence.ts); 0 is off. */
+  convergenceQuietMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
 })
 export type Config = Static<typeof ConfigSchema>

@@ -96,6 +96,22 @@ export const METRICS = {
     name: 'eddy_changelog_restored_records_total', type: 'counter', owner: 'processors', labels: ['job'],
     help: 'Changelog records read to rebuild partitions assigned to this instance, by job (distributed mode). About the compacted state of the partitions per assignment; eddy_state_restore_seconds is how long it took.',
   },
+  convergencePending: {
+    name: 'eddy_convergence_pending_ranges', type: 'gauge', owner: 'processors', labels: ['stream'],
+    help: 'Ranges of windows that late events reached, waiting to be recomputed from the raw tables (automatic convergence, EDDY_CONVERGENCE_QUIET_MS), by stream. It drains a few seconds after late events stop; one that stays up says the recomputations fail or cannot keep up (see eddy_convergence_runs_total).',
+  },
+  convergenceLateRecords: {
+    name: 'eddy_convergence_late_records_total', type: 'counter', owner: 'processors', labels: ['stream'],
+    help: 'Late-topic records taken in by automatic convergence, by stream: each makes its window pending.',
+  },
+  convergenceRuns: {
+    name: 'eddy_convergence_runs_total', type: 'counter', owner: 'processors', labels: ['stream', 'result'],
+    help: 'Recomputations of pending ranges, by stream and result (ok, failed; a failed one is tried again).',
+  },
+  convergenceLag: {
+    name: 'eddy_convergence_late_to_corrected_seconds', type: 'histogram', owner: 'processors', labels: ['stream'], buckets: [1, 2.5, 5, 10, 20, 30, 60, 120, 300, 900],
+    help: 'From the first late record of a range to its windows recomputed, by stream: how long the aggregates disagreed with the raw tables.',
+  },
   partitionsHalted: {
     name: 'eddy_partitions_halted', type: 'gauge', owner: 'processors', labels: ['job'],
     help: 'Partitions this instance stopped processing because their state store is damaged, by job. They stay paused and uncommitted; the log and /api/v1/pipeline/health say which file and what to do (restore it, or move it away and restart). Alert on anything above 0.',

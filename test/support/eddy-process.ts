@@ -38,7 +38,8 @@ export class EddyProcess {
     this.starts += 1
     this.output = ''
     const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, EDDY, this.command], {
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'warn', ...this.env },
+      // Convergence off, as in startTestPipeline: suites count late events as the live path leaves them.
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'warn', EDDY_CONVERGENCE_QUIET_MS: '0', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child

@@ -1,0 +1,194 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runReprocess } from '../../cli/commands/reprocess.ts'
+import { partitionForKey } from '../../core/bus/embedded/murmur2.ts'
+import { generateTraffic, type GeneratedEvent } from '../../traffic/generator.ts'
+import { sendRequests, toRequests } from '../../traffic/sender.ts'
+import { mapDifferences } from '../support/aggregates.ts'
+import { describeWithService } from '../support/services.ts'
+import { caughtUp, eventually, startTestPipeline, TEST_OPERATOR_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
+
+const MINUTE = 60_000
+const PARTITIONS = 4
+const PROJECT = 'alpha'
+const OTHER_WRITE_KEY = 'test-write-key-b'
+
+let eddy: TestPipeline
+let clickhouse: ClickHouseClient
+
+/** A pipeline of its own for the suite, convergence on after `quietMs` or off (0). */
+function pipelineFor(quietMs: number, env: Record<string, string> = {}): void {
+  beforeAll(async () => {
+    eddy = await startTestPipeline({ EDDY_PARTITIONS: String(PARTITIONS), EDDY_CONVERGENCE_QUIET_MS: String(quietMs), ...env })
+    clickhouse = await eddy.runtime.clickhouse()
+  })
+  afterAll(async () => {
+    await eddy?.stop()
+  })
+}
+
+async function send(events: readonly GeneratedEvent[], writeKey: string): Promise<number> {
+  const result = await sendRequests(toRequests(events, 50), { baseUrl: eddy.url, writeKey, batchSize: 50, concurrency: 4 })
+  if (result.rejected > 0) throw new Error(`${result.rejected} events rejected`)
+  return result.accepted
+}
+
+/** One event per partition of each stream at `atMs`, under another project: every live watermark moves past the demo. */
+function flushEvents(atMs: number): GeneratedEvent[] {
+  const timestamp = new Date(atMs).toISOString()
+  const events: GeneratedEvent[] = []
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const key = keyFor(partition)
+    events.push({ stream: 'click', ts: atMs, payload: { type: 'page', anonymousId: key, messageId: `flush-${key}`, timestamp, properties: { url: 'https://flush.example/' } } })
+    events.push({ stream: 'log', ts: atMs, payload: { id: `flush-${key}`, timestamp, service: key, level: 'info', message: 'flush' } })
+    events.push({ stream: 'notification', ts: atMs, payload: { notification_id: key, channel: 'email', provider: 'ses', template: 'flush', status: 'queued', timestamp } })
+  }
+  return events
+}
+
+function keyFor(partition: number): string {
+  for (let n = 0; ; n++) if (partitionForKey(`flush-${n}`, PARTITIONS) === partition) return `flush-${n}`
+}
+
+const rows = async <T>(query: string) => (await clickhouse.query({ query, query_params: { project: PROJECT }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>()
+const asMap = <T extends { k: string }>(list: T[], value: (row: T) => unknown) => new Map(list.map((row) => [row.k, value(row)]))
+
+const DIMENSIONS = ['path', 'referrer_domain', 'utm_source', 'utm_campaign', 'browser', 'os', 'device_type', 'country']
+
+/** Every aggregate as the api and dashboards read it, summed over partitions. */
+async function stored() {
+  return {
+    clicks1m: asMap(await rows<{ k: string; p: number; u: number }>(`SELECT concat(toString(toUnixTimestamp(window_start)), '|', dimension, '|', value) AS k, sum(pageviews) AS p, sum(visitors) AS u
+      FROM eddy.clicks_1m FINAL WHERE project_id = {project:String} AND pageviews > 0 GROUP BY k`), (r) => [r.p, r.u]),
+    sessions: asMap(await rows<{ k: string; e: number; p: number; n: number }>(`SELECT concat(anonymous_id, '|', toString(toUnixTimestamp64Milli(session_start))) AS k,
+      toUnixTimestamp64Milli(session_end) AS e, pageviews AS p, events AS n FROM eddy.sessions FINAL WHERE project_id = {project:String}`), (r) => [r.e, r.p, r.n]),
+    transitions: asMap(await rows<{ k: string; c: number }>(`SELECT concat(toString(toUnixTimestamp(window_start)), '|', from_path, '|', to_path) AS k, sum(transitions) AS c
+      FROM eddy.page_transitions_1h FINAL WHERE project_id = {project:String} AND transitions > 0 GROUP BY k`), (r) => r.c),
+    active: asMap(await rows<{ k: string; u: number; p: number }>(`SELECT toString(toUnixTimestamp(window_start)) AS k, sum(visitors) AS u, sum(pageviews) AS p
+      FROM eddy.active_visitors_5m FINAL WHERE project_id = {project:String} AND (visitors > 0 OR pageviews > 0) GROUP BY k`), (r) => [r.u, r.p]),
+    logs1m: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(window_start)), '|', service, '|', level) AS k, sum(lines) AS n
+      FROM eddy.logs_1m FINAL WHERE project_id = {project:String} AND lines > 0 GROUP BY k`), (r) => r.n),
+    errorsPerHour: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(window_start)), '|', service) AS k, sum(occurrences) AS n
+      FROM eddy.error_fingerprints_1h FINAL WHERE project_id = {project:String} AND occurrences > 0 GROUP BY k`), (r) => r.n),
+    notifications1m: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(window_start)), '|', channel, '|', provider, '|', template, '|', status) AS k, sum(notifications) AS n
+      FROM eddy.notifications_1m FINAL WHERE project_id = {project:String} AND notifications > 0 GROUP BY k`), (r) => r.n),
+  }
+}
+
+/** The same aggregates recomputed by ClickHouse from the raw tables, independently of the jobs' code. */
+async function fromRaw(): Promise<Awaited<ReturnType<typeof stored>>> {
+  const pairs = ["('total', '')", ...DIMENSIONS.map((d) => `('${d}', replaceAll(${d}, '\\t', ' '))`)].join(', ')
+  const byVisitor = 'PARTITION BY anonymous_id ORDER BY ts, toString(event_id) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW'
+  return {
+    clicks1m: asMap(await rows<{ k: string; p: number; u: number }>(`SELECT concat(toString(toUnixTimestamp(toStartOfMinute(ts))), '|', d.1, '|', d.2) AS k, count() AS p, uniqExact(anonymous_id) AS u
+      FROM eddy.events_click FINAL ARRAY JOIN [${pairs}] AS d WHERE project_id = {project:String} AND type = 'pageview' GROUP BY k`), (r) => [r.p, r.u]),
+    // A session: a visitor's events with less than the 30-minute gap between one and the next.
+    sessions: asMap(await rows<{ k: string; e: number; p: number; n: number }>(`SELECT concat(anonymous_id, '|', toString(toUnixTimestamp64Milli(min(ts)))) AS k,
+        toUnixTimestamp64Milli(max(ts)) AS e, countIf(type = 'pageview') AS p, count() AS n
+      FROM (SELECT anonymous_id, ts, type, sum(starts) OVER (${byVisitor}) AS session FROM (
+        SELECT anonymous_id, ts, type, event_id,
+          row_number() OVER (${byVisitor}) = 1 OR dateDiff('millisecond', lagInFrame(ts) OVER (${byVisitor}), ts) >= 1800000 AS starts
+        FROM eddy.events_click FINAL WHERE project_id = {project:String}))
+      GROUP BY anonymous_id, session`), (r) => [r.e, r.p, r.n]),
+    // A transition: one pageview to a visitor's next, at most the gap later, counted in the second's hour.
+    transitions: asMap(await rows<{ k: string; c: number }>(`SELECT concat(toString(toUnixTimestamp(toStartOfHour(ts))), '|', previous, '|', path) AS k, count() AS c
+      FROM (SELECT ts, path, lagInFrame(path) OVER (${byVisitor}) AS previous, lagInFrame(ts) OVER (${byVisitor}) AS previous_ts, row_number() OVER (${byVisitor}) AS n
+        FROM eddy.events_click FINAL WHERE project_id = {project:String} AND type = 'pageview')
+      WHERE n > 1 AND dateDiff('millisecond', previous_ts, ts) <= 1800000 GROUP BY k`), (r) => r.c),
+    // Five-minute windows starting every minute: each event is in the five that start in the minutes up to its own.
+    active: asMap(await rows<{ k: string; u: number; p: number }>(`SELECT toString(start) AS k, uniqExact(anonymous_id) AS u, countIf(type = 'pageview') AS p
+      FROM (SELECT anonymous_id, type, arrayJoin(arrayMap(back -> toUnixTimestamp(toStartOfMinute(ts)) - back * 60, range(5))) AS start
+        FROM eddy.events_click FINAL WHERE project_id = {project:String}) GROUP BY k`), (r) => [r.u, r.p]),
+    logs1m: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(toStartOfMinute(ts))), '|', service, '|', level) AS k, count() AS n
+      FROM eddy.events_log FINAL WHERE project_id = {project:String} GROUP BY k`), (r) => r.n),
+    errorsPerHour: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(toStartOfHour(ts))), '|', service) AS k, count() AS n
+      FROM eddy.events_log FINAL WHERE project_id = {project:String} AND level IN ('error', 'fatal') GROUP BY k`), (r) => r.n),
+    notifications1m: asMap(await rows<{ k: string; n: number }>(`SELECT concat(toString(toUnixTimestamp(toStartOfMinute(ts))), '|', channel, '|', provider, '|', template, '|', status) AS k, count() AS n
+      FROM eddy.events_notification FINAL WHERE project_id = {project:String} GROUP BY k`), (r) => r.n),
+  }
+}
+
+async function rawCount(): Promise<number> {
+  const [row] = await rows<{ n: number }>(`SELECT (SELECT count() FROM eddy.events_click FINAL) + (SELECT count() FROM eddy.events_log FINAL) + (SELECT count() FROM eddy.events_notification FINAL) AS n`)
+  return Number(row!.n)
+}
+
+function differences(expected: Awaited<ReturnType<typeof stored>>, actual: Awaited<ReturnType<typeof stored>>): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const name of Object.keys(expected) as (keyof typeof expected)[]) {
+    const found = mapDifferences(expected[name], actual[name])
+    if (found.length > 0) out[name] = found
+  }
+  return out
+}
+
+/**
+ * The README's two demo runs, three hours ago: the second one's older events are past the allowed
+ * lateness of the first one's watermark, so the live jobs store them raw and send them to late.
+ * Then an event per partition of every stream now (another project) closes every window live.
+ */
+async function twoDemoRuns(): Promise<{ endMs: number }> {
+  const endMs = Math.floor((Date.now() - 3 * 3_600_000) / MINUTE) * MINUTE
+  const demo = (seed: number, visitorPrefix: string) => generateTraffic({ seed, events: 4_000, startMs: endMs - 30 * MINUTE, spanMs: 30 * MINUTE, visitorPrefix })
+  let sent = await send(demo(42, 'first-'), TEST_WRITE_KEY)
+  sent += await send(demo(43, 'second-'), TEST_WRITE_KEY)
+  sent += await send(flushEvents(Date.now() - MINUTE), OTHER_WRITE_KEY)
+  // Committed offsets move only once a checkpoint's rows are all written: the live aggregates are final.
+  expect(await eventually(() => caughtUp(eddy), (done) => done, 120_000)).toBe(true)
+  expect(await rawCount()).toBe(sent)
+  const bus = await eddy.runtime.bus()
+  const lateEvents = (await bus.admin().topicOffsets(eddy.runtime.config.topics.late)).reduce((sum, p) => sum + p.high - p.low, 0)
+  expect(lateEvents).toBeGreaterThan(500)
+  return { endMs }
+}
+
+describe('eddy reprocess: late data reaches the aggregates', () => {
+  pipelineFor(0)
+
+  it('after a second demo run half in the past, every aggregate equals a recomputation from the raw tables', async () => {
+    const { endMs } = await twoDemoRuns()
+    const truth = await fromRaw()
+    // Before: the late events are missing from the live aggregates.
+    const before = await stored()
+    expect(before.clicks1m.size).toBeGreaterThan(1_000)
+    expect(Object.keys(differences(truth, before))).toEqual(expect.arrayContaining(['clicks1m', 'sessions', 'transitions', 'active', 'logs1m', 'notifications1m']))
+
+    const summary = await runReprocess(eddy.runtime, { fromMs: endMs - 40 * MINUTE, toMs: endMs + 5 * MINUTE })
+    for (const stream of ['click', 'log', 'notification'] as const) expect(summary.streams[stream], stream).toMatchObject({ stillOpen: 0, incomplete: 0, notCounted: 0 })
+    expect(summary.streams.click!.tombstones).toBeGreaterThan(0)
+
+    const after = await stored()
+    expect(differences(truth, after)).toEqual({})
+
+    // Run again: the same rows, at a newer revision.
+    await runReprocess(eddy.runtime, { fromMs: endMs - 40 * MINUTE, toMs: endMs + 5 * MINUTE })
+    expect(differences(after, await stored())).toEqual({})
+  }, 300_000)
+})
+
+/** The case of the issue, converging by itself: the late topic is watched by the pipeline, no command is run. */
+async function convergesByItself(): Promise<void> {
+  await twoDemoRuns()
+  const truth = await fromRaw()
+  const converged = await eventually(stored, (now) => Object.keys(differences(truth, now)).length === 0, 120_000)
+  expect(differences(truth, converged)).toEqual({})
+  const health = await eventually(
+    async () => (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${TEST_OPERATOR_KEY}` } })).json() as Promise<{ convergence?: { pending: unknown[]; runs: number; failures: number; running?: unknown } }>,
+    (answer) => answer.convergence?.pending.length === 0 && answer.convergence.running === undefined,
+  )
+  expect(health.convergence).toMatchObject({ pending: [], failures: 0 })
+  expect(health.convergence!.runs).toBeGreaterThanOrEqual(3)
+}
+
+describe('automatic convergence: late events recompute their windows without a command', () => {
+  pipelineFor(1_000)
+
+  it('the same case converges to the raw tables by itself, and the health says when it is done', convergesByItself, 300_000)
+})
+
+describeWithService('kafka', 'KAFKA_BROKERS', 'automatic convergence on Kafka', (brokers) => {
+  // A topic prefix per run keeps runs against a shared broker apart.
+  pipelineFor(1_000, { KAFKA_BROKERS: brokers, EDDY_TOPIC_PREFIX: `eddy-converge-${Date.now()}` })
+
+  it('late events on the Kafka late topic converge their windows to the raw tables', convergesByItself, 300_000)
+})
