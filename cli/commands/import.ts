@@ -11,9 +11,9 @@ import { parseStream, projectOfWriteKey, UsageError } from '../transfer/operator
 import { describeImportProgress, stderrProgress } from '../transfer/progress.ts'
 
 /**
- * The seam for the reprocess of what an import touched: events older than the processors'
- * allowed lateness are stored raw but counted in the aggregates only by a reprocess. Until
- * `eddy reprocess` exists it says which ranges one would cover.
+ * What follows an import, given the ranges it touched: events older than the processors'
+ * allowed lateness reach the late topic, and the pipeline's automatic convergence recomputes
+ * their windows from the raw tables; where that is off, it says which `eddy reprocess` to run.
  */
 export type AfterImport = (ranges: readonly TouchedRange[]) => Promise<void>
 
@@ -68,7 +68,10 @@ Exit code: 0 every line imported, 2 some lines refused (or a file broke off), 1 
       })
       if (destination) process.stderr.write(`import: publishing to ${destination.description}\n`)
       const afterImport: AfterImport = async (ranges) => {
-        if (ranges.length > 0) process.stderr.write('import: `eddy reprocess` of these ranges brings events older than the allowed lateness into the aggregates\n')
+        if (ranges.length === 0) return
+        process.stderr.write(config.convergenceQuietMs > 0
+          ? 'import: events older than the allowed lateness reach the aggregates once the processors have stored them: automatic convergence recomputes their windows\n'
+          : 'import: automatic convergence is off (EDDY_CONVERGENCE_QUIET_MS=0): `eddy reprocess` of these ranges brings events older than the allowed lateness into the aggregates\n')
       }
       const tally = await importLines({
         sources,

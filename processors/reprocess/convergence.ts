@@ -28,6 +28,8 @@ export interface ConvergenceOptions {
 
 /** How often due ranges are looked for. */
 const TICK_MS = 500
+/** How long a shutdown waits for a recomputation in progress. */
+const STOP_GRACE_MS = 5_000
 
 /**
  * Automatic convergence: every record on the late topic makes its window pending, and pending
@@ -64,7 +66,11 @@ export class Convergence {
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
-    await this.turn
+    // A run waiting on a store that is down would hold the shutdown: it is given a moment, then
+    // left. Its late records are not committed, so the next start recomputes their windows.
+    let grace: NodeJS.Timeout | undefined
+    await Promise.race([this.turn, new Promise((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))])
+    clearTimeout(grace)
     await this.options.consumer.stop()
     await this.consuming?.catch(() => undefined)
   }
