@@ -123,7 +123,9 @@ describeWithService('redis', 'REDIS_URL', 'fault: Redis killed -9 under load, th
       const chargedFromSeed = async (key: string, perMs: number, charge: () => Promise<{ remaining: number }>) => {
         const [seconds, micros] = await inspector.time()
         const seededAt = Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000)
-        await inspector.hset(key, { tokens: '123.25', ts: String(seededAt) })
+        // HSET keeps the key's TTL: the charge before left a nearly full bucket to expire within
+        // milliseconds, and the seed would vanish with it before the charge reads it.
+        await inspector.multi().hset(key, { tokens: '123.25', ts: String(seededAt) }).persist(key).exec()
         const { remaining } = await charge()
         const bucket = await inspector.hgetall(key)
         expect(Number(bucket.tokens)).toBeCloseTo(Math.min(BURST, 123.25 + (Number(bucket.ts) - seededAt) * perMs) - 1, 6)
