@@ -245,12 +245,15 @@ describe('job runner', () => {
     // Processing time is the test's: every snapshot takes snapshotMs of it.
     let snapshotMs = 100
     const { job, saved, send, clock } = await timedCountingJob((task, clock) => ({ ...task, snapshot: () => { clock.now += snapshotMs; return task.snapshot() } }))
+    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
 
+    // Processed before the clock moves: on a busy machine the record could otherwise come after
+    // a first, empty checkpoint, and be checkpointed by a second one within the same poll.
     await send()
+    expect(await processed(1)).toBe(1)
     clock.now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
     // One partition, a 100 ms snapshot at 5 % of the thread: the next waits 2 s, not 10 ms.
-    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
     clock.now = 1_500
     await send()
     expect(await processed(2)).toBe(2)
@@ -279,11 +282,13 @@ describe('job runner', () => {
   it('does not space checkpoints out for the changed entries they write, which waiting would only pile up', async () => {
     // Writing the changed entries takes 100 ms of the test's processing time, the whole parts none.
     const { job, saved, send, clock } = await timedCountingJob((task, clock) => ({ ...task, changes: (into) => { clock.now += 100; task.changes(into) } }))
+    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
+    // Processed before the clock moves, as above.
     await send()
+    expect(await processed(1)).toBe(1)
     clock.now = 50
     expect(await eventually(async () => saved.length, (count) => count === 1, 5_000)).toBe(1)
     // 20 ms on (past the 10 ms interval), the next batch is checkpointed: no 2 s wait as a slow whole part earns.
-    const processed = (position: number) => eventually(async () => job.stats()[0]?.position, (value) => value === position, 5_000)
     clock.now = 170
     await send()
     expect(await processed(2)).toBe(2)
