@@ -367,13 +367,15 @@ describe('OpenAPI', () => {
     expect(Object.keys(document.paths).sort()).toEqual([
       '/api/v1/events/count', '/api/v1/logs/anomalies', '/api/v1/logs/context', '/api/v1/logs/errors/top', '/api/v1/logs/search', '/api/v1/logs/stats',
       '/api/v1/notifications/failures', '/api/v1/notifications/funnel', '/api/v1/notifications/latency', '/api/v1/notifications/search', '/api/v1/pipeline/health',
+      '/api/v1/pipeline/reprocess', '/api/v1/pipeline/reprocess/{id}',
       '/api/v1/stats/aggregate', '/api/v1/stats/breakdown', '/api/v1/stats/funnel', '/api/v1/stats/realtime', '/api/v1/stats/timeseries',
       '/healthz', '/readyz',
     ])
     // Structure: every operation documents its 200 and problem responses, every parameter is a typed query parameter.
     for (const [path, operations] of Object.entries<any>(document.paths)) {
       for (const [method, operation] of Object.entries<any>(operations)) {
-        expect(operation.responses?.['200'], `${method} ${path}`).toBeDefined()
+        // Starting a reprocess answers 202: it runs on, followed at its Location.
+        expect(operation.responses?.[method === 'post' ? '202' : '200'], `${method} ${path}`).toBeDefined()
         if (!path.startsWith('/api/v1/stats') && !path.startsWith('/api/v1/logs') && !path.startsWith('/api/v1/notifications')) continue
         // The context of a line answers 404 when there is no such line.
         const notFound = path === '/api/v1/logs/context' ? ['404'] : []

@@ -26,6 +26,8 @@ import { healthRoutes, type HealthChecks } from './routes/health.ts'
 import { logsRoutes } from './routes/logs.ts'
 import { notificationsRoutes } from './routes/notifications.ts'
 import { pipelineHealthRoute } from './routes/pipeline-health.ts'
+import { pipelineReprocessRoute } from './routes/pipeline-reprocess.ts'
+import type { OperatorRuns } from '../processors/reprocess/operator-runs.ts'
 import { realtimeRoute } from './routes/realtime.ts'
 import { searchRoutes } from './routes/search.ts'
 import { statsRoutes } from './routes/stats.ts'
@@ -70,6 +72,8 @@ export interface HealthOptions {
   /** What a project's read key sees of the health; where absent, only that its project exists. */
   readonly projectHealth?: (projectId: string) => Promise<ProjectHealth>
   readonly authThrottle?: AuthFailureThrottle
+  /** Present where this process runs the jobs: reprocess runs an operator starts over HTTP. */
+  readonly reprocessRuns?: OperatorRuns
 }
 
 /** The query api as a fastify plugin; `start` mounts it beside ingest in one server. */
@@ -140,6 +144,7 @@ export async function healthPlugin(app: FastifyInstance, options: HealthOptions)
   if (options.authThrottle) throttleApiAuth(app, options.authThrottle)
   await app.register(healthRoutes, { checks: options.checks, reported: options.reported })
   if (options.pipelineStatus) await app.register(pipelineHealthRoute, { keys: options.keys, status: options.pipelineStatus, ...(options.projectHealth ? { projectHealth: options.projectHealth } : {}) })
+  if (options.reprocessRuns) await app.register(pipelineReprocessRoute, { keys: options.keys, runs: options.reprocessRuns })
 }
 
 /** Read and operator keys are secrets: a refused address is refused whatever key it sends. */

@@ -16,6 +16,9 @@ export const API_PROBLEMS = defineProblems({
   API_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits unavailable', meaning: 'Reserved: the api falls back to per-instance limits when the rate limit store (Redis) is down, so it never answers this today.' },
   API_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', meaning: 'ClickHouse (or, for search, Elasticsearch) did not answer; retry after Retry-After seconds.' },
   API_LINE_NOT_FOUND: { status: 404, title: 'Line not found', meaning: 'The project has no log line with this id in the period searched (widen `period` if the line is older).' },
+  API_OPERATOR_KEY_REQUIRED: { status: 401, title: 'Operator key required', meaning: 'Operations on the whole pipeline (a reprocess) take an operator key (EDDY_OPERATOR_KEYS) as `Authorization: Bearer <key>`; read and write keys cannot.' },
+  API_REPROCESS_RUNNING: { status: 409, title: 'A reprocess is running', meaning: 'This process runs one reprocess at a time; `detail` names the one running. Follow it at its `/api/v1/pipeline/reprocess/{id}` and ask again once it has ended.' },
+  API_REPROCESS_NOT_FOUND: { status: 404, title: 'Reprocess not found', meaning: 'This process has no reprocess with this id: it was started by another process, or the process restarted (a run stopped by a restart goes on when the same range is asked for again).' },
   API_INTERNAL: { status: 500, title: 'Internal error', meaning: 'A bug; please report it with the log line.' },
 })
 

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { PipelineHealthAnswer } from './routes/pipeline-health.ts'
+import { ReprocessBody, ReprocessRunAnswer } from './routes/pipeline-reprocess.ts'
 import { PROBLEM_RESPONSE } from './schemas.ts'
 
 /**
@@ -19,6 +20,35 @@ const HEALTH_PATHS = {
       responses: {
         200: { description: '`scope` says which view: `pipeline` (operator key) or `project` (read key).', content: { 'application/json': { schema: PipelineHealthAnswer } } },
         401: PROBLEM_RESPONSE,
+        429: PROBLEM_RESPONSE,
+      },
+    },
+  },
+  '/api/v1/pipeline/reprocess': {
+    post: {
+      tags: ['health'],
+      summary: 'An operator key: recompute the aggregates of a range from the raw tables, inside this process (what `eddy reprocess` asks a running `eddy start`); follow it at the Location',
+      security: [{ operatorKey: [] }],
+      requestBody: { required: true, content: { 'application/json': { schema: ReprocessBody } } },
+      responses: {
+        202: { description: 'Started.', content: { 'application/json': { schema: ReprocessRunAnswer } } },
+        400: PROBLEM_RESPONSE,
+        401: PROBLEM_RESPONSE,
+        409: PROBLEM_RESPONSE,
+        429: PROBLEM_RESPONSE,
+      },
+    },
+  },
+  '/api/v1/pipeline/reprocess/{id}': {
+    get: {
+      tags: ['health'],
+      summary: 'An operator key: a reprocess run\'s state, progress and, once finished, summary',
+      security: [{ operatorKey: [] }],
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        200: { description: 'The run.', content: { 'application/json': { schema: ReprocessRunAnswer } } },
+        401: PROBLEM_RESPONSE,
+        404: PROBLEM_RESPONSE,
         429: PROBLEM_RESPONSE,
       },
     },

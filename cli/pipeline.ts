@@ -19,6 +19,8 @@ import { stateCacheBytesPerPartition } from '../processors/state/store.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import type { Convergence } from '../processors/reprocess/convergence.ts'
 import { startConvergence } from './convergence.ts'
+import { OperatorRuns } from '../processors/reprocess/operator-runs.ts'
+import { runReprocess } from './commands/reprocess.ts'
 import { OutputWriter } from '../processors/outputs.ts'
 import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import type avro from 'avsc'
@@ -75,6 +77,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   let checkpoints: StateCheckpoints | undefined
   let closeChangelogs: (() => Promise<void>) | undefined
   let convergence: Convergence | undefined
+  let reprocessRuns: OperatorRuns | undefined
   const insertStats = new InsertStats()
   if (roles.process && bus && codec && clickhouse) {
     const database = config.clickhouse.database
@@ -156,6 +159,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     }
     // Late events' windows recomputed from raw without anyone asking (EDDY_CONVERGENCE_QUIET_MS=0 is off).
     if (config.convergenceQuietMs > 0) convergence = startConvergence(runtime, bus, jobList, groups, metrics)
+    // `eddy reprocess` while this process holds the embedded log and chDB comes here over HTTP.
+    reprocessRuns = new OperatorRuns({ run: (request, onProgress, signal) => runReprocess(runtime, request, { onProgress, signal }), clock: Date.now })
   }
 
   // Redis (or memory) backs rate limits, the query cache and the live feed. None is part of
@@ -217,6 +222,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       pipelineStatus: status,
       projectHealth,
       ...(authThrottle ? { authThrottle } : {}),
+      ...(reprocessRuns ? { reprocessRuns } : {}),
     },
     metrics: runtime.metrics,
     ingestRateLimiter: rateLimiter,
@@ -273,7 +279,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         writer?.abort()
         indexer?.abort()
       }, SHUTDOWN_GRACE_MS)
-      await convergence?.stop()
+      await Promise.all([convergence?.stop(), reprocessRuns?.stop()])
       await Promise.allSettled(jobs.map((job) => job.stop()))
       stopRetention?.()
       await Promise.all([writer?.close(), indexer?.close()])

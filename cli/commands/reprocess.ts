@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.ts'
 import { createRuntime } from '../runtime.ts'
 import { parseStream, parseTime, projectOfWriteKey, UsageError } from '../transfer/operator-options.ts'
 import { stderrProgress } from '../transfer/progress.ts'
+import { reprocessOverHttp } from '../transfer/reprocess-over-http.ts'
 
 /** The settings the live jobs run with (defaultJobs): a reprocess must judge windows as they do. */
 export const LIVE_REPROCESS_SETTINGS: ReprocessSettings = { click: DEFAULT_CLICKSTREAM, eventTime: DEFAULT_EVENT_TIME }
@@ -29,6 +30,7 @@ export const reprocessCommand: Command = {
     to: { type: 'string' },
     stream: { type: 'string' },
     'write-key': { type: 'string' },
+    url: { type: 'string' },
   },
   help: `Usage: eddy reprocess --from T --to T [--stream click|log|notification] [--write-key KEY]
 
@@ -41,8 +43,9 @@ Times are ISO 8601 or epoch milliseconds. Progress goes to stderr.
 
   --stream     one stream (default: all three)
   --write-key  only the project of this write key (default: every project)
-
-On the embedded ClickHouse (no CLICKHOUSE_URL) the engine lives inside \`eddy start\`: stop it first.`,
+  --url        run it inside the Eddy process at this URL (its operator endpoint, with the
+               first of EDDY_OPERATOR_KEYS); the default when \`eddy start\` holds the
+               embedded log and ClickHouse of this data dir, which it then runs in`,
   async run({ config, logger, values, print }) {
     const fromMs = parseTime(values.from, '--from')
     const toMs = parseTime(values.to, '--to')
@@ -50,18 +53,28 @@ On the embedded ClickHouse (no CLICKHOUSE_URL) the engine lives inside \`eddy st
     const stream = parseStream(values.stream)
     const writeKey = values['write-key'] as string | undefined
     const projectId = writeKey === undefined ? undefined : projectOfWriteKey(config, writeKey).projectId
-    if (!config.clickhouse.url && lockOwner(join(config.dataDir, 'log')) !== undefined) {
-      throw new Error('the embedded ClickHouse belongs to the running `eddy start` (one process per data dir): stop it, or reprocess against a ClickHouse server (CLICKHOUSE_URL)')
-    }
-    const runtime = createRuntime(config, logger)
     const progress = stderrProgress('reprocess')
-    try {
-      const summary = await runReprocess(runtime, { fromMs, toMs, ...(stream ? { stream } : {}), ...(projectId ? { projectId } : {}) }, { onProgress: (update) => progress.update(describeProgress(update)) })
-      progress.done()
-      for (const line of describeSummary(summary)) print(line)
-    } finally {
-      await runtime.close()
+    const onProgress = (update: ReprocessProgress) => progress.update(describeProgress(update))
+    // The embedded ClickHouse lives inside the process holding the data dir's log: it runs there.
+    const owner = config.clickhouse.url ? undefined : lockOwner(join(config.dataDir, 'log'))
+    const url = typeof values.url === 'string' ? values.url.replace(/\/$/, '') : owner !== undefined && owner !== process.pid ? `http://127.0.0.1:${config.port}` : undefined
+    const request = { fromMs, toMs, ...(stream ? { stream } : {}) }
+    let summary: ReprocessSummary
+    if (url !== undefined) {
+      const operatorKey = config.operatorKeys[0]
+      if (operatorKey === undefined) throw new UsageError('set EDDY_OPERATOR_KEYS: the running process takes a reprocess from an operator key')
+      process.stderr.write(`reprocess: running inside the Eddy process at ${url}\n`)
+      summary = await reprocessOverHttp({ baseUrl: url, operatorKey, request: { ...request, ...(writeKey ? { writeKey } : {}) }, onProgress })
+    } else {
+      const runtime = createRuntime(config, logger)
+      try {
+        summary = await runReprocess(runtime, { ...request, ...(projectId ? { projectId } : {}) }, { onProgress })
+      } finally {
+        await runtime.close()
+      }
     }
+    progress.done()
+    for (const line of describeSummary(summary)) print(line)
   },
 }
 
@@ -69,7 +82,7 @@ On the embedded ClickHouse (no CLICKHOUSE_URL) the engine lives inside \`eddy st
 export async function runReprocess(
   runtime: Runtime,
   request: ReprocessRequest,
-  options: { readonly onProgress?: (progress: ReprocessProgress) => void; readonly journal?: ReprocessJournal } = {},
+  options: { readonly onProgress?: (progress: ReprocessProgress) => void; readonly journal?: ReprocessJournal; readonly signal?: AbortSignal } = {},
 ): Promise<ReprocessSummary> {
   const { onProgress } = options
   const { config, logger } = runtime
@@ -98,6 +111,7 @@ export async function runReprocess(
       journal: options.journal ?? fileJournal(join(config.dataDir, 'reprocess')),
       retentionMs: config.retentionDays * 86_400_000,
       ...(onProgress ? { progress: onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     })
   } finally {
     await writer.close()

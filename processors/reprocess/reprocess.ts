@@ -31,6 +31,8 @@ export interface ReprocessDependencies {
   /** How long raw events are kept (EDDY_RETENTION_DAYS): older ones are gone, and so is what a reprocess could recompute. */
   readonly retentionMs: number
   readonly progress?: (progress: ReprocessProgress) => void
+  /** Stops the run between reads (a shutdown); the journal lets the same request go on later. */
+  readonly signal?: AbortSignal
 }
 
 export interface StreamTotals {
@@ -92,6 +94,7 @@ export async function reprocess(request: ReprocessRequest, dependencies: Reproce
     const horizon = await liveHorizon(dependencies, stream, slices[0]!.readFromMs)
     const report = () => dependencies.progress?.({ ...totals, stream, slicesTotal: slices.length, eventsTotal, elapsedMs: clock() - begun })
     for (const [index, slice] of slices.entries()) {
+      dependencies.signal?.throwIfAborted()
       if (started.done.has(sliceName(stream, index))) {
         totals.slices++
         continue
@@ -124,7 +127,10 @@ async function reprocessSlice(
   const replay = new RangeReplay<Row>(job, tables, dependencies.partitions, partitionKey, nowMs)
   for await (const event of dependencies.source.readEvents(job.stream, slice, job.reads, request.projectId)) {
     replay.add(event)
-    if (++totals.events % PROGRESS_EVERY === 0) report()
+    if (++totals.events % PROGRESS_EVERY === 0) {
+      dependencies.signal?.throwIfAborted()
+      report()
+    }
   }
   // No raw events at all where live rows may be: the raw rows are gone or were never stored, and
   // tombstoning on that evidence would wipe the aggregates. Left as they are, and said so.
