@@ -44,10 +44,16 @@ export class RangeReplay<In> {
     if (batch.length >= BATCH) this.flush(partition, batch)
   }
 
-  /** Every window of every partition fires; the replay takes nothing after it. */
-  finish(): ReplayRows {
-    for (const [partition, batch] of this.batches) if (batch.length > 0) this.flush(partition, batch)
-    for (const task of this.tasks.values()) this.collect(task.finish(this.nowMs))
+  /** Every window of every partition fires; the replay takes nothing after it. `between` runs between partitions (to yield). */
+  async finish(between: () => Promise<void> | undefined = () => undefined): Promise<ReplayRows> {
+    for (const [partition, batch] of this.batches) {
+      if (batch.length > 0) this.flush(partition, batch)
+      await between()
+    }
+    for (const task of this.tasks.values()) {
+      this.collect(task.finish(this.nowMs))
+      await between()
+    }
     this.tasks.clear()
     return this.rows
   }

@@ -29,10 +29,10 @@ const tableOf = (name: string) => TABLES.find((table) => table.table === name)!
 const newTables = () => new MemoryTables((table, row) => rowKey(tableOf(table), row))
 
 /** What a job writes when it sees `events` in order: rows with the live job's own revisions. */
-function jobRows(stream: Stream, events: readonly Row[]): Map<string, Row[]> {
+async function jobRows(stream: Stream, events: readonly Row[]): Promise<Map<string, Row[]>> {
   const replay = new RangeReplay<Row>(jobOf(stream) as Job, TABLES, PARTITIONS, PARTITION_KEY[stream] as unknown as (event: Row) => string, START)
   for (const event of [...events].sort((a, b) => Number(a.ts) - Number(b.ts))) replay.add(event)
-  return new Map([...replay.finish()].map(([table, rows]) => [table, [...rows.values()]]))
+  return new Map([...(await replay.finish())].map(([table, rows]) => [table, [...rows.values()]]))
 }
 
 function writeAll(tables: MemoryTables, rows: Map<string, Row[]>): void {
@@ -86,17 +86,17 @@ describe('reprocess', () => {
   raw.log.push(...raw.log.slice(0, 40).map((event, index) => ({ ...event, event_id: `later-log-${index}`, ts: START + 6 * HOUR })))
   raw.notification.push(...raw.notification.slice(0, 40).map((event, index) => ({ ...event, event_id: `later-n-${index}`, ts: START + 6 * HOUR })))
 
-  const liveTables = () => {
+  const liveTables = async () => {
     const tables = newTables()
-    for (const stream of ['click', 'log', 'notification'] as const) writeAll(tables, jobRows(stream, raw[stream].filter((event) => !late(event))))
+    for (const stream of ['click', 'log', 'notification'] as const) writeAll(tables, await jobRows(stream, raw[stream].filter((event) => !late(event))))
     return tables
   }
 
   it('makes the aggregates of a range what a recomputation from the raw events gives', async () => {
     expect(raw.click.filter(late).length).toBeGreaterThan(200)
-    const tables = liveTables()
+    const tables = await liveTables()
     const truth = newTables()
-    for (const stream of ['click', 'log', 'notification'] as const) writeAll(truth, jobRows(stream, raw[stream]))
+    for (const stream of ['click', 'log', 'notification'] as const) writeAll(truth, await jobRows(stream, raw[stream]))
     // The live tables disagree with the truth before: the late events are missing from them.
     expect(view(tables, 'clicks_1m', START, START + 3 * HOUR)).not.toEqual(view(truth, 'clicks_1m', START, START + 3 * HOUR))
 
@@ -106,11 +106,11 @@ describe('reprocess', () => {
     expect(summary.streams.click).toMatchObject({ stillOpen: 0, incomplete: 0, notCounted: 0 })
     expect(summary.streams.click!.rows).toBeGreaterThan(1_000)
     // Rows outside the range are the live job's still.
-    expect(view(tables, 'clicks_1m', START + 3 * HOUR)).toEqual(view(liveTables(), 'clicks_1m', START + 3 * HOUR))
+    expect(view(tables, 'clicks_1m', START + 3 * HOUR)).toEqual(view(await liveTables(), 'clicks_1m', START + 3 * HOUR))
   })
 
   it('gives the counts an independent oracle gives: pageviews and visitors per minute, lines per minute', async () => {
-    const tables = liveTables()
+    const tables = await liveTables()
     await reprocess({ fromMs: START, toMs: START + 3 * HOUR }, dependencies(raw, tables))
     const pageviews = raw.click.filter((event) => event.type === 'pageview' && Number(event.ts) < START + 3 * HOUR)
     const minutes = new Map<number, { pageviews: number; visitors: Set<unknown> }>()
@@ -144,7 +144,7 @@ describe('reprocess', () => {
   })
 
   it('gives the same rows when run twice, and rows that outrank the live job and the run before', async () => {
-    const tables = liveTables()
+    const tables = await liveTables()
     let now = START + 10 * HOUR
     await reprocess({ fromMs: START, toMs: START + 3 * HOUR }, dependencies(raw, tables, () => now))
     const first = TABLES.map((table) => view(tables, table.table))
@@ -160,7 +160,7 @@ describe('reprocess', () => {
   it('leaves windows the live job still accepts events for to it', async () => {
     const recent = { click: model.clicks as unknown as Row[], log: [], notification: [] }
     const tables = newTables()
-    writeAll(tables, jobRows('click', recent.click.filter((event) => !late(event))))
+    writeAll(tables, await jobRows('click', recent.click.filter((event) => !late(event))))
     const before = view(tables, 'clicks_1m', START + 3 * HOUR - 15 * MINUTE)
     const summary = await reprocess({ fromMs: START, toMs: START + 3 * HOUR, stream: 'click' }, dependencies(recent, tables))
     expect(summary.streams.click!.stillOpen).toBeGreaterThan(0)
@@ -172,10 +172,10 @@ describe('reprocess', () => {
   })
 
   it('goes on after a kill from the first slice not done, with the same revision', async () => {
-    const uninterrupted = liveTables()
+    const uninterrupted = await liveTables()
     await reprocess({ fromMs: START, toMs: START + 13 * HOUR }, dependencies(raw, uninterrupted))
 
-    const tables = liveTables()
+    const tables = await liveTables()
     const journal = memoryJournal()
     const failing = dependencies(raw, tables, () => START + 10 * HOUR, journal)
     let writes = 0
@@ -199,7 +199,7 @@ describe('reprocess', () => {
     const events = [...visit, ...laterEvents(START + 6 * HOUR)]
     const tables = newTables()
     // Live, the middle pageview came too late: two sessions of one pageview each.
-    writeAll(tables, jobRows('click', events.filter((event) => event !== visit[1])))
+    writeAll(tables, await jobRows('click', events.filter((event) => event !== visit[1])))
     expect(tables.final('sessions').filter((row) => row.anonymous_id === 'merged').map((row) => row.pageviews)).toEqual([1, 1])
 
     const summary = await reprocess({ fromMs: START, toMs: START + HOUR, stream: 'click' }, dependencies({ click: events }, tables))

@@ -4,6 +4,7 @@ import type { Job, Row } from '../job.ts'
 import type { ReprocessSource } from './clickhouse-source.ts'
 import type { ReprocessJournal } from './journal.ts'
 import { planSlices, streamReach, type Slice } from './plan.ts'
+import { cooperative } from './cooperative.ts'
 import { RangeReplay } from './replay.ts'
 import { reprocessRevision, selectRows, tombstones, type LiveHorizon, type SelectionContext } from './select.ts'
 import { reprocessTables, type ReprocessSettings } from './tables.ts'
@@ -55,6 +56,7 @@ export interface ReprocessProgress extends StreamTotals {
   readonly slicesTotal: number
   /** Raw events in the stream's range: what `events` counts towards (reads overlap a little at slice edges). */
   readonly eventsTotal: number
+  /** Since this stream's recomputation began. */
   readonly elapsedMs: number
 }
 
@@ -63,6 +65,11 @@ export interface ReprocessSummary {
   readonly resumed: boolean
   readonly streams: Partial<Record<Stream, StreamTotals>>
 }
+
+/** Rows handed to the writer at once. */
+const WRITE_PIECE_ROWS = 10_000
+
+const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** Reports progress at most this often, in events read. */
 const PROGRESS_EVERY = 20_000
@@ -83,8 +90,9 @@ export async function reprocess(request: ReprocessRequest, dependencies: Reproce
   const revision = reprocessRevision(started.generation)
   const tables = reprocessTables(dependencies.settings)
   const streams: Partial<Record<Stream, StreamTotals>> = {}
-  const begun = clock()
   for (const stream of request.stream === undefined ? STREAMS : [request.stream]) {
+    // Per stream, as the events it counts: a rate over the whole run would fall with each stream.
+    const begun = clock()
     const job = dependencies.jobs.find((each) => each.stream === stream)
     if (job === undefined) continue
     const slices = planSlices(request.fromMs, request.toMs, streamReach(stream, dependencies.settings))
@@ -125,12 +133,14 @@ async function reprocessSlice(
   // Raw rows carry the fields the job reads, under their event names: they are its events.
   const partitionKey = PARTITION_KEY[job.stream] as unknown as (event: Row) => string
   const replay = new RangeReplay<Row>(job, tables, dependencies.partitions, partitionKey, nowMs)
+  const breathe = cooperative()
   for await (const event of dependencies.source.readEvents(job.stream, slice, job.reads, request.projectId)) {
     replay.add(event)
     if (++totals.events % PROGRESS_EVERY === 0) {
       dependencies.signal?.throwIfAborted()
       report()
     }
+    await breathe()
   }
   // No raw events at all where live rows may be: the raw rows are gone or were never stored, and
   // tombstoning on that evidence would wipe the aggregates. Left as they are, and said so.
@@ -138,14 +148,19 @@ async function reprocessSlice(
     totals.emptySlices++
     return
   }
-  const selection = selectRows(tables, replay.finish(), context)
+  const selection = selectRows(tables, await replay.finish(() => yieldNow()), context)
   totals.notCounted += replay.notCounted
   totals.stillOpen += selection.stillOpen
   totals.incomplete += selection.incomplete
   for (const table of tables) {
     const written = selection.write.get(table.table) ?? []
     const cancelled = tombstones(table, await dependencies.source.existingRows(table, slice, request.projectId), written, context)
-    await dependencies.write(table.table, [...written, ...cancelled])
+    // In pieces with a breath between: encoding a slice's rows at once would hold the live path.
+    const rows = [...written, ...cancelled]
+    for (let start = 0; start === 0 || start < rows.length; start += WRITE_PIECE_ROWS) {
+      await dependencies.write(table.table, rows.slice(start, start + WRITE_PIECE_ROWS))
+      await yieldNow()
+    }
     totals.rows += written.length
     totals.tombstones += cancelled.length
   }
