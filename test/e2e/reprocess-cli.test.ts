@@ -1,27 +1,12 @@
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDDY_NODE_FLAGS } from '../../cli/node-flags.ts'
+import { EddyCommand } from '../support/eddy-command.ts'
 import { EddyProcess, freePort, postUntilAccepted } from '../support/eddy-process.ts'
 import { eventually } from '../support/pipeline.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
 
-const EDDY = join(import.meta.dirname, '../../bin/eddy.js')
 const HOUR = 3_600_000
-
-/** Runs an `eddy` command to its end, as a user would in a second terminal. */
-function eddyCommand(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...EDDY_NODE_FLAGS, EDDY, ...args], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.once('error', reject)
-    child.once('exit', (status) => resolve({ status, stdout, stderr }))
-  })
-}
 
 describe('eddy reprocess while eddy start holds the data dir', () => {
   const directory = temporaryDirectory('reprocess-cli')
@@ -50,10 +35,11 @@ describe('eddy reprocess while eddy start holds the data dir', () => {
     await eventually(async () => (await (await fetch(`${eddy.url}/api/v1/pipeline/health`, { headers: { authorization: `Bearer ${operatorKey}` } })).json()) as { lag: number; jobs: { position: number }[] },
       (health) => health.lag === 0 && health.jobs.some((job) => job.position > 0), 60_000)
 
-    const result = await eddyCommand(['reprocess', '--from', new Date(at - HOUR).toISOString(), '--to', new Date(at + HOUR).toISOString(), '--stream', 'click'], env)
-    expect(result.stderr).toContain(`running inside the Eddy process at http://127.0.0.1:${eddy.port}`)
-    expect(result.status, result.stderr).toBe(0)
-    expect(result.stdout).toMatch(/reprocess finished/)
-    expect(result.stdout).toMatch(/click: 40 events in \d+ slices/)
+    const command = new EddyCommand(['reprocess', '--from', new Date(at - HOUR).toISOString(), '--to', new Date(at + HOUR).toISOString(), '--stream', 'click'], env)
+    const { code } = await command.exited
+    expect(command.stderr).toContain(`running inside the Eddy process at http://127.0.0.1:${eddy.port}`)
+    expect(code, command.stderr).toBe(0)
+    expect(command.stdout).toMatch(/reprocess finished/)
+    expect(command.stdout).toMatch(/click: 40 events in \d+ slices/)
   }, 120_000)
 })
