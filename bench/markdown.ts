@@ -4,6 +4,8 @@ import type { ApiFigures, HttpSummary } from './api.ts'
 import type { ClickHouseFigure } from './clickhouse.ts'
 import type { FreshnessSummary } from './freshness.ts'
 import type { PipelineCapacitySummary } from './pipeline.ts'
+import type { ReprocessFigures } from './reprocess.ts'
+import { renderReprocess } from './reprocess-markdown.ts'
 import type { IngestFigure } from './ingest.ts'
 import type { KafkaFigure } from './kafka.ts'
 import type { StageMemory } from './memory.ts'
@@ -112,6 +114,7 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
     lines.push(`## ${title}`, '', `${number(freshness.offeredEventsPerSec)} events/s offered for ${freshness.seconds} s per run, a fresh data dir each run; markers polled every 50 ms.`, '', '| figure | value |', '|---|---|',
       ...(['p50Ms', 'p99Ms', 'maxMs', 'samples', 'notSeen'] as const).map((k) => `| ${k} | ${fmt(freshness[k])} |`), '')
   }
+  if (data.reprocess) lines.push(...renderReprocess(data.reprocess as ReprocessFigures))
   if (data.api) {
     const api = data.api as ApiFigures
     const http = (f: HttpSummary) => `${fmt(f.requestsPerSec)} | ${fmt(f.p99Ms)}`
@@ -181,6 +184,7 @@ const HOSTED: Record<string, string> = {
   clickhouse: 'batch writer + chDB',
   pipeline: 'ingest + processors + api + chDB',
   freshness: 'ingest + processors + api + chDB',
+  reprocess: 'ingest + processors + api + chDB, the reprocess, the import; the live traffic and batch senders are children',
   api: 'ingest + processors + api + chDB',
   search: 'chDB (+ Elasticsearch client)',
   kafka: 'load generator; Eddy is the child',
