@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { loadConfig, type Config } from '../core/config/index.ts'
-import { fileAvroInsert } from '../core/clickhouse/avro-insert.ts'
+import { fileAvroInsert, httpAvroInsert } from '../core/clickhouse/avro-insert.ts'
 import { createRuntime, type Runtime } from '../cli/runtime.ts'
 import { startPipeline } from '../cli/pipeline.ts'
 import { mainThreadCpuSeconds } from './thread-cpu.ts'
@@ -23,6 +23,14 @@ export interface ProcessorFigure {
   readonly events: number
   readonly eventsPerSec: number
   readonly seconds: number
+  /** Of `seconds`, the time until the first record was drained: joining the consumer groups (Kafka), restoring. */
+  readonly startSeconds: number
+  /**
+   * Events per second between 10 % and 90 % of the raw rows written (the sink's row counts,
+   * sampled every 100 ms from before the processors start): the rate once running, without
+   * start-up or the steps of commits, which move only at checkpoints.
+   */
+  readonly steadyEventsPerSec: number
   readonly heapMb: number
   /** Share of the wall time the processors' thread was busy (event-loop utilisation). */
   readonly busyShare: number
@@ -49,15 +57,31 @@ export interface ProcessorFigure {
  * the processors start, the same records go through the raw-row floor on the same chDB.
  */
 export async function benchProcessors(
-  options: { events?: number; onProgress?: (line: string, force?: boolean) => void; profilePath?: string; stateStore?: Config['stateStore'] } = {},
+  options: {
+    events?: number
+    onProgress?: (line: string, force?: boolean) => void
+    profilePath?: string
+    stateStore?: Config['stateStore']
+    /** The distributed path instead of the embedded one: topics on this broker, rows to this ClickHouse over HTTP. */
+    services?: { readonly brokers: string; readonly clickhouseUrl: string }
+  } = {},
 ): Promise<ProcessorFigure> {
   const total = options.events ?? 200_000
   const directory = temporaryDirectory('bench-processors')
-  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error', EDDY_STATE_STORE: options.stateStore ?? 'lmdb' })
+  const run = `${Date.now()}`
+  const distributed = options.services
+    ? { KAFKA_BROKERS: options.services.brokers, CLICKHOUSE_URL: options.services.clickhouseUrl, EDDY_TOPIC_PREFIX: `bench-processors-${run}`, CLICKHOUSE_DATABASE: `bench_processors_${run}` }
+    : {}
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', LOG_LEVEL: 'error', EDDY_STATE_STORE: options.stateStore ?? 'lmdb', ...distributed })
   const runtime = createRuntime(config, pino({ level: 'error' }))
   try {
     const bus = await runtime.bus()
     const { events, referenceRecordsPerSec } = await fillLogAndMeasureFloor(runtime, config, total, options.onProgress)
+    // Raw rows written, sampled from before the start: a Kafka consumer that joins first drains
+    // its topic while the others still join, inside startPipeline.
+    const rawRows = sampleRawRows(runtime)
+    // From before the start, for the same reason (start-up's own frames are few and easy to tell apart).
+    const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
     const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
     const groups = pipeline.groups
     const lags = async () => {
@@ -68,21 +92,23 @@ export async function benchProcessors(
     }
     // Timed from here: start-up (migrations, module loading) is not processing. Lag counts every
     // consumer group, so the events left are the lag's share of every group's reads.
-    const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
     const started = performance.now()
     const loopBefore = performance.eventLoopUtilization()
     const cpuBefore = mainThreadCpuSeconds()
     const { lag: backlog, reads } = await lags()
     const totalLag = async () => (await lags()).lag
     let heap = 0
+    let firstDrained: number | undefined
     for (;;) {
       const lag = await totalLag()
+      if (firstDrained === undefined && lag < backlog) firstDrained = performance.now()
       heap = Math.max(heap, process.memoryUsage().heapUsed)
       options.onProgress?.(`processors: ${(backlog - lag).toLocaleString('en-US')}/${backlog.toLocaleString('en-US')} records drained (summed over the consumer groups)`, lag === 0)
       if (lag === 0) break
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    const seconds = (performance.now() - started) / 1_000
+    const ended = performance.now()
+    const seconds = (ended - started) / 1_000
     const busyShare = performance.eventLoopUtilization(loopBefore).utilization
     const cpuAfter = mainThreadCpuSeconds()
     const cpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
@@ -93,6 +119,8 @@ export async function benchProcessors(
       events,
       eventsPerSec: Math.round(processed / seconds),
       seconds: Math.round(seconds * 10) / 10,
+      startSeconds: Math.round(((firstDrained ?? ended) - started) / 100) / 10,
+      steadyEventsPerSec: Math.round(steadyRate(await rawRows.stop(), events)),
       heapMb: Math.round(heap / 2 ** 20),
       busyShare: Math.round(busyShare * 100) / 100,
       eventsPerBusySecond: Math.round(processed / (seconds * busyShare)),
@@ -105,6 +133,32 @@ export async function benchProcessors(
   }
 }
 
+/** Raw rows the sink has written, from its own metric, every 100 ms until stopped. */
+function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; rows: number }>> } {
+  const samples: Array<{ at: number; rows: number }> = []
+  const sample = async () => {
+    const { values } = await runtime.metrics.metrics.sinkBatchRows.get()
+    const rows = values.filter((value) => value.metricName?.endsWith('_sum') && String(value.labels.table).includes('events_')).reduce((sum, value) => sum + value.value, 0)
+    samples.push({ at: performance.now(), rows })
+  }
+  const timer = setInterval(() => void sample(), 100)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await sample()
+      return samples
+    },
+  }
+}
+
+/** Rows per second between the samples at 10 % and 90 % of `total`. */
+function steadyRate(samples: ReadonlyArray<{ at: number; rows: number }>, total: number): number {
+  const from = samples.find((sample) => sample.rows >= total * 0.1)
+  const to = samples.find((sample) => sample.rows >= total * 0.9)
+  if (!from || !to || to.at <= from.at) return 0
+  return ((to.rows - from.rows) * 1_000) / (to.at - from.at)
+}
+
 /**
  * Fills the log, keeping the encoded records, and measures the raw-row floor on them. A function of
  * its own so the records are garbage (and collected, with --expose-gc) before the processors start.
@@ -115,7 +169,7 @@ async function fillLogAndMeasureFloor(runtime: Runtime, config: Config, total: n
   const clickhouse = await runtime.clickhouse()
   const floor = await rawRowFloor(clickhouse, records, {
     database: `${config.clickhouse.database}_reference`,
-    insertAvro: fileAvroInsert(clickhouse, join(config.dataDir, 'clickhouse-staging-reference')),
+    insertAvro: config.clickhouse.url ? httpAvroInsert(clickhouse) : fileAvroInsert(clickhouse, join(config.dataDir, 'clickhouse-staging-reference')),
     batchRows: config.sink.maxBatchRows,
     logger: pino({ level: 'error' }),
     onProgress,
