@@ -91,9 +91,15 @@ describeWithService('elasticsearch', 'ELASTICSEARCH_URL', 'eddy reindex', (url) 
     return printed.join('\n')
   }
 
+  /** The documents of a prefix's indices; -1 while a new index has no started shard yet (polled again). */
   async function documentCount(prefix: string, stream: SearchStream): Promise<number> {
-    await elasticsearch.indices.refresh({ index: indexPattern(prefix, stream), ignore_unavailable: true, allow_no_indices: true })
-    return (await elasticsearch.count({ index: indexPattern(prefix, stream), ignore_unavailable: true, allow_no_indices: true })).count
+    try {
+      await elasticsearch.indices.refresh({ index: indexPattern(prefix, stream), ignore_unavailable: true, allow_no_indices: true })
+      return (await elasticsearch.count({ index: indexPattern(prefix, stream), ignore_unavailable: true, allow_no_indices: true })).count
+    } catch (error) {
+      if (`${(error as Error).message} ${JSON.stringify((error as { body?: unknown }).body ?? '')}`.includes('no_shard_available_action_exception')) return -1
+      throw error
+    }
   }
 
   /** Every document of a prefix: its monthly index (without the prefix), _id and _source. */
