@@ -1,14 +1,12 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import pino from 'pino'
-import { lockOwner } from '../../core/bus/embedded/lock.ts'
 import type { Command } from '../command.ts'
 import { createRuntime, type Runtime } from '../runtime.ts'
 import { exportEvents, type ExportOptions } from '../transfer/exporter.ts'
-import { parseStream, parseTime, projectOfWriteKey, UsageError } from '../transfer/operator-options.ts'
+import { parseStream, parseTime, projectOfWriteKey, runningEddyUrl, UsageError } from '../transfer/operator-options.ts'
 import { stderrProgress } from '../transfer/progress.ts'
 
 export const exportCommand: Command = {
@@ -42,7 +40,7 @@ On the embedded ClickHouse (no CLICKHOUSE_URL) the engine lives inside \`eddy st
     const toMs = parseTime(values.to, '--to')
     if (toMs <= fromMs) throw new UsageError('--to must be after --from')
     const { projectId } = projectOfWriteKey(config, values['write-key'] as string | undefined)
-    if (!config.clickhouse.url && config.kafkaBrokers.length === 0 && lockOwner(join(config.dataDir, 'log')) !== undefined) {
+    if (!config.clickhouse.url && config.kafkaBrokers.length === 0 && runningEddyUrl(config) !== undefined) {
       throw new Error('the embedded ClickHouse belongs to the running `eddy start` (one process per data dir): stop it, or export from a ClickHouse server (CLICKHOUSE_URL)')
     }
     const toStdout = typeof values.output !== 'string'

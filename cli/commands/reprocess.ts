@@ -1,6 +1,5 @@
 import { join } from 'node:path'
 import type avro from 'avsc'
-import { lockOwner } from '../../core/bus/embedded/lock.ts'
 import { fileAvroInsert, httpAvroInsert } from '../../core/clickhouse/avro-insert.ts'
 import { tableRowType } from '../../core/clickhouse/avro-row-type.ts'
 import { DEFAULT_CLICKSTREAM } from '../../processors/jobs/clickstream.ts'
@@ -14,7 +13,7 @@ import { ClickHouseBatchWriter } from '../../processors/sinks/clickhouse-batch-w
 import type { Command } from '../command.ts'
 import type { Runtime } from '../runtime.ts'
 import { createRuntime } from '../runtime.ts'
-import { parseStream, parseTime, projectOfWriteKey, UsageError } from '../transfer/operator-options.ts'
+import { parseStream, parseTime, projectOfWriteKey, runningEddyUrl, UsageError } from '../transfer/operator-options.ts'
 import { stderrProgress } from '../transfer/progress.ts'
 import { reprocessOverHttp } from '../transfer/reprocess-over-http.ts'
 
@@ -56,8 +55,7 @@ Times are ISO 8601 or epoch milliseconds. Progress goes to stderr.
     const progress = stderrProgress('reprocess')
     const onProgress = (update: ReprocessProgress) => progress.update(describeProgress(update))
     // The embedded ClickHouse lives inside the process holding the data dir's log: it runs there.
-    const owner = config.clickhouse.url ? undefined : lockOwner(join(config.dataDir, 'log'))
-    const url = typeof values.url === 'string' ? values.url.replace(/\/$/, '') : owner !== undefined && owner !== process.pid ? `http://127.0.0.1:${config.port}` : undefined
+    const url = typeof values.url === 'string' ? values.url.replace(/\/$/, '') : config.clickhouse.url ? undefined : runningEddyUrl(config)
     const request = { fromMs, toMs, ...(stream ? { stream } : {}) }
     let summary: ReprocessSummary
     if (url !== undefined) {

@@ -1,10 +1,9 @@
-import { join } from 'node:path'
-import { lockOwner } from '../../core/bus/embedded/lock.ts'
 import { EventPublisher } from '../../ingest/publisher.ts'
 import type { Runtime } from '../runtime.ts'
 import { busDestination } from './bus-destination.ts'
 import type { ImportDestination } from './destination.ts'
 import { httpDestination } from './http-destination.ts'
+import { runningEddyUrl } from './operator-options.ts'
 
 export interface DestinationChoice {
   readonly runtime: Runtime
@@ -26,8 +25,8 @@ export async function openDestination(choice: DestinationChoice): Promise<Import
   const { config } = runtime
   const overHttp = (baseUrl: string) => httpDestination({ baseUrl, writeKey, onRetry: (status) => choice.onRetry?.(`ingest answered ${status || 'nothing'}`) })
   if (choice.url) return overHttp(choice.url.replace(/\/$/, ''))
-  const owner = config.kafkaBrokers.length === 0 ? lockOwner(join(config.dataDir, 'log')) : undefined
-  if (owner !== undefined && owner !== process.pid) return overHttp(`http://127.0.0.1:${config.port}`)
+  const running = config.kafkaBrokers.length === 0 ? runningEddyUrl(config) : undefined
+  if (running !== undefined) return overHttp(running)
   const bus = await runtime.bus()
   const publisher = new EventPublisher({
     producer: bus.producer(),

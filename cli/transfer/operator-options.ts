@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import { KeyRing } from '../../core/auth/keys.ts'
+import { lockOwner } from '../../core/bus/embedded/lock.ts'
 import type { Config } from '../../core/config/index.ts'
 import { readTime } from '../../ingest/normalise/time.ts'
 import { STREAMS, type Stream } from '../../schemas/avro/catalog.ts'
@@ -30,4 +32,14 @@ export function parseStream(value: unknown, option = '--stream'): Stream | undef
   if (value === undefined) return undefined
   if (typeof value === 'string' && (STREAMS as readonly string[]).includes(value)) return value as Stream
   throw new UsageError(`${option} must be one of ${STREAMS.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+/**
+ * Where the `eddy start` that holds this data dir's embedded log answers, when another process
+ * holds it: the log and the embedded ClickHouse then belong to that process (one per data dir),
+ * and a command sends its work there or stops.
+ */
+export function runningEddyUrl(config: Readonly<Config>): string | undefined {
+  const owner = lockOwner(join(config.dataDir, 'log'))
+  return owner !== undefined && owner !== process.pid ? `http://127.0.0.1:${config.port}` : undefined
 }
