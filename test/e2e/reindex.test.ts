@@ -12,6 +12,7 @@ import { parseSearchQuery, SEARCH_SCHEMAS } from '../../core/search/query/index.
 import { reindexCommand } from '../../cli/commands/reindex.ts'
 import { eventually, TEST_READ_KEY, TEST_WRITE_KEY } from '../support/pipeline.ts'
 import { describeWithService } from '../support/services.ts'
+import { shipperLogLines } from '../support/shipper-lines.ts'
 import { temporaryDirectory } from '../support/temp-dir.ts'
 
 const BETA_WRITE_KEY = 'test-write-key-b'
@@ -45,8 +46,8 @@ describeWithService('elasticsearch', 'ELASTICSEARCH_URL', 'eddy reindex', (url) 
         const response = await fetch(`${pipeline.url}${path}`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': type }, body })
         expect(response.status, await response.text()).toBe(202)
       }
-      const alphaLines = [...logLines('checkout', 70, nowMs - 3_600_000), ...logLines('billing', 20, nowMs - 40 * DAY)]
-      const betaLines = logLines('web', 15, nowMs - 7_200_000)
+      const alphaLines = [...shipperLogLines('checkout', 70, nowMs - 3_600_000, { traced: true }), ...shipperLogLines('billing', 20, nowMs - 40 * DAY, { traced: true })]
+      const betaLines = shipperLogLines('web', 15, nowMs - 7_200_000, { traced: true })
       const sent = notificationEvents(36, nowMs - 1_800_000)
       await send('/v1/logs', TEST_WRITE_KEY, alphaLines.join('\n'))
       await send('/v1/logs', BETA_WRITE_KEY, betaLines.join('\n'))
@@ -159,20 +160,6 @@ describeWithService('elasticsearch', 'ELASTICSEARCH_URL', 'eddy reindex', (url) 
     expect(await documentCount(prefixes.beta, 'notification')).toBe(0)
   })
 })
-
-/** Log lines as a shipper sends them: every fifth mentions a refused connection. */
-function logLines(service: string, count: number, startMs: number): string[] {
-  const levels = ['info', 'info', 'warn', 'error']
-  return Array.from({ length: count }, (_, index) => JSON.stringify({
-    service,
-    host: index % 3 === 0 ? 'web-1' : 'web-2',
-    level: levels[index % levels.length],
-    message: index % 5 === 0 ? `Connection refused to db-${index % 7}:5432 (attempt ${index})` : `GET /orders/${index} 200`,
-    ts: new Date(startMs + index * 1_000).toISOString(),
-    ...(index % 4 === 0 ? { logger: 'app.http', trace_id: `trace${index}` } : {}),
-    attributes: { region: index % 2 ? 'eu' : 'us' },
-  }))
-}
 
 /** Notification lifecycles: sent, then delivered or bounced (with an error message). */
 function notificationEvents(count: number, startMs: number) {

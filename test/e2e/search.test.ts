@@ -3,21 +3,12 @@ import { ClickHouseSearchStore } from '../../core/search/clickhouse/store.ts'
 import { parseSearchQuery, SEARCH_SCHEMAS } from '../../core/search/query/index.ts'
 import { eventually, startTestPipeline, TEST_READ_KEY, TEST_WRITE_KEY, type TestPipeline } from '../support/pipeline.ts'
 import { describeWithService } from '../support/services.ts'
+import { shipperLogLines } from '../support/shipper-lines.ts'
 
 const basic = `Basic ${Buffer.from(`${TEST_WRITE_KEY}:`).toString('base64')}`
 
-/** Log lines as a shipper sends them: one service per run, so runs never see each other's lines. */
-function lines(service: string, count: number, startMs: number): string {
-  const levels = ['info', 'info', 'warn', 'error']
-  return Array.from({ length: count }, (_, index) => JSON.stringify({
-    service,
-    host: index % 3 === 0 ? 'web-1' : 'web-2',
-    level: levels[index % levels.length],
-    message: index % 5 === 0 ? `Connection refused to db-${index % 7}:5432 (attempt ${index})` : `GET /orders/${index} 200`,
-    ts: new Date(startMs + index * 1_000).toISOString(),
-    attributes: { region: index % 2 ? 'eu' : 'us' },
-  })).join('\n')
-}
+/** One service per run, so runs never see each other's lines. */
+const lines = (service: string, count: number, startMs: number) => shipperLogLines(service, count, startMs).join('\n')
 
 interface Page {
   backend: string
