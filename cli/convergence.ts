@@ -2,10 +2,11 @@ import type { Bus } from '../core/bus/port.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import type { Job } from '../processors/job.ts'
 import type { ConsumerGroup } from '../processors/status.ts'
-import { Convergence } from '../processors/reprocess/convergence.ts'
+import { Convergence, type LateRange } from '../processors/reprocess/convergence.ts'
 import { memoryJournal } from '../processors/reprocess/journal.ts'
 import { DEFAULT_CONVERGENCE } from '../processors/reprocess/pending-ranges.ts'
-import { streamReach } from '../processors/reprocess/plan.ts'
+import { lateReach, streamReach } from '../processors/reprocess/plan.ts'
+import { sessionReachBack } from '../processors/reprocess/session-reach.ts'
 import type { Stream } from '../schemas/avro/catalog.ts'
 import { LIVE_REPROCESS_SETTINGS, runReprocess } from './commands/reprocess.ts'
 import type { Runtime } from './runtime.ts'
@@ -22,14 +23,15 @@ export function startConvergence(runtime: Runtime, bus: Bus, jobs: readonly Job[
   const streamOfJob = new Map(jobs.map((job) => [job.name, job.stream]))
   const convergence = new Convergence({
     settings: { ...DEFAULT_CONVERGENCE, quietMs: config.convergenceQuietMs },
-    alignMs: (stream) => streamReach(stream, LIVE_REPROCESS_SETTINGS).alignMs,
+    reachOf: (stream) => lateReach(stream, LIVE_REPROCESS_SETTINGS),
     consumer: bus.consumer({ groupId: `${config.topics.prefix}-convergence`, topics: [config.topics.late], startFrom: 'earliest' }),
     topic: config.topics.late,
     streamOf: (job) => (job === undefined ? undefined : streamOfJob.get(job)),
     oldestMs: () => Date.now() - config.retentionDays * 86_400_000 + 3_600_000,
     reprocess: async (range) => {
       await storedUpToNow(bus, range.stream, groups, config.topics[range.stream])
-      return runReprocess(runtime, range, { journal: memoryJournal() })
+      const fromMs = range.stream === 'click' ? await clickReachBack(runtime, range) : range.fromMs
+      return runReprocess(runtime, { stream: range.stream, fromMs, toMs: range.toMs }, { journal: memoryJournal() })
     },
     clock: Date.now,
     logger: logger.child({ component: 'convergence' }),
@@ -46,6 +48,16 @@ export function startConvergence(runtime: Runtime, bus: Bus, jobs: readonly Job[
   const pendingOf = (stream: Stream) => convergence.status().pending.filter((range) => range.stream === stream).length
   convergence.start()
   return convergence
+}
+
+/** A click range starts early enough to rewrite the sessions its late events joined. */
+async function clickReachBack(runtime: Runtime, range: LateRange): Promise<number> {
+  const reach = streamReach('click', LIVE_REPROCESS_SETTINGS)
+  return sessionReachBack(await runtime.clickhouse(), runtime.config.clickhouse.database, range, {
+    sessionGapMs: LIVE_REPROCESS_SETTINGS.click.sessionGapMs,
+    boundMs: reach.followKeysMs,
+    alignMs: reach.alignMs,
+  })
 }
 
 /**

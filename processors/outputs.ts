@@ -1,3 +1,4 @@
+import { partitionKeyOf } from '../core/bus/partition-key.ts'
 import type { Producer } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { BulkIndexer } from '../core/search/elasticsearch/indexer.ts'
@@ -78,7 +79,8 @@ export class OutputWriter {
 
   private lateRecord(stream: Stream, late: LateRow) {
     return {
-      key: null,
+      // The event's own partition key: automatic convergence learns whose sessions a late event touched.
+      key: partitionKeyOf(stream, late.event),
       value: this.codec.encode(stream, late.event),
       timestamp: late.event.ts,
       headers: { 'eddy.late.reason': late.reason, 'eddy.late.lateness-ms': String(late.latenessMs), 'eddy.late.job': late.job },

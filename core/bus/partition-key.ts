@@ -19,3 +19,8 @@ export const PARTITION_KEY_COLUMN: { readonly [S in Stream]: string } = {
   log: 'service',
   notification: 'notification_id',
 }
+
+/** The partition key of one event of `stream` (the mapped type above cannot be called on a union). */
+export function partitionKeyOf<S extends Stream>(stream: S, event: EventByStream[S]): string {
+  return (PARTITION_KEY[stream] as (event: EventByStream[S]) => string)(event)
+}

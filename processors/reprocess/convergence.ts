@@ -2,14 +2,23 @@ import type { Batch, Consumer } from '../../core/bus/port.ts'
 import type { Logger } from '../../core/logging/logger.ts'
 import type { ConvergenceStatus } from '../../core/pipeline-status.ts'
 import type { Stream } from '../../schemas/avro/catalog.ts'
+import type { LateReach } from './plan.ts'
 import { PendingRanges, type ConvergenceSettings, type PendingRange } from './pending-ranges.ts'
 import type { ReprocessSummary } from './reprocess.ts'
+
+export interface LateRange {
+  readonly stream: Stream
+  readonly fromMs: number
+  readonly toMs: number
+  readonly earliestMs: number
+  readonly keys: ReadonlySet<string> | undefined
+}
 
 export type ConvergenceRun = NonNullable<ConvergenceStatus['lastRun']> & { readonly stream: Stream }
 
 export interface ConvergenceOptions {
   readonly settings: ConvergenceSettings
-  readonly alignMs: (stream: Stream) => number
+  readonly reachOf: (stream: Stream) => LateReach
   /** The late topic, consumed by a group of its own; offsets are committed once their ranges are recomputed. */
   readonly consumer: Consumer
   readonly topic: string
@@ -17,8 +26,8 @@ export interface ConvergenceOptions {
   readonly streamOf: (jobHeader: string | undefined) => Stream | undefined
   /** Late records older than this are past the raw retention: nothing is left to recompute them from. */
   readonly oldestMs: () => number
-  /** Recomputes a range once the raw rows of its late events are stored. */
-  readonly reprocess: (range: { stream: Stream; fromMs: number; toMs: number }) => Promise<ReprocessSummary>
+  /** Recomputes a range once the raw rows of its late events are stored (keys and earliest: whose events came late, from when). */
+  readonly reprocess: (range: LateRange) => Promise<ReprocessSummary>
   readonly clock: () => number
   readonly logger: Logger
   /** Told of each run's outcome and of each late record taken in (metrics). */
@@ -53,7 +62,7 @@ export class Convergence {
   private stopped = false
 
   constructor(private readonly options: ConvergenceOptions) {
-    this.pending = new PendingRanges(options.settings, options.alignMs)
+    this.pending = new PendingRanges(options.settings, options.reachOf)
   }
 
   start(): void {
@@ -92,7 +101,7 @@ export class Convergence {
     for (const record of batch.records) {
       const stream = this.options.streamOf(record.headers['eddy.late.job'] as string | undefined)
       if (stream !== undefined && record.timestamp >= oldest) {
-        this.pending.add(stream, record.timestamp, batch.partition, record.offset, now)
+        this.pending.add(stream, record.timestamp, batch.partition, record.offset, now, record.key)
         this.options.onLateRecord?.(stream)
       }
       this.next.set(batch.partition, record.offset + 1)
@@ -112,7 +121,7 @@ export class Convergence {
     const started = this.options.clock()
     let outcome: ConvergenceRun
     try {
-      const summary = await this.options.reprocess({ stream: range.stream, fromMs: range.fromMs, toMs: range.toMs })
+      const summary = await this.options.reprocess({ stream: range.stream, fromMs: range.fromMs, toMs: range.toMs, earliestMs: range.earliestMs, keys: range.keys })
       this.runs++
       const totals = summary.streams[range.stream]
       outcome = { ...this.described(range, started), ...(totals ? { rows: totals.rows } : {}) }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { PendingRanges } from './pending-ranges.ts'
+import { MAX_NAMED_KEYS, PendingRanges } from './pending-ranges.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const T = Date.UTC(2026, 11, 1, 10)
 const settings = { quietMs: 5_000, maxWaitMs: 30_000, maxRangeMs: 3 * HOUR }
-const ranges = () => new PendingRanges(settings, (stream) => (stream === 'notification' ? MINUTE : HOUR))
+const ranges = () => new PendingRanges(settings, (stream) => ({ alignMs: stream === 'notification' ? MINUTE : HOUR, beforeMs: 0, afterMs: 0 }))
 
 describe('PendingRanges', () => {
   it('makes a late record\'s whole window pending and merges windows that touch, per stream', () => {
@@ -17,6 +17,27 @@ describe('PendingRanges', () => {
       { stream: 'click', fromMs: T, toMs: T + 2 * HOUR, lateRecords: 2 },
       { stream: 'notification', fromMs: T + MINUTE, toMs: T + 2 * MINUTE, lateRecords: 1 },
     ])
+  })
+
+  it('makes every window a late event reaches pending: hopping windows and sessions before it, the next session after it', () => {
+    // Clicks as plan.ts lateReach has them: back by the longer of the gap and the active window, forward by the gap.
+    const pending = new PendingRanges(settings, () => ({ alignMs: HOUR, beforeMs: 30 * MINUTE, afterMs: 30 * MINUTE }))
+    // Two minutes into the hour: the five-minute windows holding it start in the hour before.
+    pending.add('click', T + 2 * MINUTE, 0, 1, 0, 'visitor-a')
+    expect(pending.list.map(({ fromMs, toMs }) => [fromMs, toMs])).toEqual([[T - HOUR, T + HOUR]])
+    // Forty minutes in: the session it merges with may start in the next hour.
+    pending.add('click', T + 40 * MINUTE, 0, 2, 0, 'visitor-b')
+    expect(pending.list.map(({ fromMs, toMs, earliestMs }) => [fromMs, toMs, earliestMs])).toEqual([[T - HOUR, T + 2 * HOUR, T + 2 * MINUTE]])
+    expect([...pending.list[0]!.keys!]).toEqual(['visitor-a', 'visitor-b'])
+  })
+
+  it('names the keys of its late events until there are too many, or one has none', () => {
+    const pending = ranges()
+    for (let n = 0; n <= MAX_NAMED_KEYS; n++) pending.add('click', T, 0, n, 0, `visitor-${n}`)
+    expect(pending.list[0]!.keys).toBeUndefined()
+    pending.add('log', T, 0, 1, 0, 'api')
+    pending.add('log', T, 0, 2, 0, null)
+    expect(pending.list[1]!.keys).toBeUndefined()
   })
 
   it('keeps a run bounded: a window beyond the longest range starts a range of its own', () => {

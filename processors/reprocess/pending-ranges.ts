@@ -1,4 +1,5 @@
 import type { Stream } from '../../schemas/avro/catalog.ts'
+import type { LateReach } from './plan.ts'
 
 export interface ConvergenceSettings {
   /** A range is recomputed once no late record has touched it for this long… */
@@ -17,12 +18,19 @@ export interface PendingRange {
   fromMs: number
   toMs: number
   lateRecords: number
+  /** The earliest event time among its late records. */
+  earliestMs: number
+  /** The partition keys of its late events (visitors for clicks); undefined when they could be any (too many, or a record without one). */
+  keys: Set<string> | undefined
   /** When the first and the newest late record of the range came (processing time). */
   firstAtMs: number
   lastAtMs: number
   /** Per late-topic partition, the lowest offset among its records: nothing from there on is committed until the range is done. */
   readonly firstOffsets: Map<number, number>
 }
+
+/** Past this many keys a range stops naming them: a flood of history is recomputed for every key. */
+export const MAX_NAMED_KEYS = 10_000
 
 /**
  * The debounce of automatic convergence: late records are gathered into ranges of whole windows
@@ -34,21 +42,26 @@ export class PendingRanges {
 
   constructor(
     private readonly settings: ConvergenceSettings,
-    /** The stream's window alignment (plan.ts streamReach): a late record makes its whole window pending. */
-    private readonly alignMs: (stream: Stream) => number,
+    /** Which windows a late event reaches (plan.ts lateReach): a late record makes all of them pending. */
+    private readonly reachOf: (stream: Stream) => LateReach,
   ) {}
 
-  add(stream: Stream, eventTimeMs: number, partition: number, offset: number, nowMs: number): void {
-    const align = this.alignMs(stream)
-    const fromMs = Math.floor(eventTimeMs / align) * align
-    const toMs = fromMs + align
+  add(stream: Stream, eventTimeMs: number, partition: number, offset: number, nowMs: number, key: string | null = null): void {
+    const { alignMs, beforeMs, afterMs } = this.reachOf(stream)
+    const fromMs = Math.floor((eventTimeMs - beforeMs) / alignMs) * alignMs
+    const toMs = Math.floor((eventTimeMs + afterMs) / alignMs) * alignMs + alignMs
     const range = this.ranges.find((each) => each.stream === stream && each.fromMs <= toMs && fromMs <= each.toMs && Math.max(each.toMs, toMs) - Math.min(each.fromMs, fromMs) <= this.settings.maxRangeMs)
     if (range === undefined) {
-      this.ranges.push({ stream, fromMs, toMs, lateRecords: 1, firstAtMs: nowMs, lastAtMs: nowMs, firstOffsets: new Map([[partition, offset]]) })
+      this.ranges.push({ stream, fromMs, toMs, lateRecords: 1, earliestMs: eventTimeMs, keys: key === null ? undefined : new Set([key]), firstAtMs: nowMs, lastAtMs: nowMs, firstOffsets: new Map([[partition, offset]]) })
       return
     }
     range.fromMs = Math.min(range.fromMs, fromMs)
     range.toMs = Math.max(range.toMs, toMs)
+    range.earliestMs = Math.min(range.earliestMs, eventTimeMs)
+    // A record without a key (written before late records had one) could be anyone's.
+    if (key === null) range.keys = undefined
+    else range.keys?.add(key)
+    if (range.keys !== undefined && range.keys.size > MAX_NAMED_KEYS) range.keys = undefined
     range.lateRecords++
     range.lastAtMs = nowMs
     range.firstOffsets.set(partition, Math.min(range.firstOffsets.get(partition) ?? offset, offset))

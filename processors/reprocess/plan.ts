@@ -34,6 +34,24 @@ export function streamReach(stream: Stream, settings: ReprocessSettings): Stream
   }
 }
 
+/**
+ * Which rows a late event at t can change: those starting from t − beforeMs to t + afterMs, in
+ * whole windows of alignMs. Clicks reach back to the hopping windows and sessions holding t (a
+ * session chained by the gap further back is found at run time, see session-reach.ts) and
+ * forward to a session starting less than a gap after t, which t merges away, and to the
+ * transition from t's page to the next, counted in the next page's hour.
+ */
+export interface LateReach {
+  readonly alignMs: number
+  readonly beforeMs: number
+  readonly afterMs: number
+}
+
+export function lateReach(stream: Stream, settings: ReprocessSettings): LateReach {
+  const { alignMs, beforeMs } = streamReach(stream, settings)
+  return { alignMs, beforeMs, afterMs: stream === 'click' ? settings.click.sessionGapMs : 0 }
+}
+
 /** One unit of a reprocess: rows starting in [fromMs, toMs), from the events of its reads. */
 export interface Slice {
   readonly fromMs: number

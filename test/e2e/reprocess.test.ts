@@ -60,6 +60,9 @@ async function rawCount(): Promise<number> {
   return Number(row!.n)
 }
 
+/** A session's [pageviews, events], from its [end, pageviews, events]. */
+const sessionCounts = (session: unknown) => (session as number[]).slice(1)
+
 const differences = (expected: Aggregates, actual: Aggregates) => aggregateDifferences(expected, actual)
 
 /**
@@ -124,6 +127,39 @@ describe('automatic convergence: late events recompute their windows without a c
   pipelineFor(1_000)
 
   it('the same case converges to the raw tables by itself, and the health says when it is done', convergesByItself, 300_000)
+})
+
+/**
+ * A visitor active for two hours, one event every ten minutes, whose one late event lands in the
+ * second hour: the session it belongs to started an hour before the windows the event reaches,
+ * so convergence must start its run where that stored session starts to rewrite it.
+ */
+describe('automatic convergence: a late event inside a session that began long before', () => {
+  pipelineFor(1_000)
+
+  it('rewrites the whole session, started before the late event\'s windows', async () => {
+    const hourMs = Math.floor((Date.now() - 5 * 3_600_000) / 3_600_000) * 3_600_000
+    const visit = (minute: number): GeneratedEvent => {
+      const ts = hourMs + minute * MINUTE
+      return { stream: 'click', ts, payload: { type: 'page', anonymousId: 'long-visitor', messageId: `long-${minute}`, timestamp: new Date(ts).toISOString(), properties: { url: `https://example.com/page-${minute}` } } }
+    }
+    const minutes = Array.from({ length: 12 }, (_, n) => 10 + n * 10)
+    const lateMinute = 110
+    expect(await send(minutes.filter((minute) => minute !== lateMinute).map(visit), TEST_WRITE_KEY)).toBe(11)
+    expect(await send(flushEvents(Date.now() - MINUTE), OTHER_WRITE_KEY)).toBe(PARTITIONS * 3)
+    expect(await eventually(() => caughtUp(eddy), (done) => done, 120_000)).toBe(true)
+    // One session [end, pageviews, events]; times move by the sender's clock-skew correction, counts do not.
+    expect([...(await stored()).sessions.values()].map(sessionCounts)).toEqual([[11, 11]])
+
+    expect(await send([visit(lateMinute)], TEST_WRITE_KEY)).toBe(1)
+    expect(await eventually(() => caughtUp(eddy), (done) => done, 120_000)).toBe(true)
+    const bus = await eddy.runtime.bus()
+    expect((await bus.admin().topicOffsets(eddy.runtime.config.topics.late)).reduce((sum, p) => sum + p.high - p.low, 0)).toBe(1)
+    const truth = await fromRaw()
+    expect([...truth.sessions.values()].map(sessionCounts)).toEqual([[12, 12]])
+    const converged = await eventually(stored, (now) => Object.keys(differences(truth, now)).length === 0, 120_000)
+    expect(differences(truth, converged)).toEqual({})
+  }, 300_000)
 })
 
 describeWithService('kafka', 'KAFKA_BROKERS', 'automatic convergence on Kafka', (brokers) => {
