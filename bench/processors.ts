@@ -31,6 +31,10 @@ export interface ProcessorFigure {
    * start-up or the steps of commits, which move only at checkpoints.
    */
   readonly steadyEventsPerSec: number
+  /** Events processed per second between 10 % and 90 % of them, from the jobs' positions (not from commits or rows). */
+  readonly processingEventsPerSec: number
+  /** What `alongside` measured over the drain (the services' CPU seconds, say). */
+  readonly alongside?: Record<string, number>
   readonly heapMb: number
   /** Share of the wall time the processors' thread was busy (event-loop utilisation). */
   readonly busyShare: number
@@ -64,6 +68,8 @@ export async function benchProcessors(
     stateStore?: Config['stateStore']
     /** The distributed path instead of the embedded one: topics on this broker, rows to this ClickHouse over HTTP. */
     services?: { readonly brokers: string; readonly clickhouseUrl: string }
+    /** Started with the processors and stopped once they drained: figures of other processes over exactly that time. */
+    alongside?: () => () => Record<string, number>
   } = {},
 ): Promise<ProcessorFigure> {
   const total = options.events ?? 200_000
@@ -80,6 +86,7 @@ export async function benchProcessors(
     // Raw rows written, sampled from before the start: a Kafka consumer that joins first drains
     // its topic while the others still join, inside startPipeline.
     const rawRows = sampleRawRows(runtime)
+    const stopAlongside = options.alongside?.()
     // From before the start, for the same reason (start-up's own frames are few and easy to tell apart).
     const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
     const pipeline = await startPipeline(runtime, { ingest: false, process: true, api: false })
@@ -108,6 +115,7 @@ export async function benchProcessors(
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     const ended = performance.now()
+    const alongside = stopAlongside?.()
     const seconds = (ended - started) / 1_000
     const busyShare = performance.eventLoopUtilization(loopBefore).utilization
     const cpuAfter = mainThreadCpuSeconds()
@@ -120,12 +128,13 @@ export async function benchProcessors(
       eventsPerSec: Math.round(processed / seconds),
       seconds: Math.round(seconds * 10) / 10,
       startSeconds: Math.round(((firstDrained ?? ended) - started) / 100) / 10,
-      steadyEventsPerSec: Math.round(steadyRate(await rawRows.stop(), events)),
+      ...(await throughput(rawRows, events, reads)),
       heapMb: Math.round(heap / 2 ** 20),
       busyShare: Math.round(busyShare * 100) / 100,
       eventsPerBusySecond: Math.round(processed / (seconds * busyShare)),
       eventsPerCpuSecond: cpuSeconds === undefined ? undefined : Math.round(processed / cpuSeconds),
       referenceRecordsPerSec,
+      ...(alongside ? { alongside } : {}),
     }
   } finally {
     await runtime.close()
@@ -133,13 +142,14 @@ export async function benchProcessors(
   }
 }
 
-/** Raw rows the sink has written, from its own metric, every 100 ms until stopped. */
-function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; rows: number }>> } {
-  const samples: Array<{ at: number; rows: number }> = []
+/** Raw rows the sink has written and records the jobs processed, from their metrics, every 100 ms until stopped. */
+function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; rows: number; records: number }>> } {
+  const samples: Array<{ at: number; rows: number; records: number }> = []
+  const { sinkBatchRows, processedRecords } = runtime.metrics.metrics
   const sample = async () => {
-    const { values } = await runtime.metrics.metrics.sinkBatchRows.get()
-    const rows = values.filter((value) => value.metricName?.endsWith('_sum') && String(value.labels.table).includes('events_')).reduce((sum, value) => sum + value.value, 0)
-    samples.push({ at: performance.now(), rows })
+    const rows = (await sinkBatchRows.get()).values.filter((value) => value.metricName?.endsWith('_sum') && String(value.labels.table).includes('events_')).reduce((sum, value) => sum + value.value, 0)
+    const records = (await processedRecords.get()).values.reduce((sum, value) => sum + value.value, 0)
+    samples.push({ at: performance.now(), rows, records })
   }
   const timer = setInterval(() => void sample(), 100)
   return {
@@ -151,12 +161,22 @@ function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; 
   }
 }
 
-/** Rows per second between the samples at 10 % and 90 % of `total`. */
-function steadyRate(samples: ReadonlyArray<{ at: number; rows: number }>, total: number): number {
-  const from = samples.find((sample) => sample.rows >= total * 0.1)
-  const to = samples.find((sample) => sample.rows >= total * 0.9)
-  if (!from || !to || to.at <= from.at) return 0
-  return ((to.rows - from.rows) * 1_000) / (to.at - from.at)
+/**
+ * Per second between the samples at 10 % and 90 % of the total: raw rows written (which move
+ * at checkpoints) and records processed by every job (the processing itself), as events.
+ */
+async function throughput(sampler: ReturnType<typeof sampleRawRows>, events: number, reads: number) {
+  const samples = await sampler.stop()
+  const rate = (value: (sample: (typeof samples)[number]) => number, total: number) => {
+    const from = samples.find((sample) => value(sample) >= total * 0.1)
+    const to = samples.find((sample) => value(sample) >= total * 0.9)
+    if (!from || !to || to.at <= from.at) return 0
+    return ((value(to) - value(from)) * 1_000) / (to.at - from.at)
+  }
+  return {
+    steadyEventsPerSec: Math.round(rate((sample) => sample.rows, events)),
+    processingEventsPerSec: Math.round((rate((sample) => sample.records, reads) * events) / reads),
+  }
 }
 
 /**

@@ -38,7 +38,7 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  readonly metrics?: Pick<EddyMetrics, 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted' | 'checkpointInterval'>
+  readonly metrics?: Pick<EddyMetrics, 'processedRecords' | 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted' | 'checkpointInterval'>
 }
 
 /** Records decoded and processed at a time within a consumer batch (see handle). */
@@ -230,6 +230,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         }
         owned.nextOffset = batch.records.at(-1)!.offset + 1
         owned.uncheckpointedSince ??= now
+        options.metrics?.processedRecords.inc({ job: job.name }, batch.records.length)
         await enqueueWrite(writing, owned, { rows, datums, events }, dead)
         await checkpoint(checkpointing, owned, false)
       } catch (error) {

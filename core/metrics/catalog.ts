@@ -52,6 +52,10 @@ export const METRICS = {
     name: 'eddy_produce_duration_seconds', type: 'histogram', owner: 'ingest', labels: ['topic'], buckets: LATENCY_BUCKETS,
     help: 'Time from handing a batch to the log until it acknowledged it (fsync or Kafka acks), by topic.',
   },
+  processedRecords: {
+    name: 'eddy_processed_records_total', type: 'counter', owner: 'processors', labels: ['job'],
+    help: 'Records of the input topic a job has processed, by job (each instance counts its own partitions; a partition replayed after a restart counts again): its rate is the job\'s throughput.',
+  },
   consumerLag: {
     name: 'eddy_consumer_lag', type: 'gauge', owner: 'processors', labels: ['group', 'topic', 'partition'],
     help: 'Records between the committed offset of a consumer group and the end of the partition, exported by the instance that owns the partition (so sums count each once). Offsets are committed at checkpoints, so this includes the records processed since the last one (what a restart would replay); eddy_processing_lag is how far processing itself trails.',

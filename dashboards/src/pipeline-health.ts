@@ -60,6 +60,10 @@ export function pipelineHealth() {
       series: [['max by (job) (eddy_watermark_delay_seconds)', '{{job}}']],
     }))
     .withPanel(prometheusTimeseries({
+      title: 'Processed', description: 'Input records processed per second, per job (all instances).', size: { w: 12, h: 8 }, unit: 'reqps',
+      series: [[`sum by (job) (rate(eddy_processed_records_total${RATE}))`, '{{job}}']],
+    }))
+    .withPanel(prometheusTimeseries({
       title: 'Late and dead-lettered events', description: 'Events later than the allowed lateness (to eddy.late) and records sent to eddy.dlq, per interval.', size: { w: 12, h: 8 }, bars: true,
       series: [
         [`sum by (job) (increase(eddy_late_events_total${RATE}))`, 'late {{job}}'],
@@ -67,7 +71,7 @@ export function pipelineHealth() {
       ],
     }))
     .withPanel(prometheusTimeseries({
-      title: 'Window state', description: 'Bytes of window state per job, as the jobs report it at each scrape.', size: { w: 12, h: 8 }, unit: 'bytes',
+      title: 'Window state', description: 'Bytes of window state per job, as the jobs report it at each scrape.', size: { w: 8, h: 8 }, unit: 'bytes',
       series: [['sum by (job) (eddy_window_state_bytes)', '{{job}}']],
     }))
     .withPanel(prometheusTimeseries({

@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+/**
+ * The processes of the services a bench talks to (the broker, ClickHouse), found by the port they
+ * listen on, so a run can say how much CPU each took and pin them away from the processors.
+ */
+export interface ServiceProcess {
+  readonly name: string
+  readonly pid: number
+}
+
+/** The process listening on `port` on this machine (ss, as root or the same user). */
+export function processListeningOn(name: string, port: number): ServiceProcess {
+  const out = execFileSync('ss', ['-Htlnp', `sport = :${port}`], { encoding: 'utf8' })
+  const pid = /pid=(\d+)/.exec(out)?.[1]
+  if (pid === undefined) throw new Error(`no process found listening on port ${port} (${name})`)
+  return { name, pid: Number(pid) }
+}
+
+/** The port of the first address in a comma-separated broker list or a URL. */
+export function portOf(address: string): number {
+  const first = address.split(',')[0]!.trim()
+  const url = new URL(first.includes('://') ? first : `tcp://${first}`)
+  return Number(url.port)
+}
+
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+
+/** User plus system CPU seconds of a process, all its threads, so far. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command (which may hold spaces), from field 3 on: utime is 14th, stime 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+}
+
+/** Pins every thread of a process to the given CPUs (taskset -a). */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' })
+}
