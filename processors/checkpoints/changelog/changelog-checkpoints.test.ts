@@ -9,7 +9,7 @@ import { createHeapStateStore } from '../../state/heap-store.ts'
 import { createLmdbStateStore } from '../../state/lmdb-store.ts'
 import type { StateStore } from '../../state/store.ts'
 import { temporaryDirectory } from '../../../test/support/temp-dir.ts'
-import { WHOLE_CHUNK_BYTES } from './records.ts'
+import { decodeEntry, MARKER_KEY, WHOLE_CHUNK_BYTES } from './records.ts'
 
 const JOB = 'clickstream'
 const TOPIC = 'eddy.clicks'
@@ -45,6 +45,7 @@ function counting(topic: MemoryChangelogTopic) {
   const reads: number[] = []
   const counted: ChangelogTopic = {
     name: topic.name,
+    atomicAppends: topic.atomicAppends,
     ensure: () => topic.ensure(),
     claim: () => topic.claim(),
     append: (partition, records) => topic.append(partition, records),
@@ -86,8 +87,30 @@ describe('changelog checkpoints', () => {
     expect((await opened(topic, 0)).checkpoint).toBeUndefined()
   })
 
-  it('forget deleted keys once compacted, and skip whole chunks that did not change', async () => {
-    const topic = new MemoryChangelogTopic()
+  it('write a checkpoint to a topic of atomic appends as one append: new values only, its deletions as tombstones', async () => {
+    const topic = new MemoryChangelogTopic('memory.changelog', true)
+    const appends: number[] = []
+    const append = topic.append.bind(topic)
+    topic.append = async (partition, records) => {
+      appends.push(records.length)
+      return append(partition, records)
+    }
+    const { checkpoints } = await opened(topic)
+    const one: Model = { nextOffset: 5, whole: 'w', entries: new Map([['dedup/a', '1'], ['dedup/b', '2']]) }
+    const two: Model = { nextOffset: 9, whole: 'w', entries: new Map([['dedup/a', '3'], ['dedup/c', '4']]) }
+    await stageModel(checkpoints, { nextOffset: 0, whole: '', entries: new Map() }, one).commit()
+    const before = topic.records(1).length
+    await stageModel(checkpoints, one, two).commit()
+    const written = topic.records(1).slice(before)
+    expect(appends.slice(-1)).toEqual([written.length])
+    expect(written.map((record) => record.key)).toEqual(['dedup/a', 'dedup/c', MARKER_KEY, 'dedup/b'])
+    expect(decodeEntry('dedup/a', written[0]!.value!).prev).toBeUndefined()
+    expect(written.at(-1)!.value).toBeNull()
+    expect((await opened(topic)).entries).toEqual(two.entries)
+  })
+
+  it.each([false, true])('forget deleted keys once compacted, and skip whole chunks that did not change (atomic appends: %s)', async (atomic) => {
+    const topic = new MemoryChangelogTopic('memory.changelog', atomic)
     const { checkpoints } = await opened(topic)
     const big = 'w'.repeat(WHOLE_CHUNK_BYTES * 2 + 10)
     let model: Model = { nextOffset: 0, whole: '', entries: new Map() }
@@ -113,7 +136,7 @@ describe('changelog checkpoints', () => {
     expect((await opened(topic)).whole).toBe('tiny')
   })
 
-  it('restore the last complete checkpoint when an instance dies at any record of the next, even after compaction', async () => {
+  it.each([false, true])('restore the last complete checkpoint when an instance dies at any record of the next, even after compaction (atomic appends: %s)', async (atomic) => {
     const keys = fc.constantFrom('dedup/a', 'dedup/b', 'paths/c', 'paths/d', 'w/e')
     const models = fc.array(fc.record({
       whole: fc.oneof(fc.string({ maxLength: 8 }), fc.constant('x'.repeat(WHOLE_CHUNK_BYTES + 3))),
@@ -122,7 +145,7 @@ describe('changelog checkpoints', () => {
     }), { minLength: 1, maxLength: 6 })
     const plan = fc.array(fc.record({ killAfter: fc.option(fc.nat(12), { nil: undefined }), killRepairAfter: fc.option(fc.nat(3), { nil: undefined }), compact: fc.constantFrom('no', 'keep tombstones', 'drop tombstones'), machine: fc.nat(2) }), { minLength: 6, maxLength: 6 })
     await fc.assert(fc.asyncProperty(models, plan, async (steps, faults) => {
-      const topic = new MemoryChangelogTopic()
+      const topic = new MemoryChangelogTopic('memory.changelog', atomic)
       // Two machines whose local stores outlive their restarts (they read the changelog on from
       // where they were), and a third that is new each time (it reads all of it).
       // A compaction that drops tombstones comes a day later (delete.retention.ms): the machines'

@@ -131,7 +131,8 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
       const position = positions.get(name)
       if (position === undefined) throw new Error(`changelog: ${name} is staged before it was opened`)
       // Read before the stage: what each key was at the previous checkpoint is its `prev`.
-      const { records, deleted, chunks } = checkpointRecords(state, position, changes)
+      const changelog = topicOf(job)
+      const { records, deleted, chunks } = checkpointRecords(state, position, changes, changelog.atomicAppends)
       position.seq += 1
       position.chunks = chunks
       position.writeAll = false
@@ -142,7 +143,6 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
       const entries = new Map(changes.entries)
       entries.set(POSITION_KEY, encodePosition({ seq, offset: position.end, chunks: chunks.map((chunk) => chunk.seq) }))
       const staged = state.stage({ ...changes, entries })
-      const changelog = topicOf(job)
       let committing: Promise<void> | undefined
       const pending = records.length + 1
       position.pending += pending
@@ -153,15 +153,17 @@ export function changelogCheckpoints(options: ChangelogCheckpointsOptions): Stat
           committing ??= (async () => {
             try {
               await previous
-              // One append: on Kafka one transaction, so the checkpoint lands whole or not at all.
-              position.end = await changelog.append(partition, [...records, marker])
+              // One append: on Kafka one transaction, so the checkpoint lands whole or not at all;
+              // there its deletions are tombstones in it, after the marker.
+              const tombstones = changelog.atomicAppends ? deleted.map((key) => ({ key, value: null })) : []
+              position.end = await changelog.append(partition, [...records, marker, ...tombstones])
             } finally {
               position.pending -= pending
               options.metrics?.pending(job, -pending)
             }
             await staged.commit()
             // Compaction may forget deleted keys once the checkpoint that deleted them is committed.
-            if (deleted.length > 0) position.end = await changelog.append(partition, deleted.map((key) => ({ key, value: null })))
+            if (deleted.length > 0 && !changelog.atomicAppends) position.end = await changelog.append(partition, deleted.map((key) => ({ key, value: null })))
           })()
           position.writing = committing
           return committing
@@ -202,8 +204,12 @@ function localPosition(state: PartitionStateStore, now: number): { position: Cha
   return { position: decodePosition(bytes), whole: checkpoint.whole }
 }
 
-/** The records of the next checkpoint: every changed entry with its previous value, and the changed whole chunks. */
-function checkpointRecords(state: PartitionStateStore, position: Position, changes: StateCommit) {
+/**
+ * The records of the next checkpoint: every changed entry (with its previous value, unless the
+ * topic's appends are atomic and nothing is ever rolled back), and the changed whole chunks; and
+ * the keys whose tombstones follow the marker.
+ */
+function checkpointRecords(state: PartitionStateStore, position: Position, changes: StateCommit, atomic: boolean) {
   const seq = position.seq + 1
   const records: ChangelogRecord[] = []
   const deleted: string[] = []
@@ -214,6 +220,13 @@ function checkpointRecords(state: PartitionStateStore, position: Position, chang
   }
   for (const [key, value] of changes.entries) {
     if (key.startsWith('\u0000')) throw new Error(`changelog: state keys may not start with NUL (${JSON.stringify(key)})`)
+    if (atomic) {
+      // A deletion is its tombstone alone, and only for a key the changelog may hold.
+      if (value === null) {
+        if (!position.writeAll && state.get(key) !== undefined) deleted.push(key)
+      } else records.push({ key, value: encodeEntry({ seq, value, prev: undefined }) })
+      continue
+    }
     const prev = position.writeAll ? undefined : state.get(key)
     // Deleting what the changelog does not hold (or never held: a legacy restore) needs no record.
     if (value === null && prev === undefined) continue

@@ -54,6 +54,8 @@ export class KafkaChangelogs {
   topic(name: string): ChangelogTopic {
     return {
       name,
+      // Each append is one transaction and restores read committed records only.
+      atomicAppends: true,
       ensure: (partitions) => this.ensure(name, partitions),
       claim: (partition) => this.claim(name, partition),
       append: (partition, records) => this.append(name, partition, records),

@@ -10,13 +10,17 @@ interface Stored {
  * as Kafka's log cleaner would leave them at worst (only the newest record of each key, offsets
  * kept; tombstones too, as Kafka keeps them for delete.retention.ms, unless `dropTombstones`), and
  * `failAfter(n)` to play an instance killed after n more records reached the broker: the part of
- * an append that landed stays, the worst case (Kafka's transactions would drop it).
+ * an append that landed stays, the worst case, or with `atomicAppends` none of it (as Kafka's
+ * transactions drop it).
  */
 export class MemoryChangelogTopic implements ChangelogTopic {
   private readonly logs = new Map<number, { stored: Stored[]; end: number }>()
   private budget = Number.POSITIVE_INFINITY
 
-  constructor(readonly name = 'memory.changelog') {}
+  constructor(
+    readonly name = 'memory.changelog',
+    readonly atomicAppends = false,
+  ) {}
 
   async ensure(): Promise<void> {}
 
@@ -25,11 +29,19 @@ export class MemoryChangelogTopic implements ChangelogTopic {
 
   async append(partition: number, records: readonly ChangelogRecord[]): Promise<number> {
     const log = this.log(partition)
+    const landed: Stored[] = []
     for (const record of records) {
-      if (this.budget <= 0) throw new Error('the instance writing the changelog was killed')
+      if (this.budget <= 0) {
+        if (!this.atomicAppends) log.stored.push(...landed)
+        // Whole or not at all: the offsets it took stay used, as a transaction's do.
+        log.end += landed.length
+        throw new Error('the instance writing the changelog was killed')
+      }
       this.budget -= 1
-      log.stored.push({ offset: log.end++, record })
+      landed.push({ offset: log.end + landed.length, record })
     }
+    log.stored.push(...landed)
+    log.end += landed.length
     return log.end
   }
 

@@ -17,6 +17,13 @@ export interface ReadRecord extends ChangelogRecord {
 
 export interface ChangelogTopic {
   readonly name: string
+  /**
+   * Whether an append lands whole or not at all for every reader (Kafka: one transaction, read
+   * committed). Then a checkpoint's records carry no previous values and its deletions are
+   * tombstones in the same append: no reader can see half of it, so none has to be rolled back.
+   * Otherwise records.ts's protocol makes a half-written checkpoint harmless on its own.
+   */
+  readonly atomicAppends: boolean
   /** Creates the topic (compacted, `partitions` of them) if it does not exist yet. */
   ensure(partitions: number): Promise<void>
   /**
