@@ -221,7 +221,7 @@ if (sections.has('freshness')) {
       env: () => ({ KAFKA_BROKERS: brokers, EDDY_TOPIC_PREFIX: `bench-freshness-${Date.now()}` }),
     }))
     results.freshnessKafka = onKafka
-    target(`freshness p99 on Kafka at ${rate.toLocaleString('en-US')} events/s`, '≤ 3,000 ms', onKafka.p99Ms.median, 'ms', onKafka.p99Ms.median <= 3_000)
+    target(`freshness p99 on Kafka at ${rate.toLocaleString('en-US')} events/s`, '≤ 2,000 ms', onKafka.p99Ms.median, 'ms', onKafka.p99Ms.median <= 2_000)
   }
 }
 
