@@ -135,7 +135,7 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
   if (data.scaling) {
     lines.push('## Processor instances on Kafka (separate processes, one consumer group per job, one ClickHouse over HTTP)', '', '| instances | events | seconds | events/s |', '|---|---|---|---|',
       ...(data.scaling as ScalingFigure[]).map((f) => `| ${f.instances} | ${number(f.events)} | ${f.seconds} | ${number(f.eventsPerSec)} |`),
-      '', `On ${cpus().length} cores every instance competes with the others, the broker and ClickHouse for the same cores: the table shows the cost of splitting the work. With a core per instance (and ClickHouse on its own machine) the throughput adds up until Kafka partitions (EDDY_PARTITIONS) or ClickHouse inserts limit it.`, '')
+      '', `The broker and ClickHouse are pinned to the last of the ${cpus().length} cores and the instances, with the producer filling the topics, to the others (taskset): on 2 cores every instance shares one core, so the table shows the cost of splitting the work, not a speed-up. With a core per instance (and ClickHouse on its own machine) the throughput adds up until Kafka partitions (EDDY_PARTITIONS) or ClickHouse inserts limit it.`, '')
   }
   if (data.search) {
     const search = data.search as SearchFigures

@@ -18,27 +18,20 @@ import { createReadStream, createWriteStream, mkdirSync, rmSync, writeFileSync }
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
-import { availableParallelism } from 'node:os'
 import { createGzip } from 'node:zlib'
 import { log, throttled } from './log.ts'
 import { benchProcessors, type ProcessorFigure } from './processors.ts'
 import { summariseProfile, type ProfileSummary } from './profile-summary.ts'
-import { cpuSecondsOf, pinProcess, portOf, processListeningOn } from './service-processes.ts'
+import { cpuSecondsOf, pinServicesAway, servicesAt } from './service-processes.ts'
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '400000' }, runs: { type: 'string', default: '2' }, 'no-pin': { type: 'boolean', default: false }, out: { type: 'string', default: join(import.meta.dirname, 'results') } } })
 const brokers = process.env.KAFKA_BROKERS
 const clickhouseUrl = process.env.CLICKHOUSE_URL
 if (!brokers || !clickhouseUrl) throw new Error('set KAFKA_BROKERS and CLICKHOUSE_URL (source infra/kafka/ci-env.sh and infra/clickhouse/ci-env.sh)')
 
-const services = [processListeningOn('broker', portOf(brokers)), processListeningOn('clickhouse', portOf(clickhouseUrl))]
-const cores = availableParallelism()
-const pinned = !values['no-pin'] && cores >= 2
-if (pinned) {
-  const last = String(cores - 1)
-  for (const service of services) pinProcess(service.pid, last)
-  pinProcess(process.pid, cores === 2 ? '0' : `0-${cores - 2}`)
-  log(`pinned: the broker and ClickHouse to CPU ${last}, the processors to the rest`)
-}
+const services = servicesAt(brokers, clickhouseUrl)
+const pinned = !values['no-pin'] && pinServicesAway(services) !== undefined
+if (pinned) log('pinned: the broker and ClickHouse to the last CPU, the processors to the rest')
 /** CPU seconds each service process and this one take from now until the returned function is called. */
 function serviceCpu(): () => Record<string, number> {
   const watched = [...services, { name: 'processors', pid: process.pid }]

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 /**
  * The processes of the services a bench talks to (the broker, ClickHouse), found by the port they
@@ -38,4 +39,23 @@ export function cpuSecondsOf(pid: number): number {
 /** Pins every thread of a process to the given CPUs (taskset -a). */
 export function pinProcess(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' })
+}
+
+/**
+ * With two cores or more: the services to the last core, this process (and the children it
+ * starts from now on, which inherit it) to the others, so what the processors do is measured
+ * apart from what the broker and ClickHouse take. Returns what undoes it for this process, or
+ * undefined on one core.
+ */
+export function pinServicesAway(services: readonly ServiceProcess[], cores = availableParallelism()): (() => void) | undefined {
+  if (cores < 2) return undefined
+  const last = String(cores - 1)
+  for (const service of services) pinProcess(service.pid, last)
+  pinProcess(process.pid, cores === 2 ? '0' : `0-${cores - 2}`)
+  return () => pinProcess(process.pid, `0-${cores - 1}`)
+}
+
+/** The broker's and ClickHouse's processes, from their addresses. */
+export function servicesAt(brokers: string, clickhouseUrl: string): ServiceProcess[] {
+  return [processListeningOn('broker', portOf(brokers)), processListeningOn('clickhouse', portOf(clickhouseUrl))]
 }
