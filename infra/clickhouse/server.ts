@@ -100,7 +100,8 @@ async function answer(request: IncomingMessage, response: ServerResponse): Promi
   }
 }
 
-const server = createServer((request, response) => {
+// Query parameters travel in the URL: allow what ClickHouse does (http_max_uri_size, 1 MiB), not Node's 16 KiB.
+const server = createServer({ maxHeaderSize: 1024 * 1024 }, (request, response) => {
   answer(request, response).catch((error: unknown) => {
     if (!response.headersSent) response.writeHead(500, { 'x-clickhouse-exception-code': '1000' })
     response.end(`Code: 1000. DB::Exception: ${(error as Error).message}\n`)

@@ -29,8 +29,11 @@ export interface PendingRange {
   readonly firstOffsets: Map<number, number>
 }
 
-/** Past this many keys a range stops naming them: a flood of history is recomputed for every key. */
-export const MAX_NAMED_KEYS = 10_000
+/**
+ * Past this many keys a range stops naming them: a flood of history is recomputed for every key.
+ * The names go to ClickHouse as a query parameter, in the URL, which ClickHouse caps at 1 MiB.
+ */
+export const MAX_NAMED_KEYS = 1_000
 
 /**
  * The debounce of automatic convergence: late records are gathered into ranges of whole windows
