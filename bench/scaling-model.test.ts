@@ -25,6 +25,6 @@ describe('the scaling model', () => {
   it('renders a row per deployment from the measured inputs', () => {
     const table = modelTable(MEASURED_INPUTS, [{ machines: 1, instancesPerMachine: 2, brokers: 1, clickhouseNodes: 1 }])
     expect(table.split('\n')).toHaveLength(3)
-    expect(table).toContain('| 1 × 2 | 1 | 1 | 4 | 36,000 | processors |')
+    expect(table).toContain('| 1 × 2 | 1 | 1 | 4 | 42,000 | processors |')
   })
 })

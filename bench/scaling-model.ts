@@ -70,10 +70,10 @@ export function modelThroughput(inputs: ScalingInputs, deployment: Deployment): 
 
 /** The figures measured on this machine (2 cores, AMD EPYC) on 2026-12-07. */
 export const MEASURED_INPUTS: ScalingInputs = {
-  instanceEventsPerSec: { value: 18_000, source: 'one `eddy process` on Kafka, pinned to a core of its own: 17,816–18,093 events/s processed (bench/results/2026-12-07-processors-paths.md)' },
+  instanceEventsPerSec: { value: 21_000, source: 'one `eddy process` on Kafka, pinned to a core of its own, checkpoints every 3 s: 18,975–25,362 events/s processed in four runs (bench/results/2026-12-07-processors-paths.md)' },
   partitions: { value: 4, source: 'EDDY_PARTITIONS default; raise it before scaling out (topics keep their partition count)' },
   brokerRecordsPerSec: { value: 204_082, source: 'kafka-producer-perf-test, 340-byte records, acks=all, one broker on this machine (bench/results/2026-12-07-kafka.md)' },
-  changelogRecordsPerEvent: { value: 2.67, source: 'changelog records counted over a 400,015-event drain of the traffic model: 1,068,251, 131 MB (bench/results/2026-12-07-processors-paths.md)' },
+  changelogRecordsPerEvent: { value: 2.67, source: 'changelog records counted over a 400,015-event drain of the traffic model with checkpoints every second: 1,068,251, 131 MB (bench/results/2026-12-07-processors-paths.md); fewer at 3 s, not counted yet' },
   clickhouseRowsPerSec: { value: 138_592, source: 'Eddy\'s batch writer into chDB, raw click rows as Avro (docs/scaling.md); a ClickHouse server on a machine of its own is assumed no slower' },
   rowsPerEvent: { value: 1.05, source: 'one raw row per event, and an assumed 5 % more for the aggregates (a window\'s rows are shared by all its events)' },
 }

@@ -153,6 +153,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
         codec,
         outputs: new OutputWriter(bindings[index]!, writer, bus.producer(), codec, indexer),
         checkpoints,
+        checkpointIntervalMs: config.checkpointIntervalMs,
         logger: logger.child({ component: 'processor' }),
         metrics,
       }))

@@ -29,6 +29,7 @@ export const ENVIRONMENT = {
   EDDY_RETENTION_DAYS: 'Raw event retention; older events are rejected at ingest (default 400).',
   EDDY_SINK_MAX_BATCH_ROWS: 'Largest ClickHouse insert batch (default 20000).',
   EDDY_SINK_FLUSH_MS: 'Longest time rows wait before an insert (default 250).',
+  EDDY_CHECKPOINT_INTERVAL_MS: 'Processors checkpoint each partition\'s state and input offset at most this often, in ms (default 3000; sooner when the changes waiting would make a long pause): the input a kill -9 makes them read again, against what each checkpoint costs (on Kafka its changelog records: a key changed several times between two checkpoints is written once).',
   EDDY_CONVERGENCE_QUIET_MS: 'Automatic convergence: windows that late events reached are recomputed from the raw tables once no late event has touched them for this long (default 5000; at most 30 s after the first); 0 turns it off, leaving `eddy reprocess` to do it.',
   EDDY_SNIPPET_PATH: 'Where ingest serves the browser snippet (default /eddy.js; the ESM build beside it as .mjs). A first-party name keeps ad blockers away.',
   EDDY_COLLECT_PATH: 'An extra path for the snippet to post batches to, an alias of /v1/batch (default: none, it posts to /v1/batch).',

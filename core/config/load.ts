@@ -103,6 +103,7 @@ export function loadConfig(env: Environment, development?: DevelopmentDefaults):
       maxBatchRows: integer('EDDY_SINK_MAX_BATCH_ROWS', 20_000),
       flushIntervalMs: integer('EDDY_SINK_FLUSH_MS', 250),
     },
+    checkpointIntervalMs: integer('EDDY_CHECKPOINT_INTERVAL_MS', 3_000),
     convergenceQuietMs: integer('EDDY_CONVERGENCE_QUIET_MS', 5_000),
   }
 

@@ -102,6 +102,8 @@ export const ConfigSchema = Type.Object({
     maxBatchRows: Type.Integer({ minimum: 1 }),
     flushIntervalMs: Type.Integer({ minimum: 10 }),
   }),
+  /** Longest time between two checkpoints of a partition (processors/steps/checkpoint.ts). */
+  checkpointIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000 }),
   /** Quiet time before late events' windows are recomputed (processors/reprocess/convergence.ts); 0 is off. */
   convergenceQuietMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
 })

@@ -86,7 +86,7 @@ export const METRICS = {
   },
   checkpointInterval: {
     name: 'eddy_checkpoint_interval_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: INTERVAL_BUCKETS,
-    help: 'For each checkpoint of a partition, how long before it the first batch not yet in a checkpoint was processed, by job: the input a kill -9 would make it replay, in time. About a second, longer when snapshots are slow (they are spaced out to keep them to a small share of the thread).',
+    help: 'For each checkpoint of a partition, how long before it the first batch not yet in a checkpoint was processed, by job: the input a kill -9 would make it replay, in time. Up to EDDY_CHECKPOINT_INTERVAL_MS (3 s), sooner when changes pile up, longer when snapshots are slow (they are spaced out to keep them to a small share of the thread).',
   },
   stateRestoreDuration: {
     name: 'eddy_state_restore_seconds', type: 'histogram', owner: 'processors', labels: ['job'], buckets: LATENCY_BUCKETS,
