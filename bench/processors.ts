@@ -31,7 +31,7 @@ export interface ProcessorFigure {
    * start-up or the steps of commits, which move only at checkpoints.
    */
   readonly steadyEventsPerSec: number
-  /** Events processed per second between 10 % and 90 % of them, from the jobs' positions (not from commits or rows). */
+  /** Events processed per second between 10 % and 90 % of them, from eddy_processed_records_total (not from commits or rows). */
   readonly processingEventsPerSec: number
   /** What `alongside` measured over the drain (the services' CPU seconds, say). */
   readonly alongside?: Record<string, number>
@@ -83,9 +83,9 @@ export async function benchProcessors(
   try {
     const bus = await runtime.bus()
     const { events, referenceRecordsPerSec } = await fillLogAndMeasureFloor(runtime, config, total, options.onProgress)
-    // Raw rows written, sampled from before the start: a Kafka consumer that joins first drains
+    // Raw rows written and records processed, sampled from before the start: a Kafka consumer that joins first drains
     // its topic while the others still join, inside startPipeline.
-    const rawRows = sampleRawRows(runtime)
+    const progress = sampleProgress(runtime)
     const stopAlongside = options.alongside?.()
     // From before the start, for the same reason (start-up's own frames are few and easy to tell apart).
     const profiler = options.profilePath === undefined ? undefined : await startCpuProfile()
@@ -128,7 +128,7 @@ export async function benchProcessors(
       eventsPerSec: Math.round(processed / seconds),
       seconds: Math.round(seconds * 10) / 10,
       startSeconds: Math.round(((firstDrained ?? ended) - started) / 100) / 10,
-      ...(await throughput(rawRows, events, reads)),
+      ...(await throughput(progress, events, reads)),
       heapMb: Math.round(heap / 2 ** 20),
       busyShare: Math.round(busyShare * 100) / 100,
       eventsPerBusySecond: Math.round(processed / (seconds * busyShare)),
@@ -143,7 +143,7 @@ export async function benchProcessors(
 }
 
 /** Raw rows the sink has written and records the jobs processed, from their metrics, every 100 ms until stopped. */
-function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; rows: number; records: number }>> } {
+function sampleProgress(runtime: Runtime): { stop(): Promise<Array<{ at: number; rows: number; records: number }>> } {
   const samples: Array<{ at: number; rows: number; records: number }> = []
   const { sinkBatchRows, processedRecords } = runtime.metrics.metrics
   const sample = async () => {
@@ -165,7 +165,7 @@ function sampleRawRows(runtime: Runtime): { stop(): Promise<Array<{ at: number; 
  * Per second between the samples at 10 % and 90 % of the total: raw rows written (which move
  * at checkpoints) and records processed by every job (the processing itself), as events.
  */
-async function throughput(sampler: ReturnType<typeof sampleRawRows>, events: number, reads: number) {
+async function throughput(sampler: ReturnType<typeof sampleProgress>, events: number, reads: number) {
   const samples = await sampler.stop()
   const rate = (value: (sample: (typeof samples)[number]) => number, total: number) => {
     const from = samples.find((sample) => value(sample) >= total * 0.1)

@@ -12,7 +12,7 @@ export interface ServiceProcess {
 }
 
 /** The process listening on `port` on this machine (ss, as root or the same user). */
-export function processListeningOn(name: string, port: number): ServiceProcess {
+function processListeningOn(name: string, port: number): ServiceProcess {
   const out = execFileSync('ss', ['-Htlnp', `sport = :${port}`], { encoding: 'utf8' })
   const pid = /pid=(\d+)/.exec(out)?.[1]
   if (pid === undefined) throw new Error(`no process found listening on port ${port} (${name})`)
@@ -20,7 +20,7 @@ export function processListeningOn(name: string, port: number): ServiceProcess {
 }
 
 /** The port of the first address in a comma-separated broker list or a URL. */
-export function portOf(address: string): number {
+function portOf(address: string): number {
   const first = address.split(',')[0]!.trim()
   const url = new URL(first.includes('://') ? first : `tcp://${first}`)
   return Number(url.port)
@@ -37,7 +37,7 @@ export function cpuSecondsOf(pid: number): number {
 }
 
 /** Pins every thread of a process to the given CPUs (taskset -a). */
-export function pinProcess(pid: number, cpus: string): void {
+function pinProcess(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' })
 }
 

@@ -30,10 +30,10 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly logger: Logger
   readonly clock?: () => number
   /**
-   * How often a partition's state is checkpointed and its offset committed, at the least: a
-   * snapshot that takes long spaces the next ones out (CHECKPOINT_SHARE).
+   * How often a partition's state is checkpointed and its offset committed, at the least
+   * (EDDY_CHECKPOINT_INTERVAL_MS): a snapshot that takes long spaces the next ones out (CHECKPOINT_SHARE).
    */
-  readonly checkpointIntervalMs?: number
+  readonly checkpointIntervalMs: number
   /** How often processing time advances the tasks (early firings). */
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
@@ -107,7 +107,7 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
     checkpoints,
     consumer: () => consumer,
     clock,
-    intervalMs: options.checkpointIntervalMs ?? 1_000,
+    intervalMs: options.checkpointIntervalMs,
     partitions: () => tasks.size,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   }
