@@ -20,6 +20,19 @@ export async function storedClickstream(clickhouse: ClickHouseClient, database: 
   return { clicks1m, sessions, transitions }
 }
 
+export type StoredClickstream = Awaited<ReturnType<typeof storedClickstream>>
+
+/**
+ * Whether every clickstream aggregate is stored as the oracle has it. Wait on all three, not on
+ * the sessions alone: the flush closes the sessions, but the last hour's transitions stay open (no
+ * transition moves their watermark) and reach the table by an early firing, up to a tick later.
+ */
+export function matchesClickstream(oracle: Pick<StoredClickstream, 'clicks1m' | 'sessions' | 'transitions'>, stored: StoredClickstream): boolean {
+  return mapDifferences(oracle.clicks1m, stored.clicks1m).length === 0
+    && mapDifferences(oracle.sessions, stored.sessions).length === 0
+    && mapDifferences(oracle.transitions, stored.transitions).length === 0
+}
+
 /** Differences between two maps, for a readable assertion message (at most `limit`). */
 export function mapDifferences<V>(expected: ReadonlyMap<string, V>, actual: ReadonlyMap<string, V>, limit = 10): string[] {
   const differences: string[] = []
