@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Admin, Batch, BatchHandler, Bus, Consumer, ConsumerOptions, Producer, RebalanceListener, TopicPartition, TopicPartitionOffset } from '../port.ts'
 import type { ClientMessage, ServerMessage, WireBatch } from './protocol.ts'
-import { answer, Calls } from './rpc.ts'
+import { answer, Calls } from '../../thread/rpc.ts'
+import { BUS_ERRORS } from './rpc.ts'
 
 /**
  * A Bus owned by another thread (serve.ts), used from this one: every produce, consume, commit
@@ -9,7 +10,8 @@ import { answer, Calls } from './rpc.ts'
  * processors' checkpoints, the convergence) behaves as it would beside the bus itself.
  */
 export function threadBus(port: MessagePort, kind: Bus['kind']): Bus {
-  const calls = new Calls(port)
+  const calls = new Calls(port, BUS_ERRORS)
+  const reply = (id: number, work: () => Promise<unknown>) => answer(port, id, work, BUS_ERRORS)
   const consumers = new Map<number, ThreadConsumer>()
   let healthy = true
   let nextConsumer = 1
@@ -24,11 +26,11 @@ export function threadBus(port: MessagePort, kind: Bus['kind']): Bus {
         healthy = message.healthy
         return
       case 'batch':
-        void answer(port, message.id, () => consumerOf(message.consumer).deliver(message.batch, message.assignment))
+        void reply(message.id, () => consumerOf(message.consumer).deliver(message.batch, message.assignment))
         return
       case 'revoked':
       case 'assigned':
-        void answer(port, message.id, () => consumerOf(message.consumer).rebalanced(message.kind, message.partitions, message.assignment))
+        void reply(message.id, () => consumerOf(message.consumer).rebalanced(message.kind, message.partitions, message.assignment))
     }
   })
   const consumerOf = (id: number) => {

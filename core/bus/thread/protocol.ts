@@ -1,3 +1,4 @@
+import type { Reply } from '../../thread/rpc.ts'
 import type { BusRecord, ConsumerOptions, Headers, TopicPartition, TopicPartitionOffset } from '../port.ts'
 
 /**
@@ -15,11 +16,6 @@ export interface WireRecord {
 export interface WireBatch extends TopicPartition {
   readonly records: ReadonlyArray<Omit<BusRecord, 'value'> & { readonly value: Uint8Array }>
   readonly highWatermark: number
-}
-
-export interface WireError {
-  readonly message: string
-  readonly busError?: { readonly retriable: boolean; readonly code: string }
 }
 
 /** Sent by the using thread. `id` is answered by a Reply with the same id. */
@@ -40,7 +36,3 @@ export type ServerMessage =
   | { readonly kind: 'revoked' | 'assigned'; readonly id: number; readonly consumer: number; readonly partitions: readonly TopicPartition[]; readonly assignment: readonly TopicPartition[] }
   | { readonly kind: 'health'; readonly healthy: boolean }
   | Reply
-
-export type Reply =
-  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly result?: unknown }
-  | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError }

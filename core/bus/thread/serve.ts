@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Batch, Bus, Consumer, TopicPartition } from '../port.ts'
 import type { ClientMessage, ServerMessage, WireBatch } from './protocol.ts'
-import { answer, Calls } from './rpc.ts'
+import { answer, Calls } from '../../thread/rpc.ts'
+import { BUS_ERRORS } from './rpc.ts'
 
 /** How often the owner looks at its bus's health to tell the using thread of a change. */
 const HEALTH_POLL_MS = 100
@@ -14,7 +15,8 @@ const HEALTH_POLL_MS = 100
  * to it and stop when it closes.
  */
 export function serveBus(bus: Bus, port: MessagePort): { close(): Promise<void> } {
-  const calls = new Calls(port)
+  const calls = new Calls(port, BUS_ERRORS)
+  const reply = (id: number, work: () => Promise<unknown>) => answer(port, id, work, BUS_ERRORS)
   const consumers = new Map<number, Consumer>()
   const post = (message: ServerMessage) => port.postMessage(message)
   let healthy = bus.healthy()
@@ -38,13 +40,13 @@ export function serveBus(bus: Bus, port: MessagePort): { close(): Promise<void> 
         calls.settle(message)
         return
       case 'send':
-        void answer(port, message.id, async () => {
+        void reply(message.id, async () => {
           const records = message.records.map((record) => ({ ...record, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength) }))
           return bus.producer().send(message.topic, records)
         })
         return
       case 'admin':
-        void answer(port, message.id, async () => (bus.admin()[message.method] as (...args: unknown[]) => Promise<unknown>)(...message.args))
+        void reply(message.id, async () => (bus.admin()[message.method] as (...args: unknown[]) => Promise<unknown>)(...message.args))
         return
       case 'consumer': {
         const id = message.consumer
@@ -52,19 +54,19 @@ export function serveBus(bus: Bus, port: MessagePort): { close(): Promise<void> 
           await calls.call({ kind, consumer: id, partitions, assignment: consumers.get(id)?.assignment() ?? [] })
         }
         consumers.set(id, bus.consumer({ ...message.options, rebalance: { onRevoked: rebalanceCall('revoked'), onAssigned: rebalanceCall('assigned') } }))
-        void answer(port, message.id, async () => undefined)
+        void reply(message.id, async () => undefined)
         return
       }
       case 'run': {
         const consumer = consumerOf(message.consumer)
-        void answer(port, message.id, () => consumer.run((batch) => calls.call({ kind: 'batch', consumer: message.consumer, batch: toWire(batch), assignment: consumer.assignment() })))
+        void reply(message.id, () => consumer.run((batch) => calls.call({ kind: 'batch', consumer: message.consumer, batch: toWire(batch), assignment: consumer.assignment() })))
         return
       }
       case 'commit':
-        void answer(port, message.id, () => consumerOf(message.consumer).commit(message.offsets))
+        void reply(message.id, () => consumerOf(message.consumer).commit(message.offsets))
         return
       case 'stop':
-        void answer(port, message.id, async () => {
+        void reply(message.id, async () => {
           await consumers.get(message.consumer)?.stop()
           consumers.delete(message.consumer)
         })
