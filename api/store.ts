@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyBaseLogger } from 'fastify'
+import { clickHouseErrorCode } from '../core/clickhouse/error-code.ts'
 import { ProblemError } from '../core/http/problem.ts'
 import { API_PROBLEMS } from './errors.ts'
 import type { BuiltQuery } from './queries/sql.ts'
@@ -21,17 +22,6 @@ const TOO_EXPENSIVE = new Set(['158', '159', '160', '167', '168', '306', '307', 
 const REFUSED_VALUE = new Set(['6', '25', '26', '27', '36', '38', '41', '43', '69', '70', '72', '131', '321', '376', '407', '427', '457', '467'])
 // The store is busy or unreachable: retrying later helps.
 const OVERLOADED = new Set(['202', '209', '210', '241', '439'])
-
-/**
- * ClickHouse's error code, by shape rather than by class: the in-process engine (chDB) raises
- * its own copy of the client's ClickHouseError, which fails `instanceof`, and a failure
- * classified by class alone became "store unavailable" for a request's own mistake.
- */
-export function clickHouseErrorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const { code, type } = error as { code?: unknown; type?: unknown }
-  return typeof code === 'string' && /^\d+$/.test(code) && typeof type === 'string' ? code : undefined
-}
 
 /** The first sentence of ClickHouse's message, without the statement it quotes. */
 function summary(error: unknown): string {

@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import type { Connection } from 'chdb/connection'
 import { createClient, type ClickHouseClient, type ErrorLogParams, type Logger as ClientLogger, type LogParams, type WarnLogParams } from '@clickhouse/client'
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../logging/logger.ts'
@@ -12,18 +14,13 @@ export type { ClickHouseClient }
  * chDB is one engine per process (and per data path), hence the data dir subfolder.
  */
 export async function createClickHouseClient(config: Pick<Config, 'clickhouse' | 'dataDir'>, logger?: Logger): Promise<ClickHouseClient> {
-  const log = logger ? { LoggerClass: clientLoggerClass(logger.child({ component: 'clickhouse-client' })) } : undefined
-  const settings = {
-    // Inserts are acknowledged only once written; the sink commits offsets after that.
-    wait_end_of_query: 1 as const,
-    date_time_input_format: 'best_effort' as const,
-  }
+  const log = clientLog(logger)
   if (config.clickhouse.url) {
     return createClient({
       url: config.clickhouse.url,
       username: config.clickhouse.username,
       password: config.clickhouse.password,
-      clickhouse_settings: settings,
+      clickhouse_settings: SETTINGS,
       request_timeout: 30_000,
       log,
     })
@@ -32,7 +29,9 @@ export async function createClickHouseClient(config: Pick<Config, 'clickhouse' |
   mkdirSync(path, { recursive: true })
   const { createChdbConnection } = await import('chdb/connection')
   const { drainPending } = await import('chdb')
-  const client = createClient({ connection: createChdbConnection({ path }), clickhouse_settings: settings, log } as Parameters<typeof createClient>[0])
+  const connection = createChdbConnection({ path })
+  const client = clickHouseClientOn(connection, logger)
+  embedded.set(client, connection)
   // The engine binds one data directory per process and lets go of it only once the queries still
   // running on its threads are done: closed means the next open (another path) will succeed.
   const close = client.close.bind(client)
@@ -41,6 +40,32 @@ export async function createClickHouseClient(config: Pick<Config, 'clickhouse' |
     await drainPending()
   }
   return client
+}
+
+const SETTINGS = {
+  // Inserts are acknowledged only once written; the sink commits offsets after that.
+  wait_end_of_query: 1 as const,
+  date_time_input_format: 'best_effort' as const,
+}
+
+/** The in-process engine's connection behind each client made here, for serving it to another thread. */
+const embedded = new WeakMap<ClickHouseClient, Connection<Readable>>()
+
+/** The chDB connection a client of createClickHouseClient runs on; undefined for a server's. */
+export function embeddedConnection(client: ClickHouseClient): Connection<Readable> | undefined {
+  return embedded.get(client)
+}
+
+/**
+ * A client with Eddy's settings and log on a connection of its own making: the embedded engine's,
+ * or one to an engine another thread owns (core/clickhouse/thread).
+ */
+export function clickHouseClientOn(connection: Connection<Readable>, logger?: Logger): ClickHouseClient {
+  return createClient({ connection, clickhouse_settings: SETTINGS, log: clientLog(logger) } as Parameters<typeof createClient>[0])
+}
+
+function clientLog(logger: Logger | undefined) {
+  return logger ? { LoggerClass: clientLoggerClass(logger.child({ component: 'clickhouse-client' })) } : undefined
 }
 
 /**

@@ -1,0 +1,65 @@
+import { Readable } from 'node:stream'
+import type { MessagePort } from 'node:worker_threads'
+import type { Connection, ConnBaseResult, ConnExecResult, ConnInsertResult, ConnPingResult, ConnQueryResult } from 'chdb/connection'
+import { Calls, type Reply } from '../../thread/rpc.ts'
+import { CLICKHOUSE_ERRORS } from './errors.ts'
+import type { Operation, WireParams, WireResult } from './protocol.ts'
+
+/**
+ * A @clickhouse/client Connection to a ClickHouse owned by another thread (serve.ts): give it to
+ * `createClient({ connection })` and every query, command, insert and exec runs there, with the
+ * client's own parsing, streaming and errors here. Closing it leaves the owner's connection open.
+ */
+export function threadConnection(port: MessagePort): Connection<Readable> {
+  const calls = new Calls(port, CLICKHOUSE_ERRORS)
+  port.on('message', (message: Reply) => {
+    if (message.kind === 'reply') calls.settle(message)
+  })
+  port.on('close', () => calls.failAll(new Error('the thread that owns ClickHouse is gone')))
+
+  const call = async (operation: Operation, params: Record<string, unknown>): Promise<WireResult> => {
+    const { abort_signal: signal, values, ...rest } = params as { abort_signal?: AbortSignal; values?: unknown }
+    signal?.throwIfAborted()
+    const body = values === undefined ? undefined : await bytesOf(values)
+    const wire: WireParams = body === undefined ? rest : { ...rest, values: body }
+    let id: number | undefined
+    // The caller stops waiting at once, as it would on a local connection; the owner stops the query.
+    const onAbort = () => {
+      if (id === undefined) return
+      port.postMessage({ kind: 'abort', call: id })
+      calls.abandon(id, new Error('Query aborted', { cause: signal!.reason }))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await calls.call<WireResult>({ kind: 'call', operation, params: wire }, typeof body === 'object' ? [body.buffer as ArrayBuffer] : [], (callId) => { id = callId })
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+  const withStream = (result: WireResult): ConnQueryResult<Readable> => {
+    const { bytes, ...rest } = result
+    return { ...(rest as ConnBaseResult), stream: Readable.from(bytes && bytes.byteLength > 0 ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)] : []) }
+  }
+
+  return {
+    async ping(params): Promise<ConnPingResult> {
+      const result = await call('ping', params)
+      return result.success ? { success: true } : { success: false, error: new Error(result.error?.message ?? 'ping failed') }
+    },
+    query: async (params) => withStream(await call('query', params as unknown as Record<string, unknown>)),
+    exec: async (params) => withStream(await call('exec', params as unknown as Record<string, unknown>)) as ConnExecResult<Readable>,
+    command: async (params) => (await call('command', params as unknown as Record<string, unknown>)) as ConnBaseResult as ConnInsertResult,
+    insert: async (params) => (await call('insert', params as unknown as Record<string, unknown>)) as ConnBaseResult as ConnInsertResult,
+    async close() {
+      // The owner's connection is the owner's to close.
+    },
+  }
+}
+
+/** An insert's or exec's values as one buffer of its own (moved to the owner, not copied), or the string they are. */
+async function bytesOf(values: unknown): Promise<string | Uint8Array> {
+  if (typeof values === 'string') return values
+  const chunks: Buffer[] = []
+  for await (const chunk of values as AsyncIterable<Buffer | string | Uint8Array>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  return new Uint8Array(Buffer.concat(chunks))
+}
