@@ -6,14 +6,24 @@ import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
 import type { RunningJob } from '../processors/runner.ts'
-import type { ProjectHealth } from '../core/pipeline-status.ts'
+import type { ConvergenceStatus, InsertSummary, ProjectHealth } from '../core/pipeline-status.ts'
 import { AUTH_FAILURE_TIER, AuthFailureThrottle } from '../core/http/auth-throttle.ts'
 import { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { pipelineIngestRate, projectIngestRate } from '../core/live/ingest-rate.ts'
 import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
+import { jobOfSnapshot, startProcessorThread } from './processor-thread/main.ts'
 import { startProcessors } from './processors.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
 import { buildServer } from './server.ts'
+
+/** What a health answer or a scrape reads of the processors. */
+interface ProcessorsNow {
+  /** The jobs when they run on this thread; with EDDY_PROCESSOR_THREAD=worker they are the worker's (the health endpoint reports them). */
+  readonly jobs: readonly RunningJob[]
+  readonly sink?: InsertSummary
+  readonly convergence?: ConvergenceStatus
+  readonly stateBytesOnDisk?: number
+}
 
 export interface Roles {
   readonly ingest: boolean
@@ -45,11 +55,24 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const bus = needsBus ? await runtime.bus() : undefined
   const codec = needsBus ? await runtime.codec() : undefined
 
-  const processors = roles.process && bus && codec && clickhouse ? await startProcessors(runtime, { bus, codec, clickhouse }) : undefined
-  const jobs = processors?.jobs ?? []
-  const groups = processors?.groups ?? []
-  const convergence = processors?.convergence
-  const reprocessRuns = processors?.reprocessRuns
+  // Beside ingest or the api, the processors may take a thread of their own (EDDY_PROCESSOR_THREAD).
+  const onThread = roles.process && (roles.ingest || roles.api) && config.processorThread === 'worker'
+  const canProcess = roles.process && bus && codec && clickhouse
+  const thread = canProcess && onThread ? await startProcessorThread(runtime, bus, clickhouse) : undefined
+  const processors = canProcess && !onThread ? await startProcessors(runtime, { bus, codec, clickhouse }) : undefined
+  const groups = processors?.groups ?? thread?.groups ?? []
+  const reprocessRuns = processors?.reprocessRuns ?? thread?.reprocessRuns
+  /** The processors as they are now, read once per health answer or scrape, wherever they run. */
+  const processorsNow = async (): Promise<ProcessorsNow> => {
+    if (processors) {
+      const { convergence } = processors
+      return { jobs: processors.jobs, sink: processors.insertStats.summary(), ...(convergence ? { convergence: convergence.status() } : {}), stateBytesOnDisk: processors.stateBytesOnDisk() }
+    }
+    // A thread that is gone owns nothing any more: readiness says so (checks.processors).
+    if (!thread?.alive()) return { jobs: [] }
+    const snapshot = await thread.snapshot()
+    return { ...snapshot, jobs: snapshot.jobs.map(jobOfSnapshot) }
+  }
 
   // Redis (or memory) backs rate limits, the query cache and the live feed. None is part of
   // readiness: each keeps working while Redis is down (docs/redis.md).
@@ -73,22 +96,24 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     const ingest = hub ? await projectIngestRate(hub, projectId).catch(() => undefined) : undefined
     return { project: projectId, ...(ingest ? { ingest } : {}) }
   }
-  const status = bus
-    ? () => pipelineStatus(bus, groups, jobs, {
-        deadLetterTopic: config.topics.dlq,
-        lateTopic: config.topics.late,
-        ...(processors ? { sink: () => processors.insertStats.summary() } : {}),
-        ...(convergence ? { convergence: () => convergence!.status() } : {}),
-        ...(ingestRate ? { ingestRate: () => ingestRate().catch(() => undefined) } : {}),
-      })
-    : undefined
+  const statusOf = (now: ProcessorsNow) => pipelineStatus(bus!, groups, now.jobs, {
+    deadLetterTopic: config.topics.dlq,
+    lateTopic: config.topics.late,
+    ...(now.sink ? { sink: () => now.sink! } : {}),
+    ...(now.convergence ? { convergence: () => now.convergence! } : {}),
+    ...(ingestRate ? { ingestRate: () => ingestRate().catch(() => undefined) } : {}),
+  })
+  const status = bus ? async () => statusOf(await processorsNow()) : undefined
   // Lag, watermarks and state sizes are read when Prometheus scrapes, not kept current per batch.
-  const stopCollecting = roles.process && status
+  const stopCollecting = roles.process && bus
     ? runtime.metrics.onScrape(async () => {
-        recordProcessorStatus(metrics, await status(), groups, Date.now())
-        if (processors) metrics.stateStoreSize.set(processors.stateBytesOnDisk())
+        const now = await processorsNow()
+        recordProcessorStatus(metrics, await statusOf(now), groups, Date.now())
+        if (now.stateBytesOnDisk !== undefined) metrics.stateStoreSize.set(now.stateBytesOnDisk)
       })
     : undefined
+  // What the processors' thread counts (records, checkpoints, inserts) joins this thread's /metrics.
+  const stopThreadMetrics = thread ? runtime.metrics.alongside(() => thread.metrics()) : undefined
 
   const clickhouseAnswers = async () => (clickhouse ? (await clickhouse.ping()).success : false)
   // Every process serves HTTP: health always (a processors-only process too), plus ingest and
@@ -105,6 +130,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       checks: {
         ...(bus ? { bus: async () => bus.healthy() } : {}),
         ...(clickhouse && !roles.ingest ? { clickhouse: clickhouseAnswers } : {}),
+        ...(thread ? { processors: async () => thread.alive() } : {}),
       },
       reported: clickhouse && roles.ingest ? { clickhouse: clickhouseAnswers } : {},
       pipelineStatus: status,
@@ -153,7 +179,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   return {
     server,
     url,
-    jobs,
+    jobs: processors?.jobs ?? [],
     groups,
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
@@ -161,6 +187,8 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
       stopCollecting?.()
       await liveFeed?.close()
       await processors?.stop()
+      await thread?.stop()
+      stopThreadMetrics?.()
       await runtime.close()
     },
   }

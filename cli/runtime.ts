@@ -56,10 +56,20 @@ export function topicSpecs(config: Readonly<Config>): TopicSpec[] {
   ]
 }
 
-export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime {
-  let bus: Promise<Bus> | undefined
+/**
+ * Adapters made elsewhere: a worker thread's bus and ClickHouse are the main thread's, served to
+ * it (cli/processor-thread), and its metrics are a registry of its own that the main one merges.
+ */
+export interface RuntimeOverrides {
+  readonly bus?: Bus
+  readonly clickhouse?: ClickHouseClient
+  readonly metrics?: ProcessMetrics
+}
+
+export function createRuntime(config: Readonly<Config>, logger: Logger, overrides: RuntimeOverrides = {}): Runtime {
+  let bus: Promise<Bus> | undefined = overrides.bus ? Promise.resolve(overrides.bus) : undefined
   let codec: Promise<AvroCodec> | undefined
-  let clickhouse: Promise<ClickHouseClient> | undefined
+  let clickhouse: Promise<ClickHouseClient> | undefined = overrides.clickhouse ? Promise.resolve(overrides.clickhouse) : undefined
   let rateLimiter: Promise<RateLimiter | undefined> | undefined
   let queryCache: Promise<QueryCache> | undefined
   let liveHub: Promise<LiveHub> | undefined
@@ -70,7 +80,7 @@ export function createRuntime(config: Readonly<Config>, logger: Logger): Runtime
     config,
     logger,
     keys: new KeyRing(config.projects, config.operatorKeys),
-    metrics: createProcessMetrics({ onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') }),
+    metrics: overrides.metrics ?? createProcessMetrics({ onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') }),
     bus() {
       bus ??= (async () => {
         if (config.kafkaBrokers.length > 0) {

@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
   kafkaClient: Type.Union([Type.Literal('kafkajs'), Type.Literal('platformatic')]),
   /** The processors' state store in embedded mode (docs/ARCHITECTURE.md "Processor state"). */
   stateStore: Type.Union([Type.Literal('lmdb'), Type.Literal('heap')]),
+  processorThread: Type.Union([Type.Literal('main'), Type.Literal('worker')]),
   /** MB of decoded hot keys across every job's partitions (PartitionStateStore.cacheBytes). */
   stateCacheMb: Type.Integer({ minimum: 1, maximum: 1_048_576 }),
   schemaRegistryUrl: Type.Optional(Type.String({ pattern: '^https?://' })),

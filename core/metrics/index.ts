@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { METRICS, type MetricDefinition } from './catalog.ts'
 
 export { METRICS, DEFAULT_METRICS, catalogueNames, selectableNames, seriesNames, type MetricDefinition, type MetricKey } from './catalog.ts'
@@ -40,6 +40,9 @@ function build(definition: MetricDefinition, registry: Registry) {
   }
 }
 
+/** A registry's metrics as they cross to another thread (`registry.getMetricsAsJSON()`). */
+export type ThreadMetrics = MetricObjectWithValues<MetricValue<string>>[]
+
 export interface ProcessMetrics {
   readonly registry: Registry
   readonly metrics: EddyMetrics
@@ -49,6 +52,12 @@ export interface ProcessMetrics {
    * current on the hot path. Returns a function that removes it (a server that closes).
    */
   onScrape(collect: () => void | Promise<void>): () => void
+  /**
+   * Adds the metrics of another thread of this process (a worker's registry, as JSON) to every
+   * render: the same names are summed, so a counter one thread increments and the other leaves
+   * at 0 reads as the process's. Returns a function that removes it.
+   */
+  alongside(source: () => Promise<ThreadMetrics>): () => void
   /** Runs the collectors, then renders; a collector that fails leaves its gauges as they were. */
   render(): Promise<{ contentType: string; body: string }>
 }
@@ -61,9 +70,15 @@ export function createProcessMetrics(options: CreateMetricsOptions & { readonly 
   const registry = new Registry()
   const metrics = createMetrics(registry, options)
   const collectors = new Set<() => void | Promise<void>>()
+  const threads = new Set<() => Promise<ThreadMetrics>>()
   return {
     registry,
     metrics,
+    alongside(source) {
+      const entry = () => source()
+      threads.add(entry)
+      return () => void threads.delete(entry)
+    },
     onScrape(collect) {
       // A wrapper, so one function registered twice is two entries, each removed by its own handle.
       const entry = () => collect()
@@ -73,7 +88,14 @@ export function createProcessMetrics(options: CreateMetricsOptions & { readonly 
     async render() {
       const results = await Promise.allSettled([...collectors].map(async (collect) => collect()))
       for (const result of results) if (result.status === 'rejected') options.onCollectError?.(result.reason)
-      return renderMetrics(registry)
+      if (threads.size === 0) return renderMetrics(registry)
+      const others = await Promise.allSettled([...threads].map((source) => source()))
+      const merged: ThreadMetrics[] = [await registry.getMetricsAsJSON()]
+      for (const other of others) {
+        if (other.status === 'fulfilled') merged.push(other.value)
+        else options.onCollectError?.(other.reason)
+      }
+      return renderMetrics(AggregatorRegistry.aggregate(merged))
     },
   }
 }

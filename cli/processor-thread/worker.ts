@@ -1,0 +1,67 @@
+// The processors' thread of `eddy start` with EDDY_PROCESSOR_THREAD=worker (main.ts starts it).
+import { threadBus } from '../../core/bus/thread/client.ts'
+import { clickHouseClientOn, createClickHouseClient } from '../../core/clickhouse/client.ts'
+import { threadConnection } from '../../core/clickhouse/thread/connection.ts'
+import { createLogger } from '../../core/logging/logger.ts'
+import { createProcessMetrics } from '../../core/metrics/index.ts'
+import { answer } from '../../core/thread/rpc.ts'
+import { workerInput } from '../../core/thread/worker.ts'
+import { runReprocess } from '../commands/reprocess.ts'
+import { startProcessors } from '../processors.ts'
+import { createRuntime } from '../runtime.ts'
+import type { ControlCall, ProcessorSnapshot, ProcessorThreadInput, ThreadNotice } from './protocol.ts'
+
+const input = workerInput<ProcessorThreadInput>()
+const { config, control } = input
+const notify = (notice: ThreadNotice) => control.postMessage(notice)
+const logger = createLogger(input.logLevel).child({ thread: 'processors' })
+
+try {
+  const bus = threadBus(input.bus, input.busKind)
+  const clickhouse = input.clickhouse ? clickHouseClientOn(threadConnection(input.clickhouse), logger) : await createClickHouseClient(config, logger)
+  // No process_* or nodejs_* defaults here: the main thread reports the process once.
+  const metrics = createProcessMetrics({ defaults: false, onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed') })
+  const runtime = createRuntime(config, logger, { bus, clickhouse, metrics })
+  const processors = await startProcessors(runtime, { bus, codec: await runtime.codec(), clickhouse })
+  const reprocesses = new Map<number, AbortController>()
+
+  control.on('message', (call: ControlCall) => {
+    switch (call.kind) {
+      case 'snapshot':
+        void answer(control, call.id, async (): Promise<ProcessorSnapshot> => ({
+          jobs: processors.jobs.map((job) => ({ name: job.name, stats: job.stats(), halted: job.halted() })),
+          sink: processors.insertStats.summary(),
+          ...(processors.convergence ? { convergence: processors.convergence.status() } : {}),
+          stateBytesOnDisk: processors.stateBytesOnDisk(),
+        }))
+        return
+      case 'metrics':
+        void answer(control, call.id, () => metrics.registry.getMetricsAsJSON())
+        return
+      case 'reprocess': {
+        const abort = new AbortController()
+        reprocesses.set(call.id, abort)
+        void answer(control, call.id, () => runReprocess(runtime, call.request, {
+          onProgress: (progress) => notify({ kind: 'progress', call: call.id, progress }),
+          signal: abort.signal,
+        }).finally(() => reprocesses.delete(call.id)))
+        return
+      }
+      case 'abort-reprocess':
+        reprocesses.get(call.call)?.abort(new Error('stopped by a shutdown; run the same reprocess again to go on'))
+        return
+      case 'stop':
+        void answer(control, call.id, async () => {
+          await processors.stop()
+          await runtime.close()
+          await bus.close()
+          // The main thread closes the control port once it has this answer; then nothing holds the thread.
+        })
+    }
+  })
+  notify({ kind: 'ready', groups: processors.groups })
+} catch (error) {
+  logger.error({ err: error }, 'the processors did not start')
+  notify({ kind: 'start-failed', message: error instanceof Error ? error.message : String(error) })
+  control.close()
+}
