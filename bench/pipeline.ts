@@ -28,7 +28,14 @@ export interface PipelineCapacitySummary {
   readonly peakHeapMb: Summary
 }
 
-type Options = { readonly events?: number; readonly concurrency?: number; readonly onProgress?: (line: string, force?: boolean) => void; readonly children?: ChildMemory }
+type Options = {
+  readonly events?: number
+  readonly concurrency?: number
+  /** EDDY_PROCESSOR_THREAD: the processors on the main thread (default) or a worker of their own. */
+  readonly processorThread?: 'main' | 'worker'
+  readonly onProgress?: (line: string, force?: boolean) => void
+  readonly children?: ChildMemory
+}
 
 export async function benchPipelineCapacityRuns(runs: number, options: Options = {}): Promise<PipelineCapacitySummary> {
   const figures: PipelineCapacityFigure[] = []
@@ -60,7 +67,7 @@ export async function benchPipelineCapacityRuns(runs: number, options: Options =
 export async function benchPipelineCapacity(options: Options & { readonly seed: number }): Promise<PipelineCapacityFigure> {
   const total = options.events ?? 300_000
   const directory = temporaryDirectory('bench-pipeline')
-  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key' })
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', EDDY_PROCESSOR_THREAD: options.processorThread ?? 'main' })
   const runtime = createRuntime(config, pino({ level: 'error' }))
   const pipeline = await startPipeline(runtime, { ingest: true, process: true, api: true })
   const clickhouse = await runtime.clickhouse()

@@ -56,7 +56,7 @@ export function loadConfig(env: Environment, development?: DevelopmentDefaults):
     kafkaClient: (env.EDDY_KAFKA_CLIENT || 'platformatic') as Config['kafkaClient'],
     stateStore: (env.EDDY_STATE_STORE || 'lmdb') as Config['stateStore'],
     stateCacheMb: integer('EDDY_STATE_CACHE_MB', 128),
-    processorThread: (env.EDDY_PROCESSOR_THREAD || 'main') as Config['processorThread'],
+    processorThread: (env.EDDY_PROCESSOR_THREAD || 'worker') as Config['processorThread'],
     schemaRegistryUrl: optional('SCHEMA_REGISTRY_URL'),
     clickhouse: {
       url: optional('CLICKHOUSE_URL'),

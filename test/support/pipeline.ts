@@ -39,6 +39,10 @@ export async function startTestPipeline(env: Environment = {}): Promise<TestPipe
     // Suites count what the live path makes of late events (left out, on the late topic):
     // automatic convergence would add them back a few seconds later. Its own suite turns it on.
     EDDY_CONVERGENCE_QUIET_MS: '0',
+    // Suites reach into the process's ClickHouse client and jobs (an outage made by refusing its
+    // inserts, job stats): on one thread they are the processors'. processor-thread.test.ts and
+    // the suites that start `eddy start` as a child run them on their own thread, the default.
+    EDDY_PROCESSOR_THREAD: 'main',
     ...env,
   })
   const runtime = createRuntime(config, pino({ level: process.env.EDDY_TEST_LOG_LEVEL ?? 'error' }))
