@@ -99,14 +99,20 @@ export function renderMarkdown(data: Record<string, unknown>, checks: readonly T
   }
   if (data.pipeline) {
     const pipeline = data.pipeline as PipelineCapacitySummary
+    // Side by side where the run measured them: the default, everything on one thread, ingest alone.
+    const measured: Array<[string, unknown]> = [['processors on a worker (default)', pipeline], ['one thread (EDDY_PROCESSOR_THREAD=main)', data.pipelineOneThread], ['ingest alone', data.pipelineIngestAlone]]
+    const columns = measured.filter((column): column is [string, PipelineCapacitySummary] => column[1] !== undefined)
+    const row = (figure: string, pick: (summary: PipelineCapacitySummary) => Summary, alone = true) =>
+      `| ${figure} | ${columns.map(([name, summary]) => (alone || name !== 'ingest alone' ? fmt(pick(summary)) : '–')).join(' | ')} |`
     lines.push(`## Whole pipeline in one process (eddy start, embedded: ingest + processors + api + chDB)`, '',
       `${number(pipeline.events)} events of the traffic model (60 % clicks, 30 % logs, 10 % notifications) offered as fast as they are accepted by a sender on the same machine (${pipeline.concurrency} requests of 100 in flight), a fresh data dir each run.`, '',
-      '| figure | value |', '|---|---|',
-      `| events stored/s (first request → last raw row in ClickHouse) | ${fmt(pipeline.eventsPerSec)} |`,
-      `| events accepted/s (202s while sending) | ${fmt(pipeline.acceptedPerSec)} |`,
-      `| seconds from the last 202 to the last raw row | ${fmt(pipeline.drainSeconds)} |`,
-      `| peak heap MB | ${fmt(pipeline.peakHeapMb)} |`,
-      '', 'Stored rows are counted every 500 ms. This is the capacity `npm run soak` offers half of (EDDY_SOAK_RATE=half-capacity); unlike the processors stage it pays for ingest, the api and the load generator on the same two cores.', '')
+      `| figure | ${columns.map(([name]) => name).join(' | ')} |`, `|---|${columns.map(() => '---|').join('')}`,
+      row('events stored/s (first request → last raw row in ClickHouse)', (summary) => summary.eventsPerSec, false),
+      row('events accepted/s (202s while sending)', (summary) => summary.acceptedPerSec),
+      row("p99 of the sender's requests, ms (100 events each, first attempt → 202)", (summary) => summary.ingestP99Ms),
+      row('seconds from the last 202 to the last raw row', (summary) => summary.drainSeconds, false),
+      row('peak heap MB (the main thread)', (summary) => summary.peakHeapMb),
+      '', 'Stored rows are counted every 500 ms. This is the capacity `npm run soak` offers half of (EDDY_SOAK_RATE=half-capacity); unlike the processors stage it pays for ingest, the api and the load generator on the same two cores. Ingest alone is the same process without the processors and the api, its events stored once the log has them; every column is at saturation (the sender sends as fast as it is answered), so a p99 is the wait at that column\'s own rate, not at one offered rate.', '')
   }
   for (const [key, title] of [['freshness', 'End-to-end freshness (202 → visible in clicks_1m)'], ['freshnessKafka', 'End-to-end freshness on Kafka (ingest → broker → processors → chDB)']] as const) {
     const freshness = data[key] as FreshnessSummary | undefined
@@ -182,7 +188,9 @@ const HOSTED: Record<string, string> = {
   window: 'the windowing engine',
   processors: 'processors + chDB',
   clickhouse: 'batch writer + chDB',
-  pipeline: 'ingest + processors + api + chDB',
+  pipeline: 'ingest + api + chDB; the processors on a worker thread',
+  'pipeline on one thread': 'ingest + processors + api + chDB, one thread',
+  'pipeline: ingest alone': 'ingest + the embedded log',
   freshness: 'ingest + processors + api + chDB',
   reprocess: 'ingest + processors + api + chDB, the reprocess, the import; the live traffic and batch senders are children',
   api: 'ingest + processors + api + chDB',

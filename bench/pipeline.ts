@@ -16,6 +16,8 @@ export interface PipelineCapacityFigure {
   readonly acceptedPerSec: number
   /** Seconds between the last 202 and the last raw row: how far processing trailed ingest. */
   readonly drainSeconds: number
+  /** p99 of the sender's requests (100 events each), from the first attempt to the 202. */
+  readonly ingestP99Ms: number
   readonly peakHeapMb: number
 }
 
@@ -25,14 +27,20 @@ export interface PipelineCapacitySummary {
   readonly eventsPerSec: Summary
   readonly acceptedPerSec: Summary
   readonly drainSeconds: Summary
+  readonly ingestP99Ms: Summary
   readonly peakHeapMb: Summary
 }
+
+export type PipelineMode = 'worker' | 'main' | 'ingest'
 
 type Options = {
   readonly events?: number
   readonly concurrency?: number
-  /** EDDY_PROCESSOR_THREAD: the processors on the main thread (default) or a worker of their own. */
-  readonly processorThread?: 'main' | 'worker'
+  /**
+   * worker or main: `eddy start` with EDDY_PROCESSOR_THREAD so; ingest: the same process without
+   * the processors and the api, what a 202 costs with nothing else on the machine.
+   */
+  readonly mode?: PipelineMode
   readonly onProgress?: (line: string, force?: boolean) => void
   readonly children?: ChildMemory
 }
@@ -40,9 +48,10 @@ type Options = {
 export async function benchPipelineCapacityRuns(runs: number, options: Options = {}): Promise<PipelineCapacitySummary> {
   const figures: PipelineCapacityFigure[] = []
   for (let run = 1; run <= runs; run++) {
-    options.onProgress?.(`pipeline capacity: run ${run}/${runs}`, true)
+    const label = `pipeline capacity (${options.mode ?? 'worker'})`
+    options.onProgress?.(`${label}: run ${run}/${runs}`, true)
     const figure = await benchPipelineCapacity({ ...options, seed: 40 + run })
-    options.onProgress?.(`pipeline capacity: ${figure.eventsPerSec.toLocaleString('en-US')} events/s stored, ${figure.acceptedPerSec.toLocaleString('en-US')} accepted, drained ${figure.drainSeconds} s after the last 202`, true)
+    options.onProgress?.(`${label}: ${figure.eventsPerSec.toLocaleString('en-US')} events/s stored, ${figure.acceptedPerSec.toLocaleString('en-US')} accepted (p99 ${figure.ingestP99Ms} ms), drained ${figure.drainSeconds} s after the last 202`, true)
     figures.push(figure)
   }
   const of = (pick: (figure: PipelineCapacityFigure) => number) => summarise(figures.map(pick))
@@ -52,6 +61,7 @@ export async function benchPipelineCapacityRuns(runs: number, options: Options =
     eventsPerSec: of((f) => f.eventsPerSec),
     acceptedPerSec: of((f) => f.acceptedPerSec),
     drainSeconds: of((f) => f.drainSeconds),
+    ingestP99Ms: of((f) => f.ingestP99Ms),
     peakHeapMb: of((f) => f.peakHeapMb),
   }
 }
@@ -66,25 +76,29 @@ export async function benchPipelineCapacityRuns(runs: number, options: Options =
  */
 export async function benchPipelineCapacity(options: Options & { readonly seed: number }): Promise<PipelineCapacityFigure> {
   const total = options.events ?? 300_000
+  const mode = options.mode ?? 'worker'
   const directory = temporaryDirectory('bench-pipeline')
-  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', EDDY_PROCESSOR_THREAD: options.processorThread ?? 'main' })
+  const config = loadConfig({ EDDY_DATA_DIR: directory.path, PORT: '0', HOST: '127.0.0.1', EDDY_WRITE_KEY: 'bench-write-key', EDDY_READ_KEY: 'bench-read-key', EDDY_PROCESSOR_THREAD: mode === 'main' ? 'main' : 'worker' })
   const runtime = createRuntime(config, pino({ level: 'error' }))
-  const pipeline = await startPipeline(runtime, { ingest: true, process: true, api: true })
+  const ingestAlone = mode === 'ingest'
+  const pipeline = await startPipeline(runtime, { ingest: true, process: !ingestAlone, api: !ingestAlone })
   const clickhouse = await runtime.clickhouse()
   const database = config.clickhouse.database
+  // Alone, ingest stores nothing in ClickHouse: its events are stored once the log has them (the 202).
   const stored = async () => {
+    if (ingestAlone) return sent?.accepted ?? 0
     const result = await clickhouse.query({
       query: `SELECT (SELECT count() FROM ${database}.events_click) + (SELECT count() FROM ${database}.events_log) + (SELECT count() FROM ${database}.events_notification) AS n`,
       format: 'JSONEachRow',
     })
     return Number((await result.json<{ n: string }>())[0]!.n)
   }
+  let sent: { accepted: number; seconds: number; p99Ms: number; peakRssMb: number } | undefined
   const sender = fork(join(import.meta.dirname, 'pipeline-sender.ts'), [pipeline.url!, 'bench-write-key', String(total), String(options.seed), String(options.concurrency ?? 8)], { execArgv: ['--import', 'tsx'] })
   try {
     let started = 0
-    let sent: { accepted: number; seconds: number; peakRssMb: number } | undefined
     let failed: Error | undefined
-    sender.on('message', (message: { ready?: boolean; done?: boolean; accepted: number; seconds: number; peakRssMb: number }) => {
+    sender.on('message', (message: { ready?: boolean; done?: boolean; accepted: number; seconds: number; p99Ms: number; peakRssMb: number }) => {
       if (message.ready) started = performance.now()
       if (message.done) sent = message
     })
@@ -109,6 +123,7 @@ export async function benchPipelineCapacity(options: Options & { readonly seed: 
       eventsPerSec: Math.round(sent.accepted / seconds),
       acceptedPerSec: Math.round(sent.accepted / sent.seconds),
       drainSeconds: Math.round((seconds - sent.seconds) * 10) / 10,
+      ingestP99Ms: Math.round(sent.p99Ms * 10) / 10,
       peakHeapMb: Math.round(peakHeap / 2 ** 20),
     }
   } finally {

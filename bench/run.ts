@@ -204,7 +204,18 @@ if (sections.has('clickhouse')) {
 }
 
 if (sections.has('pipeline')) {
-  results.pipeline = await stage('pipeline', (children) => benchPipelineCapacityRuns(runs, { events: quick ? 30_000 : 300_000, onProgress: throttled(), children }))
+  // `eddy start` as it runs by default (the processors on a worker thread), then everything on one
+  // thread, then ingest alone: what the threads buy, and what the rest costs a 202.
+  const events = quick ? 30_000 : 300_000
+  const pipeline = await stage('pipeline', (children) => benchPipelineCapacityRuns(runs, { events, mode: 'worker', onProgress: throttled(), children }))
+  const oneThread = await stage('pipeline on one thread', (children) => benchPipelineCapacityRuns(runs, { events, mode: 'main', onProgress: throttled(), children }))
+  const ingestAlone = await stage('pipeline: ingest alone', (children) => benchPipelineCapacityRuns(runs, { events, mode: 'ingest', onProgress: throttled(), children }))
+  results.pipeline = pipeline
+  results.pipelineOneThread = oneThread
+  results.pipelineIngestAlone = ingestAlone
+  target('whole pipeline in one process (eddy start), events/s stored', '≥ 50,000', pipeline.eventsPerSec.median, 'events/s', pipeline.eventsPerSec.median >= 50_000)
+  const p99Share = ratio(pipeline.ingestP99Ms, ingestAlone.ingestP99Ms)
+  target('ingest p99 at batch 100 in the whole pipeline / ingest alone, same sender', '≤ 1.2', p99Share, '×', p99Share <= 1.2)
 }
 
 if (sections.has('freshness')) {

@@ -10,6 +10,8 @@ export interface SendOptions {
   /** Upper bound of events per second; undefined sends as fast as the server takes them. */
   readonly ratePerSecond?: number
   readonly onProgress?: (progress: SendProgress) => void
+  /** Milliseconds from a request's first attempt to its answer (its retries included). */
+  readonly onAnswered?: (ms: number) => void
   readonly signal?: AbortSignal
 }
 
@@ -76,6 +78,7 @@ export async function sendRequests(requests: readonly Request[], options: SendOp
         const wait = due - performance.now()
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
       }
+      const asked = performance.now()
       const result = await retry(async () => {
         let response: Response
         try {
@@ -97,6 +100,7 @@ export async function sendRequests(requests: readonly Request[], options: SendOp
         onRetry: () => { progress.retries += 1 },
         signal: options.signal,
       })
+      options.onAnswered?.(performance.now() - asked)
       progress.sent += request.events
       progress.accepted += result.accepted
       progress.rejected += request.events - result.accepted
