@@ -67,4 +67,30 @@ describe('metric catalogue', () => {
     // Removed: the gauge keeps the value of the last scrape that read it.
     expect((await process.render()).body).toContain('eddy_live_clients 3')
   })
+
+  it("adds another thread's registry to the render: same series summed, the others as they are", async () => {
+    const worker = createProcessMetrics({ defaults: false })
+    worker.metrics.processedRecords.inc({ job: 'clickstream' }, 5)
+    worker.metrics.processedRecords.inc({ job: 'logs' }, 7)
+    worker.metrics.sinkInsertDuration.observe({ table: 'eddy.clicks_1m' }, 0.004)
+    const failures: unknown[] = []
+    const withWorker = createProcessMetrics({ defaults: false, onCollectError: (error) => failures.push(error) })
+    withWorker.metrics.processedRecords.inc({ job: 'clickstream' }, 2)
+    withWorker.metrics.liveClients.set(3)
+    const stop = withWorker.alongside(() => worker.registry.getMetricsAsJSON())
+    const body = (await withWorker.render()).body
+    expect(body).toContain('eddy_processed_records_total{job="clickstream"} 7')
+    expect(body).toContain('eddy_processed_records_total{job="logs"} 7')
+    expect(body).toContain('eddy_live_clients 3')
+    expect(body).toMatch(/eddy_sink_insert_duration_seconds_count\{table="eddy.clicks_1m"\} 1/)
+    // A thread that does not answer leaves this thread's series, and says so.
+    const broken = withWorker.alongside(async () => {
+      throw new Error('the worker is gone')
+    })
+    expect((await withWorker.render()).body).toContain('eddy_processed_records_total{job="clickstream"} 7')
+    expect(failures).toHaveLength(1)
+    broken()
+    stop()
+    expect((await withWorker.render()).body).toContain('eddy_processed_records_total{job="clickstream"} 2')
+  })
 })
