@@ -37,6 +37,11 @@ export interface RunningPipeline {
   readonly jobs: readonly RunningJob[]
   /** The consumer groups this process is a member of, for lag reports. */
   readonly groups: readonly ConsumerGroup[]
+  /**
+   * Settles, with why, if a part stops by itself: the processors' thread. `eddy start` then shuts
+   * down and exits non-zero, so a supervisor restarts it, as it would after a crash on one thread.
+   */
+  readonly lost: Promise<Error>
   stop(): Promise<void>
 }
 
@@ -181,6 +186,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     url,
     jobs: processors?.jobs ?? [],
     groups,
+    lost: thread?.lost ?? new Promise<Error>(() => {}),
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.
       await server.close()

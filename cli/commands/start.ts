@@ -36,8 +36,13 @@ Listens on PORT (default 8080). Stop with Ctrl-C: requests stop, consumers drain
       `  npx eddy demo --url ${pipeline.url} --key ${writeKey}`,
       '',
     ].join('\n'))
-    const signal = await untilSignal()
-    logger.info({ signal }, 'shutting down')
+    const ended = await Promise.race([untilSignal().then((signal) => ({ signal })), pipeline.lost.then((error) => ({ error }))])
+    if ('error' in ended) {
+      logger.fatal({ err: ended.error }, 'a part of the pipeline stopped by itself; shutting down')
+      await pipeline.stop()
+      return 1
+    }
+    logger.info({ signal: ended.signal }, 'shutting down')
     await pipeline.stop()
   },
 }

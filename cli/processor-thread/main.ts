@@ -23,6 +23,8 @@ export interface ProcessorThread {
   readonly reprocessRuns: OperatorRuns
   /** False once the thread is gone without being stopped (readiness). */
   alive(): boolean
+  /** Settles, with why, if the thread ends without being stopped: the process no longer processes. */
+  readonly lost: Promise<Error>
   stop(): Promise<void>
 }
 
@@ -54,6 +56,8 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
   const progress = new Map<number, (progress: ReprocessProgress) => void>()
   let stopping = false
   let gone = false
+  let lose!: (error: Error) => void
+  const lost = new Promise<Error>((resolve) => { lose = resolve })
 
   let portsClosed = false
   const closePorts = () => {
@@ -89,7 +93,10 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
     worker.once('exit', (code) => {
       gone = true
       calls.failAll(new Error(`the processors' thread exited (code ${code})`))
-      if (!stopping) logger.error({ code }, "the processors' thread exited; the process is no longer processing")
+      if (!stopping) {
+        logger.error({ code }, "the processors' thread exited; the process is no longer processing")
+        lose(new Error(`the processors' thread exited (code ${code})`))
+      }
       reject(new Error(`the processors' thread exited (code ${code}) before it was ready`))
     })
   })
@@ -126,6 +133,7 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
     metrics: () => calls.call<ThreadMetrics>({ kind: 'metrics' }),
     reprocessRuns,
     alive: () => !gone,
+    lost,
     async stop() {
       stopping = true
       await reprocessRuns.stop()
