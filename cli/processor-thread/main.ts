@@ -12,6 +12,9 @@ import type { ConsumerGroup } from '../../processors/status.ts'
 import type { Runtime } from '../runtime.ts'
 import type { ProcessorSnapshot, ProcessorThreadInput, ThreadMetrics, ThreadNotice } from './protocol.ts'
 
+/** The module the processors' thread runs. */
+const PROCESSOR_WORKER = new URL('./worker.ts', import.meta.url)
+
 /** The processors running on a thread of their own, as the main thread sees them. */
 export interface ProcessorThread {
   readonly groups: readonly ConsumerGroup[]
@@ -35,7 +38,7 @@ export interface ProcessorThread {
  * reaches the bus through here (one set of producers and consumers per process) and ClickHouse
  * directly. Ingest and the api stay here, so a burst of processing delays neither.
  */
-export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhouse: ClickHouseClient): Promise<ProcessorThread> {
+export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhouse: ClickHouseClient, entry: URL = PROCESSOR_WORKER): Promise<ProcessorThread> {
   const { config, logger } = runtime
   const busChannel = new MessageChannel()
   const servedBus = serveBus(bus, busChannel.port1)
@@ -51,7 +54,7 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
     control: control.port2,
     ...(clickhouseChannel ? { clickhouse: clickhouseChannel.port2 } : {}),
   }
-  const worker = startWorker(new URL('./worker.ts', import.meta.url), input, [busChannel.port2, control.port2, ...(clickhouseChannel ? [clickhouseChannel.port2] : [])], { name: 'eddy-processors' })
+  const worker = startWorker(entry, input, [busChannel.port2, control.port2, ...(clickhouseChannel ? [clickhouseChannel.port2] : [])], { name: 'eddy-processors' })
   const calls = new Calls(control.port1)
   const progress = new Map<number, (progress: ReprocessProgress) => void>()
   let stopping = false
