@@ -49,6 +49,7 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
   const input: ProcessorThreadInput = {
     config,
     logLevel: (logger as { level?: string }).level ?? config.logLevel,
+    pretty: process.stdout.isTTY === true,
     busKind: bus.kind,
     bus: busChannel.port2,
     control: control.port2,
@@ -62,15 +63,17 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
   let lose!: (error: Error) => void
   const lost = new Promise<Error>((resolve) => { lose = resolve })
 
-  let portsClosed = false
+  let portsClosed: Promise<void> | undefined
+  // The bus's consumers for the thread leave their groups before the caller closes the log.
   const closePorts = () => {
-    if (portsClosed) return
-    portsClosed = true
-    void servedBus.close()
-    servedClickHouse?.close()
-    busChannel.port1.close()
-    clickhouseChannel?.port1.close()
-    control.port1.close()
+    portsClosed ??= (async () => {
+      await servedBus.close()
+      servedClickHouse?.close()
+      busChannel.port1.close()
+      clickhouseChannel?.port1.close()
+      control.port1.close()
+    })()
+    return portsClosed
   }
   const ready = new Promise<readonly ConsumerGroup[]>((resolve, reject) => {
     control.port1.on('message', (notice: ThreadNotice) => {
@@ -108,7 +111,7 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
     groups = await ready
   } catch (error) {
     await worker.terminate()
-    closePorts()
+    await closePorts()
     throw error
   }
 
@@ -132,8 +135,8 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
 
   return {
     groups,
-    snapshot: () => calls.call<ProcessorSnapshot>({ kind: 'snapshot' }),
-    metrics: () => calls.call<ThreadMetrics>({ kind: 'metrics' }),
+    snapshot: () => answeredWithin(calls.call<ProcessorSnapshot>({ kind: 'snapshot' }), 'a snapshot'),
+    metrics: () => answeredWithin(calls.call<ThreadMetrics>({ kind: 'metrics' }), 'its metrics'),
     reprocessRuns,
     alive: () => !gone,
     lost,
@@ -144,16 +147,30 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
         const exited = new Promise<void>((resolve) => (gone ? resolve() : (worker as Worker).once('exit', () => resolve())))
         await calls.call({ kind: 'stop' }).catch((error: unknown) => logger.warn({ err: error }, "the processors' thread did not stop cleanly"))
         // Its ports closed, the thread ends once its last handles do.
-        closePorts()
+        await closePorts()
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS).unref())])
         if (!gone) {
           logger.warn({ graceMs: EXIT_GRACE_MS }, "the processors' thread was still running after it stopped; terminating it")
           await worker.terminate()
         }
       }
-      closePorts()
+      await closePorts()
     },
   }
+}
+
+/**
+ * How long a health answer or a scrape waits for the thread: a stuck thread must not hold them
+ * (ingest, on this thread, goes on answering), and a long batch is well under this.
+ */
+const ANSWER_WITHIN_MS = 5_000
+
+function answeredWithin<T>(call: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the processors' thread did not send ${what} within ${ANSWER_WITHIN_MS} ms`)), ANSWER_WITHIN_MS)
+  })
+  return Promise.race([call, late]).finally(() => clearTimeout(timer))
 }
 
 /** How long a stopped processors' thread may take to end by itself. */

@@ -12,6 +12,8 @@ import type { ConsumerGroup } from '../../processors/status.ts'
 export interface ProcessorThreadInput {
   readonly config: Config
   readonly logLevel: string
+  /** Human-readable logs, as the main thread writes them (a terminal). */
+  readonly pretty: boolean
   readonly busKind: Bus['kind']
   /** The main thread's bus, served (core/bus/thread). */
   readonly bus: MessagePort

@@ -2,6 +2,7 @@
 import { threadBus } from '../../core/bus/thread/client.ts'
 import { clickHouseClientOn, createClickHouseClient } from '../../core/clickhouse/client.ts'
 import { threadConnection } from '../../core/clickhouse/thread/connection.ts'
+import { deepFreeze } from '../../core/config/index.ts'
 import { createLogger } from '../../core/logging/logger.ts'
 import { createProcessMetrics } from '../../core/metrics/index.ts'
 import { answer } from '../../core/thread/rpc.ts'
@@ -12,9 +13,11 @@ import { createRuntime } from '../runtime.ts'
 import type { ControlCall, ProcessorSnapshot, ProcessorThreadInput, ThreadNotice } from './protocol.ts'
 
 const input = workerInput<ProcessorThreadInput>()
-const { config, control } = input
+// Frozen again: structured clone hands the thread a mutable copy of the main thread's frozen config.
+const config = deepFreeze(input.config)
+const { control } = input
 const notify = (notice: ThreadNotice) => control.postMessage(notice)
-const logger = createLogger(input.logLevel).child({ thread: 'processors' })
+const logger = createLogger(input.logLevel, { pretty: input.pretty }).child({ thread: 'processors' })
 
 try {
   const bus = threadBus(input.bus, input.busKind)
@@ -55,6 +58,8 @@ try {
           await processors.stop()
           await runtime.close()
           await bus.close()
+          // A client of its own (CLICKHOUSE_URL) is this thread's to close; a served one is the owner's.
+          if (!input.clickhouse) await clickhouse.close()
           // The main thread closes the control port once it has this answer; then nothing holds the thread.
         })
     }

@@ -166,7 +166,8 @@ function duplicateKeys(projects: readonly Project[], operatorKeys: readonly stri
   return problems
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a configuration and everything in it (a copy handed to a worker thread comes unfrozen). */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)

@@ -89,13 +89,22 @@ export function createProcessMetrics(options: CreateMetricsOptions & { readonly 
       const results = await Promise.allSettled([...collectors].map(async (collect) => collect()))
       for (const result of results) if (result.status === 'rejected') options.onCollectError?.(result.reason)
       if (threads.size === 0) return renderMetrics(registry)
-      const others = await Promise.allSettled([...threads].map((source) => source()))
-      const merged: ThreadMetrics[] = [await registry.getMetricsAsJSON()]
-      for (const other of others) {
-        if (other.status === 'fulfilled') merged.push(other.value)
+      const others: ThreadMetrics[] = []
+      for (const other of await Promise.allSettled([...threads].map((source) => source()))) {
+        if (other.status === 'fulfilled') others.push(other.value)
         else options.onCollectError?.(other.reason)
       }
-      return renderMetrics(AggregatorRegistry.aggregate(merged))
+      // Only the series the threads share are summed: aggregate() applies each metric's own
+      // aggregator, and prom-client's process defaults (this thread's alone) include some it
+      // would leave out (process_start_time_seconds, which Grafana's job variable reads).
+      const shared = new Set(others.flat().map((metric) => metric.name))
+      const mine = (await registry.getMetricsAsJSON()).filter((metric) => shared.has(metric.name))
+      const own = registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => !shared.has(name))
+      const body = [
+        (await AggregatorRegistry.aggregate([mine, ...others]).metrics()).trimEnd(),
+        ...(await Promise.all(own.map((name) => registry.getSingleMetricAsString(name)))),
+      ].join('\n')
+      return { contentType: registry.contentType, body: `${body}\n` }
     },
   }
 }

@@ -74,7 +74,7 @@ describe('metric catalogue', () => {
     worker.metrics.processedRecords.inc({ job: 'logs' }, 7)
     worker.metrics.sinkInsertDuration.observe({ table: 'eddy.clicks_1m' }, 0.004)
     const failures: unknown[] = []
-    const withWorker = createProcessMetrics({ defaults: false, onCollectError: (error) => failures.push(error) })
+    const withWorker = createProcessMetrics({ defaults: true, onCollectError: (error) => failures.push(error) })
     withWorker.metrics.processedRecords.inc({ job: 'clickstream' }, 2)
     withWorker.metrics.liveClients.set(3)
     const stop = withWorker.alongside(() => worker.registry.getMetricsAsJSON())
@@ -83,6 +83,10 @@ describe('metric catalogue', () => {
     expect(body).toContain('eddy_processed_records_total{job="logs"} 7')
     expect(body).toContain('eddy_live_clients 3')
     expect(body).toMatch(/eddy_sink_insert_duration_seconds_count\{table="eddy.clicks_1m"\} 1/)
+    // This thread's process defaults, one of which a plain aggregate() would omit, are there once.
+    expect(body.match(/^process_start_time_seconds /gm)).toHaveLength(1)
+    expect(body.match(/^process_cpu_seconds_total /gm)).toHaveLength(1)
+    expect(body.match(/^# TYPE eddy_processed_records_total /gm)).toHaveLength(1)
     // A thread that does not answer leaves this thread's series, and says so.
     const broken = withWorker.alongside(async () => {
       throw new Error('the worker is gone')

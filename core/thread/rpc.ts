@@ -88,5 +88,10 @@ export async function answer<T>(port: Port, id: number, work: () => Promise<T>, 
     port.postMessage({ kind: 'reply', id, ok: false, error: errors.toWire(error) } satisfies Reply)
     return
   }
-  port.postMessage({ kind: 'reply', id, ok: true, result } satisfies Reply, transferOf?.(result) ?? [])
+  try {
+    port.postMessage({ kind: 'reply', id, ok: true, result } satisfies Reply, transferOf?.(result) ?? [])
+  } catch (error) {
+    // A result that cannot cross (not cloneable): the caller must still hear, or it waits for ever.
+    port.postMessage({ kind: 'reply', id, ok: false, error: errors.toWire(error) } satisfies Reply)
+  }
 }

@@ -83,15 +83,21 @@ export function serveBus(bus: Bus, port: MessagePort): { close(): Promise<void> 
   }
   port.on('message', onMessage)
 
-  return {
-    async close() {
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
       clearInterval(health)
       port.off('message', onMessage)
       calls.failAll(new Error('the bus thread closed the port'))
       await Promise.allSettled([...consumers.values()].map((consumer) => consumer.stop()))
       consumers.clear()
-    },
+    })()
+    return closing
   }
+  // The using thread gone (it exited or closed its end): its consumers leave their groups, and a
+  // batch it was handed fails, uncommitted, rather than waiting for an answer that cannot come.
+  port.once('close', () => void close())
+  return { close }
 }
 
 function toWire(batch: Batch): WireBatch {

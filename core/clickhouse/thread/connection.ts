@@ -21,9 +21,11 @@ export function threadConnection(port: MessagePort): Connection<Readable> {
     const { abort_signal: signal, values, ...rest } = params as { abort_signal?: AbortSignal; values?: unknown }
     signal?.throwIfAborted()
     const body = values === undefined ? undefined : await bytesOf(values)
+    signal?.throwIfAborted()
     const wire: WireParams = body === undefined ? rest : { ...rest, values: body }
     let id: number | undefined
-    // The caller stops waiting at once, as it would on a local connection; the owner stops the query.
+    // The caller stops waiting at once, as on a local connection; the owner stops waiting too (chDB
+    // itself finishes an aborted query in the background, as it does for a local caller).
     const onAbort = () => {
       if (id === undefined) return
       port.postMessage({ kind: 'abort', call: id })

@@ -11,6 +11,7 @@ import type { ClientMessage, WireParams, WireResult } from './protocol.ts'
  * and a second connection in another thread of the process stalls the first: a thread that
  * processes reaches chDB through here. Each call runs on the owner's connection as it would
  * locally; the engine works off the owner's event loop, so serving costs it a message per call.
+ * An abort makes the owner stop waiting; chDB finishes the query in the background either way.
  */
 export function serveClickHouse(connection: Connection<Readable>, port: MessagePort): { close(): void } {
   const running = new Map<number, AbortController>()

@@ -68,9 +68,9 @@ describe('ClickHouse served to another thread', () => {
     expect(await (await user.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }])
   })
 
-  it('aborts a running query on the owner when the caller aborts it', async () => {
+  it('stops waiting for a query the caller aborts, on both sides', async () => {
     const abort = new AbortController()
-    const running = user.query({ query: 'SELECT count() FROM numbers(300000000) WHERE sipHash64(number) % 7 = 3', format: 'JSONEachRow', abort_signal: abort.signal })
+    const running = user.query({ query: 'SELECT count() FROM numbers(100000000) WHERE sipHash64(number) % 7 = 3', format: 'JSONEachRow', abort_signal: abort.signal })
     setImmediate(() => abort.abort())
     await expect(running).rejects.toThrow()
     expect(await (await owner.query({ query: 'SELECT 2 AS two', format: 'JSONEachRow' })).json()).toEqual([{ two: 2 }])
