@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { MessagePort } from 'node:worker_threads'
 import type { Connection, ConnBaseResult, ConnExecResult, ConnInsertResult, ConnPingResult, ConnQueryResult } from 'chdb/connection'
 import { Calls, type Reply } from '../../thread/rpc.ts'
+import { ownedBytes } from './bytes.ts'
 import { CLICKHOUSE_ERRORS } from './errors.ts'
 import type { Operation, WireParams, WireResult } from './protocol.ts'
 
@@ -20,7 +21,7 @@ export function threadConnection(port: MessagePort): Connection<Readable> {
   const call = async (operation: Operation, params: Record<string, unknown>): Promise<WireResult> => {
     const { abort_signal: signal, values, ...rest } = params as { abort_signal?: AbortSignal; values?: unknown }
     signal?.throwIfAborted()
-    const body = values === undefined ? undefined : await bytesOf(values)
+    const body = values === undefined ? undefined : typeof values === 'string' ? values : await ownedBytes(values as AsyncIterable<Buffer>)
     signal?.throwIfAborted()
     const wire: WireParams = body === undefined ? rest : { ...rest, values: body }
     let id: number | undefined
@@ -56,12 +57,4 @@ export function threadConnection(port: MessagePort): Connection<Readable> {
       // The owner's connection is the owner's to close.
     },
   }
-}
-
-/** An insert's or exec's values as one buffer of its own (moved to the owner, not copied), or the string they are. */
-async function bytesOf(values: unknown): Promise<string | Uint8Array> {
-  if (typeof values === 'string') return values
-  const chunks: Buffer[] = []
-  for await (const chunk of values as AsyncIterable<Buffer | string | Uint8Array>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-  return new Uint8Array(Buffer.concat(chunks))
 }

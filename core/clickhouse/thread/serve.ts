@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { MessagePort } from 'node:worker_threads'
 import type { Connection } from 'chdb/connection'
 import { answer } from '../../thread/rpc.ts'
+import { ownedBytes } from './bytes.ts'
 import { CLICKHOUSE_ERRORS } from './errors.ts'
 import type { ClientMessage, WireParams, WireResult } from './protocol.ts'
 
@@ -32,11 +33,11 @@ export function serveClickHouse(connection: Connection<Readable>, port: MessageP
           return withoutStream(await connection.insert(params as Parameters<Connection<Readable>['insert']>[0]))
         case 'query': {
           const { stream, ...rest } = await connection.query(params as Parameters<Connection<Readable>['query']>[0])
-          return { ...withoutStream(rest), bytes: await readAll(stream) }
+          return { ...withoutStream(rest), bytes: await ownedBytes(stream) }
         }
         case 'exec': {
           const { stream, ...rest } = await connection.exec(params as Parameters<Connection<Readable>['exec']>[0])
-          return { ...withoutStream(rest), bytes: await readAll(stream) }
+          return { ...withoutStream(rest), bytes: await ownedBytes(stream) }
         }
       }
     } finally {
@@ -65,16 +66,4 @@ function localParams(params: WireParams): Record<string, unknown> {
 function withoutStream(result: object): WireResult {
   const { stream: _stream, ...rest } = result as { stream?: unknown }
   return rest as WireResult
-}
-
-/**
- * The whole body in one buffer of its own, so it moves to the other thread rather than being
- * copied (chDB hands a result over as one buffer already).
- */
-async function readAll(stream: Readable): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-  const whole = Buffer.concat(chunks)
-  if (whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength) return whole
-  return new Uint8Array(whole)
 }
