@@ -6,24 +6,15 @@ import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
 import type { RunningJob } from '../processors/runner.ts'
-import type { ConvergenceStatus, InsertSummary, ProjectHealth } from '../core/pipeline-status.ts'
+import type { ProjectHealth } from '../core/pipeline-status.ts'
 import { AUTH_FAILURE_TIER, AuthFailureThrottle } from '../core/http/auth-throttle.ts'
 import { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { pipelineIngestRate, projectIngestRate } from '../core/live/ingest-rate.ts'
 import { pipelineStatus, type ConsumerGroup } from '../processors/status.ts'
-import { jobOfSnapshot, startProcessorThread } from './processor-thread/main.ts'
-import { startProcessors } from './processors.ts'
+import { startProcessorThread } from './processor-thread/main.ts'
+import { jobOfSnapshot, startProcessors, type ProcessorSnapshot } from './processors.ts'
 import { runMigrations, type Runtime } from './runtime.ts'
 import { buildServer } from './server.ts'
-
-/** What a health answer or a scrape reads of the processors. */
-interface ProcessorsNow {
-  /** The jobs when they run on this thread; with EDDY_PROCESSOR_THREAD=worker they are the worker's (the health endpoint reports them). */
-  readonly jobs: readonly RunningJob[]
-  readonly sink?: InsertSummary
-  readonly convergence?: ConvergenceStatus
-  readonly stateBytesOnDisk?: number
-}
 
 export interface Roles {
   readonly ingest: boolean
@@ -68,20 +59,16 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
   const groups = processors?.groups ?? thread?.groups ?? []
   const reprocessRuns = processors?.reprocessRuns ?? thread?.reprocessRuns
   /** The processors as they are now, read once per health answer or scrape, wherever they run. */
-  const processorsNow = async (): Promise<ProcessorsNow> => {
-    if (processors) {
-      const { convergence } = processors
-      return { jobs: processors.jobs, sink: processors.insertStats.summary(), ...(convergence ? { convergence: convergence.status() } : {}), stateBytesOnDisk: processors.stateBytesOnDisk() }
-    }
+  const processorsNow = async (): Promise<Partial<ProcessorSnapshot>> => {
+    if (processors) return processors.snapshot()
     // A thread that is gone owns nothing any more: readiness says so (checks.processors).
-    if (!thread?.alive()) return { jobs: [] }
+    if (!thread?.alive()) return {}
     try {
-      const snapshot = await thread.snapshot()
-      return { ...snapshot, jobs: snapshot.jobs.map(jobOfSnapshot) }
+      return await thread.snapshot()
     } catch (error) {
       // Gone meanwhile, or not answering: the bus's lag still tells how far processing trails.
       logger.warn({ err: error }, "the processors' thread did not report; health and metrics go without its jobs")
-      return { jobs: [] }
+      return {}
     }
   }
 
@@ -107,7 +94,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     const ingest = hub ? await projectIngestRate(hub, projectId).catch(() => undefined) : undefined
     return { project: projectId, ...(ingest ? { ingest } : {}) }
   }
-  const statusOf = (now: ProcessorsNow) => pipelineStatus(bus!, groups, now.jobs, {
+  const statusOf = (now: Partial<ProcessorSnapshot>) => pipelineStatus(bus!, groups, (now.jobs ?? []).map(jobOfSnapshot), {
     deadLetterTopic: config.topics.dlq,
     lateTopic: config.topics.late,
     ...(now.sink ? { sink: () => now.sink! } : {}),

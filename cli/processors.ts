@@ -18,6 +18,7 @@ import { FileCheckpointStore } from '../processors/checkpoints/file-store.ts'
 import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../processors/checkpoints/state-checkpoints.ts'
 import { defaultJobs } from '../processors/jobs/index.ts'
 import { OutputWriter } from '../processors/outputs.ts'
+import type { ConvergenceStatus, InsertSummary } from '../core/pipeline-status.ts'
 import type { Convergence } from '../processors/reprocess/convergence.ts'
 import { OperatorRuns } from '../processors/reprocess/operator-runs.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
@@ -31,6 +32,26 @@ import { runReprocess } from './commands/reprocess.ts'
 import { startConvergence } from './convergence.ts'
 import type { Runtime } from './runtime.ts'
 
+/** A job as health and metrics read it: plain data, the same on either side of a thread. */
+export interface JobSnapshot {
+  readonly name: string
+  readonly stats: ReturnType<RunningJob['stats']>
+  readonly halted: ReturnType<RunningJob['halted']>
+}
+
+/** Everything a process reports of its processors, read at once. */
+export interface ProcessorSnapshot {
+  readonly jobs: readonly JobSnapshot[]
+  readonly sink: InsertSummary
+  readonly convergence?: ConvergenceStatus
+  readonly stateBytesOnDisk: number
+}
+
+/** A job of a snapshot (this thread's processors or a worker's) as pipelineStatus reads one. */
+export function jobOfSnapshot(job: JobSnapshot): RunningJob {
+  return { name: job.name, stats: () => job.stats, halted: () => job.halted, stop: async () => {} }
+}
+
 /** The processors' part of a process: the jobs and everything they write through. */
 export interface Processors {
   readonly jobs: readonly RunningJob[]
@@ -41,8 +62,8 @@ export interface Processors {
   readonly convergence?: Convergence
   /** Reprocess runs asked for over HTTP (`eddy reprocess` beside a running `eddy start`). */
   readonly reprocessRuns: OperatorRuns
-  /** Bytes the state store holds on disk. */
-  stateBytesOnDisk(): number
+  /** Jobs, sink, convergence and state store as they are now: what health and metrics report. */
+  snapshot(): ProcessorSnapshot
   /** Drains the consumers, flushes the sinks, closes the state store; gives up writes to an unreachable store after a grace period. */
   stop(): Promise<void>
 }
@@ -155,7 +176,12 @@ export async function startProcessors(runtime: Runtime, { bus, codec, clickhouse
     insertStats,
     ...(convergence ? { convergence } : {}),
     reprocessRuns,
-    stateBytesOnDisk: () => checkpoints.stats().bytesOnDisk,
+    snapshot: () => ({
+      jobs: jobs.map((job) => ({ name: job.name, stats: job.stats(), halted: job.halted() })),
+      sink: insertStats.summary(),
+      ...(convergence ? { convergence: convergence.status() } : {}),
+      stateBytesOnDisk: checkpoints.stats().bytesOnDisk,
+    }),
     async stop() {
       // Writes waiting on an unreachable store would hold the shutdown forever: after a grace
       // period they are given up. Their offsets were never committed; the next owner rewrites them.

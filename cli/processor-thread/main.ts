@@ -1,4 +1,4 @@
-import { MessageChannel, type Worker } from 'node:worker_threads'
+import { MessageChannel } from 'node:worker_threads'
 import type { Bus } from '../../core/bus/port.ts'
 import { serveBus } from '../../core/bus/thread/serve.ts'
 import { embeddedConnection, type ClickHouseClient } from '../../core/clickhouse/client.ts'
@@ -7,7 +7,6 @@ import { Calls } from '../../core/thread/rpc.ts'
 import { startWorker } from '../../core/thread/worker.ts'
 import { OperatorRuns } from '../../processors/reprocess/operator-runs.ts'
 import type { ReprocessProgress, ReprocessSummary } from '../../processors/reprocess/reprocess.ts'
-import type { RunningJob } from '../../processors/runner.ts'
 import type { ConsumerGroup } from '../../processors/status.ts'
 import type { Runtime } from '../runtime.ts'
 import type { ProcessorSnapshot, ProcessorThreadInput, ThreadMetrics, ThreadNotice } from './protocol.ts'
@@ -144,7 +143,7 @@ export async function startProcessorThread(runtime: Runtime, bus: Bus, clickhous
       stopping = true
       await reprocessRuns.stop()
       if (!gone) {
-        const exited = new Promise<void>((resolve) => (gone ? resolve() : (worker as Worker).once('exit', () => resolve())))
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
         await calls.call({ kind: 'stop' }).catch((error: unknown) => logger.warn({ err: error }, "the processors' thread did not stop cleanly"))
         // Its ports closed, the thread ends once its last handles do.
         await closePorts()
@@ -175,8 +174,3 @@ function answeredWithin<T>(call: Promise<T>, what: string): Promise<T> {
 
 /** How long a stopped processors' thread may take to end by itself. */
 const EXIT_GRACE_MS = 5_000
-
-/** A job of the processors' thread as pipelineStatus reads one. */
-export function jobOfSnapshot(job: ProcessorSnapshot['jobs'][number]): RunningJob {
-  return { name: job.name, stats: () => job.stats, halted: () => job.halted, stop: async () => {} }
-}

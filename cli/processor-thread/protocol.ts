@@ -1,11 +1,10 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Bus } from '../../core/bus/port.ts'
 import type { Config } from '../../core/config/index.ts'
-import type { ConvergenceStatus, InsertSummary } from '../../core/pipeline-status.ts'
 import type { ThreadMetrics } from '../../core/metrics/index.ts'
 import type { Reply } from '../../core/thread/rpc.ts'
 import type { ReprocessProgress, ReprocessRequest } from '../../processors/reprocess/reprocess.ts'
-import type { RunningJob } from '../../processors/runner.ts'
+import type { ProcessorSnapshot } from '../processors.ts'
 import type { ConsumerGroup } from '../../processors/status.ts'
 
 /** What the processors' thread is started with (cli/processor-thread/worker.ts). */
@@ -23,21 +22,6 @@ export interface ProcessorThreadInput {
   readonly control: MessagePort
 }
 
-/** A job as the main thread's health and metrics read it. */
-export interface JobSnapshot {
-  readonly name: string
-  readonly stats: ReturnType<RunningJob['stats']>
-  readonly halted: ReturnType<RunningJob['halted']>
-}
-
-/** Everything the main thread reports of the processors, read at once. */
-export interface ProcessorSnapshot {
-  readonly jobs: readonly JobSnapshot[]
-  readonly sink: InsertSummary
-  readonly convergence?: ConvergenceStatus
-  readonly stateBytesOnDisk: number
-}
-
 /** Calls of the main thread, each answered by a Reply with its id. */
 export type ControlCall =
   | { readonly kind: 'snapshot'; readonly id: number }
@@ -53,4 +37,4 @@ export type ThreadNotice =
   | { readonly kind: 'progress'; readonly call: number; readonly progress: ReprocessProgress }
   | Reply
 
-export type { ThreadMetrics }
+export type { ProcessorSnapshot, ThreadMetrics }

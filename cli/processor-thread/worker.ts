@@ -10,7 +10,7 @@ import { workerInput } from '../../core/thread/worker.ts'
 import { runReprocess } from '../commands/reprocess.ts'
 import { startProcessors } from '../processors.ts'
 import { createRuntime } from '../runtime.ts'
-import type { ControlCall, ProcessorSnapshot, ProcessorThreadInput, ThreadNotice } from './protocol.ts'
+import type { ControlCall, ProcessorThreadInput, ThreadNotice } from './protocol.ts'
 
 const input = workerInput<ProcessorThreadInput>()
 // Frozen again: structured clone hands the thread a mutable copy of the main thread's frozen config.
@@ -31,12 +31,7 @@ try {
   control.on('message', (call: ControlCall) => {
     switch (call.kind) {
       case 'snapshot':
-        void answer(control, call.id, async (): Promise<ProcessorSnapshot> => ({
-          jobs: processors.jobs.map((job) => ({ name: job.name, stats: job.stats(), halted: job.halted() })),
-          sink: processors.insertStats.summary(),
-          ...(processors.convergence ? { convergence: processors.convergence.status() } : {}),
-          stateBytesOnDisk: processors.stateBytesOnDisk(),
-        }))
+        void answer(control, call.id, async () => processors.snapshot())
         return
       case 'metrics':
         void answer(control, call.id, () => metrics.registry.getMetricsAsJSON())
