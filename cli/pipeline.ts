@@ -6,7 +6,7 @@ import type { WebhookOptions } from '../ingest/webhooks/options.ts'
 import { recordProcessorStatus } from '../processors/metrics.ts'
 import { ElasticsearchSearchStore } from '../core/search/elasticsearch/store.ts'
 import type { RunningJob } from '../processors/runner.ts'
-import type { ProjectHealth } from '../core/pipeline-status.ts'
+import type { PipelineStatus, ProjectHealth } from '../core/pipeline-status.ts'
 import { AUTH_FAILURE_TIER, AuthFailureThrottle } from '../core/http/auth-throttle.ts'
 import { trustedProxies } from '../core/http/trusted-proxies.ts'
 import { pipelineIngestRate, projectIngestRate } from '../core/live/ingest-rate.ts'
@@ -28,6 +28,11 @@ export interface RunningPipeline {
   readonly jobs: readonly RunningJob[]
   /** The consumer groups this process is a member of, for lag reports. */
   readonly groups: readonly ConsumerGroup[]
+  /**
+   * The pipeline's health as `/api/v1/pipeline/health` reports it (lag, the jobs' positions and
+   * stats, wherever they run), where this process has a bus.
+   */
+  readonly status?: () => Promise<PipelineStatus>
   /**
    * Settles, with why, if a part stops by itself: the processors' thread. `eddy start` then shuts
    * down and exits non-zero, so a supervisor restarts it, as it would after a crash on one thread.
@@ -179,6 +184,7 @@ export async function startPipeline(runtime: Runtime, roles: Roles): Promise<Run
     url,
     jobs: processors?.jobs ?? [],
     groups,
+    ...(status ? { status } : {}),
     lost: thread?.lost ?? new Promise<Error>(() => {}),
     async stop() {
       // Stop taking requests first, then drain the consumers, then flush the sink, then close stores.

@@ -75,12 +75,15 @@ export function createRuntime(config: Readonly<Config>, logger: Logger, override
   let liveHub: Promise<LiveHub> | undefined
   let elasticsearch: ElasticsearchClient | undefined
   const closers: Array<() => Promise<void>> = []
+  const metrics = overrides.metrics ?? createProcessMetrics({ thread: 'main', onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') })
+  // Metrics made elsewhere are their maker's to close.
+  if (!overrides.metrics) closers.push(async () => metrics.close())
 
   const runtime: Runtime = {
     config,
     logger,
     keys: new KeyRing(config.projects, config.operatorKeys),
-    metrics: overrides.metrics ?? createProcessMetrics({ onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed; its gauges keep their last values') }),
+    metrics,
     bus() {
       bus ??= (async () => {
         if (config.kafkaBrokers.length > 0) {

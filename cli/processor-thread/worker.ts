@@ -23,7 +23,7 @@ try {
   const bus = threadBus(input.bus, input.busKind)
   const clickhouse = input.clickhouse ? clickHouseClientOn(threadConnection(input.clickhouse), logger) : await createClickHouseClient(config, logger)
   // No process_* or nodejs_* defaults here: the main thread reports the process once.
-  const metrics = createProcessMetrics({ defaults: false, onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed') })
+  const metrics = createProcessMetrics({ defaults: false, thread: 'processors', onCollectError: (error) => logger.warn({ err: error }, 'a metrics collector failed') })
   const runtime = createRuntime(config, logger, { bus, clickhouse, metrics })
   const processors = await startProcessors(runtime, { bus, codec: await runtime.codec(), clickhouse })
   const reprocesses = new Map<number, AbortController>()
@@ -34,7 +34,7 @@ try {
         void answer(control, call.id, async () => processors.snapshot())
         return
       case 'metrics':
-        void answer(control, call.id, () => metrics.registry.getMetricsAsJSON())
+        void answer(control, call.id, () => metrics.json())
         return
       case 'reprocess': {
         const abort = new AbortController()
@@ -52,6 +52,7 @@ try {
         void answer(control, call.id, async () => {
           await processors.stop()
           await runtime.close()
+          metrics.close()
           await bus.close()
           // A client of its own (CLICKHOUSE_URL) is this thread's to close; a served one is the owner's.
           if (!input.clickhouse) await clickhouse.close()

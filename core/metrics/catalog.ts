@@ -156,6 +156,22 @@ export const METRICS = {
     name: 'eddy_api_request_duration_seconds', type: 'histogram', owner: 'api', labels: ['route', 'status'], buckets: LATENCY_BUCKETS,
     help: 'API request duration, by route pattern and status code.',
   },
+  threadHeapUsed: {
+    name: 'eddy_thread_heap_used_bytes', type: 'gauge', owner: 'every service', labels: ['thread'],
+    help: 'V8 heap in use by each thread of the process, garbage included: `main`, and `processors` when the processors run on a thread of their own (EDDY_PROCESSOR_THREAD=worker). nodejs_heap_size_used_bytes is the main thread\'s alone.',
+  },
+  threadHeapLive: {
+    name: 'eddy_thread_heap_live_bytes', type: 'gauge', owner: 'every service', labels: ['thread'],
+    help: 'Heap in use by each thread right after its smallest full (mark-compact) collection since the last scrape: what is alive, without the garbage a heap carries between collections. The figure to watch for growth; the processors\' thread holds their state.',
+  },
+  threadEventLoopDelayP99: {
+    name: 'eddy_thread_event_loop_delay_p99_seconds', type: 'gauge', owner: 'every service', labels: ['thread'],
+    help: '99th percentile of each thread\'s event-loop delay since the last scrape: how long work on that thread (a checkpoint pause on `processors`, a request on `main`) kept others waiting.',
+  },
+  threadEventLoopDelayMax: {
+    name: 'eddy_thread_event_loop_delay_max_seconds', type: 'gauge', owner: 'every service', labels: ['thread'],
+    help: 'Longest event-loop delay of each thread since the last scrape.',
+  },
   liveClients: {
     name: 'eddy_live_clients', type: 'gauge', owner: 'api', labels: [],
     help: 'WebSocket clients connected to /api/v1/live on this instance.',

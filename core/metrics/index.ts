@@ -1,5 +1,6 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { METRICS, type MetricDefinition } from './catalog.ts'
+import { watchThread } from './thread-watch.ts'
 
 export { METRICS, DEFAULT_METRICS, catalogueNames, selectableNames, seriesNames, type MetricDefinition, type MetricKey } from './catalog.ts'
 
@@ -15,6 +16,15 @@ export type EddyMetrics = { readonly [K in keyof Definitions]: MetricOf<Definiti
 export interface CreateMetricsOptions {
   /** Also register prom-client's process_* and nodejs_* defaults (default true). */
   readonly defaults?: boolean
+}
+
+export interface CreateProcessMetricsOptions extends CreateMetricsOptions {
+  /**
+   * The thread these metrics are built on (`main`, `processors`): its heap and event-loop delay
+   * are read at every scrape into the eddy_thread_* gauges under this label. None, none read.
+   */
+  readonly thread?: string
+  readonly onCollectError?: (error: unknown) => void
 }
 
 /**
@@ -60,17 +70,54 @@ export interface ProcessMetrics {
   alongside(source: () => Promise<ThreadMetrics>): () => void
   /** Runs the collectors, then renders; a collector that fails leaves its gauges as they were. */
   render(): Promise<{ contentType: string; body: string }>
+  /** What render() shows, as JSON: what a thread hands the one that serves /metrics, or a test reads. */
+  json(): Promise<ThreadMetrics>
+  /** Stops watching the thread (the registry still renders). */
+  close(): void
 }
 
 /**
  * One registry and the catalogue's metrics for a process; `cli/runtime.ts` builds it once and
  * passes it down, so nothing registers on prom-client's global registry.
  */
-export function createProcessMetrics(options: CreateMetricsOptions & { readonly onCollectError?: (error: unknown) => void } = {}): ProcessMetrics {
+export function createProcessMetrics(options: CreateProcessMetricsOptions = {}): ProcessMetrics {
   const registry = new Registry()
   const metrics = createMetrics(registry, options)
   const collectors = new Set<() => void | Promise<void>>()
   const threads = new Set<() => Promise<ThreadMetrics>>()
+  const watch = options.thread === undefined ? undefined : watchThread()
+  const labels = { thread: options.thread ?? '' }
+  const readThread = () => {
+    if (!watch) return
+    const reading = watch.read()
+    metrics.threadHeapUsed.set(labels, reading.heapUsedBytes)
+    metrics.threadHeapLive.set(labels, reading.heapLiveBytes)
+    metrics.threadEventLoopDelayP99.set(labels, reading.eventLoopDelayP99Seconds)
+    metrics.threadEventLoopDelayMax.set(labels, reading.eventLoopDelayMaxSeconds)
+  }
+  /** Runs the collectors, then reads the other threads: this registry's metrics and theirs. */
+  const collect = async (): Promise<ThreadMetrics[]> => {
+    readThread()
+    const results = await Promise.allSettled([...collectors].map(async (run) => run()))
+    for (const result of results) if (result.status === 'rejected') options.onCollectError?.(result.reason)
+    const others: ThreadMetrics[] = []
+    for (const other of await Promise.allSettled([...threads].map((source) => source()))) {
+      if (other.status === 'fulfilled') others.push(other.value)
+      else options.onCollectError?.(other.reason)
+    }
+    return others
+  }
+  /**
+   * Only the series the threads share are summed: aggregate() applies each metric's own
+   * aggregator, and prom-client's process defaults (this thread's alone) include some it would
+   * leave out (process_start_time_seconds, which Grafana's job variable reads).
+   */
+  const merge = async (others: ThreadMetrics[]) => {
+    const shared = new Set(others.flat().map((metric) => metric.name))
+    const mine = (await registry.getMetricsAsJSON()).filter((metric) => shared.has(metric.name))
+    const own = registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => !shared.has(name))
+    return { summed: AggregatorRegistry.aggregate([mine, ...others]), own }
+  }
   return {
     registry,
     metrics,
@@ -86,25 +133,24 @@ export function createProcessMetrics(options: CreateMetricsOptions & { readonly 
       return () => void collectors.delete(entry)
     },
     async render() {
-      const results = await Promise.allSettled([...collectors].map(async (collect) => collect()))
-      for (const result of results) if (result.status === 'rejected') options.onCollectError?.(result.reason)
-      if (threads.size === 0) return renderMetrics(registry)
-      const others: ThreadMetrics[] = []
-      for (const other of await Promise.allSettled([...threads].map((source) => source()))) {
-        if (other.status === 'fulfilled') others.push(other.value)
-        else options.onCollectError?.(other.reason)
-      }
-      // Only the series the threads share are summed: aggregate() applies each metric's own
-      // aggregator, and prom-client's process defaults (this thread's alone) include some it
-      // would leave out (process_start_time_seconds, which Grafana's job variable reads).
-      const shared = new Set(others.flat().map((metric) => metric.name))
-      const mine = (await registry.getMetricsAsJSON()).filter((metric) => shared.has(metric.name))
-      const own = registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => !shared.has(name))
+      const others = await collect()
+      if (others.length === 0) return renderMetrics(registry)
+      const { summed, own } = await merge(others)
       const body = [
-        (await AggregatorRegistry.aggregate([mine, ...others]).metrics()).trimEnd(),
+        (await summed.metrics()).trimEnd(),
         ...(await Promise.all(own.map((name) => registry.getSingleMetricAsString(name)))),
       ].join('\n')
       return { contentType: registry.contentType, body: `${body}\n` }
+    },
+    async json() {
+      const others = await collect()
+      if (others.length === 0) return registry.getMetricsAsJSON()
+      const { summed, own } = await merge(others)
+      const mine = await registry.getMetricsAsJSON()
+      return [...(await summed.getMetricsAsJSON()), ...mine.filter((metric) => own.includes(metric.name))]
+    },
+    close() {
+      watch?.stop()
     },
   }
 }

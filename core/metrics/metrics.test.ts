@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_METRICS, METRICS, catalogueNames, selectableNames } from './catalog.ts'
@@ -96,5 +99,83 @@ describe('metric catalogue', () => {
     broken()
     stop()
     expect((await withWorker.render()).body).toContain('eddy_processed_records_total{job="clickstream"} 2')
+  })
+
+  it("merges as JSON what it renders: a worker's answer, or a test's read", async () => {
+    const worker = createProcessMetrics({ defaults: false })
+    worker.metrics.processedRecords.inc({ job: 'clickstream' }, 5)
+    const main = createProcessMetrics({ defaults: true })
+    main.metrics.processedRecords.inc({ job: 'clickstream' }, 2)
+    main.alongside(() => worker.json())
+    const metrics = await main.json()
+    expect(metrics.find((metric) => metric.name === 'eddy_processed_records_total')?.values).toEqual([expect.objectContaining({ labels: { job: 'clickstream' }, value: 7 })])
+    expect(metrics.filter((metric) => metric.name === 'process_start_time_seconds')).toHaveLength(1)
+  })
+})
+
+describe("a thread's heap and event loop", () => {
+  // A full collection on demand (what --expose-gc gives), so the live heap can be made to move.
+  setFlagsFromString('--expose-gc')
+  const collectFully = runInNewContext('gc') as () => void
+  /** Collects fully and waits until the collection's performance entry has been dispatched. */
+  const fullCollection = () => new Promise<void>((resolve) => {
+    const observer = new PerformanceObserver((list) => {
+      if (!list.getEntries().some((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) return
+      observer.disconnect()
+      resolve()
+    })
+    observer.observe({ entryTypes: ['gc'] })
+    collectFully()
+  })
+  const value = async (metrics: ReturnType<typeof createProcessMetrics>, name: string) =>
+    (await metrics.json()).find((metric) => metric.name === name)?.values.find((entry) => entry.labels.thread === 'processors')?.value
+
+  it('reports the heap alive after a full collection, under its thread', async () => {
+    const metrics = createProcessMetrics({ defaults: false, thread: 'processors' })
+    try {
+      await fullCollection()
+      const before = (await value(metrics, 'eddy_thread_heap_live_bytes'))!
+      // 64 MB kept alive across a full collection, then let go of.
+      // Plain arrays of doubles: a typed array's bytes live outside the V8 heap.
+      let held: number[][] | undefined = Array.from({ length: 64 }, () => new Array<number>(1 << 17).fill(1.5))
+      await fullCollection()
+      const holding = (await value(metrics, 'eddy_thread_heap_live_bytes'))!
+      expect(holding - before).toBeGreaterThan(50 * 1024 * 1024)
+      expect(held.length).toBe(64)
+      held = undefined
+      await fullCollection()
+      const after = (await value(metrics, 'eddy_thread_heap_live_bytes'))!
+      expect(holding - after).toBeGreaterThan(50 * 1024 * 1024)
+      // No full collection since the last read: the figure stays, not the garbage-laden heapUsed.
+      expect(await value(metrics, 'eddy_thread_heap_live_bytes')).toBe(after)
+      expect(await value(metrics, 'eddy_thread_heap_used_bytes')).toBeGreaterThan(0)
+    } finally {
+      metrics.close()
+    }
+  })
+
+  it('reports the longest event-loop delay since the last scrape', async () => {
+    const metrics = createProcessMetrics({ defaults: false, thread: 'processors' })
+    try {
+      await value(metrics, 'eddy_thread_event_loop_delay_max_seconds')
+      // A read starts the monitor's next interval, which it measures from its next tick on.
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      const blockedUntil = performance.now() + 200
+      while (performance.now() < blockedUntil) {
+        // A synchronous stretch, as a long checkpoint pause is.
+      }
+      // The delay is recorded by the monitor's own timer, which was due first and runs before this one.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      // One scrape reads both: each read starts the next interval.
+      const scrape = await metrics.json()
+      const delay = (name: string) => scrape.find((metric) => metric.name === name)?.values[0]?.value
+      expect(delay('eddy_thread_event_loop_delay_max_seconds')).toBeGreaterThanOrEqual(0.15)
+      expect(delay('eddy_thread_event_loop_delay_p99_seconds')).toBeGreaterThan(0)
+      // Read: the next interval starts empty of it.
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      expect(await value(metrics, 'eddy_thread_event_loop_delay_max_seconds')).toBeLessThan(0.15)
+    } finally {
+      metrics.close()
+    }
   })
 })

@@ -124,10 +124,10 @@ export function pipelineHealth() {
     }))
     .withRow(new RowBuilder('Processes'))
     .withPanel(prometheusTimeseries({
-      title: 'Resident memory', description: 'RSS per process.', size: { w: 8, h: 8 }, unit: 'bytes',
+      title: 'Memory', description: 'RSS per process, and the heap alive after the last full collection per thread (the processors\' thread holds their state).', size: { w: 8, h: 8 }, unit: 'bytes',
       series: [
         ['process_resident_memory_bytes{job=~"$job"}', '{{job}} {{instance}}'],
-        ['nodejs_heap_size_used_bytes{job=~"$job"}', 'heap {{job}} {{instance}}'],
+        ['eddy_thread_heap_live_bytes{job=~"$job"}', 'live heap {{thread}} {{job}} {{instance}}'],
       ],
     }))
     .withPanel(prometheusTimeseries({
@@ -135,7 +135,7 @@ export function pipelineHealth() {
       series: [[`rate(process_cpu_seconds_total{job=~"$job"}${RATE})`, '{{job}} {{instance}}']],
     }))
     .withPanel(prometheusTimeseries({
-      title: 'Event loop lag', description: 'p99 event loop delay per process.', size: { w: 8, h: 8 }, unit: 's',
-      series: [['nodejs_eventloop_lag_p99_seconds{job=~"$job"}', '{{job}} {{instance}}']],
+      title: 'Event loop lag', description: 'p99 event-loop delay per thread since the last scrape: a checkpoint pause shows on the processors\' thread, a slow request on main.', size: { w: 8, h: 8 }, unit: 's',
+      series: [['eddy_thread_event_loop_delay_p99_seconds{job=~"$job"}', '{{thread}} {{job}} {{instance}}']],
     }))
 }

@@ -60,6 +60,12 @@ describe('the processors on a thread of their own', () => {
     const processed = metrics.split('\n').find((line) => line.startsWith('eddy_processed_records_total{job="clickstream"}'))
     expect(Number(processed?.split(' ')[1])).toBe(stream.payloads.length + stream.flush.length)
     expect(metrics.split('\n').filter((line) => line.startsWith('process_cpu_seconds_total ')).length).toBe(1)
+    // Each thread's heap under its own label: the processors' state is on theirs, not the main one's.
+    for (const thread of ['main', 'processors']) {
+      const live = metrics.split('\n').find((line) => line.startsWith(`eddy_thread_heap_live_bytes{thread="${thread}"}`))
+      expect(Number(live?.split(' ')[1]), thread).toBeGreaterThan(1024 * 1024)
+      expect(metrics, thread).toContain(`eddy_thread_event_loop_delay_p99_seconds{thread="${thread}"}`)
+    }
   }, 300_000)
 
   it('runs an operator reprocess on the processors thread, with progress and a summary', async () => {
