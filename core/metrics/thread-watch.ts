@@ -1,15 +1,16 @@
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
-import { getHeapStatistics } from 'node:v8'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { GCProfiler, getHeapStatistics } from 'node:v8'
 
 /** One thread's heap and event loop, as read at a scrape. */
 export interface ThreadReading {
   /** V8 heap in use now, garbage included. */
   readonly heapUsedBytes: number
   /**
-   * Heap in use right after the thread's smallest full collection since the last reading: what is
-   * alive. heapUsed at an arbitrary moment also holds the garbage V8 lets pile up before its next
-   * mark-compact, which grows with the live heap and would read as growth. A reading with no full
-   * collection since the one before keeps the one before's figure.
+   * Heap in use right after the thread's smallest full collection since the last reading, as V8
+   * recorded it at the end of that collection: what is alive. heapUsed at an arbitrary moment also
+   * holds the garbage V8 lets pile up before its next mark-compact, which grows with the live heap
+   * and would read as growth. A reading with no full collection since the one before keeps the one
+   * before's figure.
    */
   readonly heapLiveBytes: number
   /** Event-loop delay since the last reading: 99th percentile and maximum, in seconds. */
@@ -35,14 +36,23 @@ export function watchThread(): ThreadWatch {
   delay.enable()
   let live = getHeapStatistics().used_heap_size
   let liveInInterval = Number.POSITIVE_INFINITY
-  const fullCollections = new PerformanceObserver((list) => {
-    const major = list.getEntries().some((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
-    // Entries arrive after the collection, so this reads it plus what was allocated since: close.
-    if (major) liveInInterval = Math.min(liveInInterval, getHeapStatistics().used_heap_size)
-  })
-  fullCollections.observe({ entryTypes: ['gc'] })
+  // V8's own record of each collection, heap after it included: read at a callback instead, a busy
+  // thread's figure would carry whatever it allocated before the callback got its turn.
+  const collections = new GCProfiler()
+  collections.start()
+  const fold = () => {
+    const recorded = collections.stop()
+    collections.start()
+    for (const collection of recorded?.statistics ?? []) {
+      if (collection.gcType === 'MarkSweepCompact') liveInInterval = Math.min(liveInInterval, collection.afterGC.heapStatistics.usedHeapSize)
+    }
+  }
+  // The profiler keeps every collection until it is stopped: folded every 10 s, scraped or not.
+  const folding = setInterval(fold, 10_000)
+  folding.unref()
   return {
     read() {
+      fold()
       if (Number.isFinite(liveInInterval)) live = liveInInterval
       liveInInterval = Number.POSITIVE_INFINITY
       // The histogram is in nanoseconds; an interval with no delay recorded reads 0, not NaN.
@@ -58,7 +68,8 @@ export function watchThread(): ThreadWatch {
     },
     stop() {
       delay.disable()
-      fullCollections.disconnect()
+      clearInterval(folding)
+      collections.stop()
     },
   }
 }
