@@ -19,7 +19,6 @@ import { storeCheckpoints, wholeCheckpoints, type StateCheckpoints } from '../pr
 import { defaultJobs } from '../processors/jobs/index.ts'
 import { OutputWriter } from '../processors/outputs.ts'
 import type { ConvergenceStatus, InsertSummary } from '../core/pipeline-status.ts'
-import { Turns } from '../core/thread/turns.ts'
 import type { Convergence } from '../processors/reprocess/convergence.ts'
 import { OperatorRuns } from '../processors/reprocess/operator-runs.ts'
 import { startJob, type RunningJob } from '../processors/runner.ts'
@@ -148,8 +147,6 @@ export async function startProcessors(runtime: Runtime, { bus, codec, clickhouse
   const rowTypes = new Map<string, avro.Type>()
   for (const table of Object.values(OUTPUT_TABLES)) rowTypes.set(table, await tableRowType(clickhouse, database, table))
   const jobList = defaultJobs()
-  // One set of turns for every job on this thread: a backlog takes its turn with the timers.
-  const turns = new Turns()
   const bindings = bindJobs(jobList, { database, lateTopic: config.topics.late, dlqTopic: config.topics.dlq, rowTypes, search: indexer !== undefined })
   for (const [index, job] of jobList.entries()) {
     const groupId = `${config.topics.prefix}-${job.name}`
@@ -165,7 +162,6 @@ export async function startProcessors(runtime: Runtime, { bus, codec, clickhouse
       checkpoints,
       checkpointIntervalMs: config.checkpointIntervalMs,
       logger: logger.child({ component: 'processor' }),
-      turns,
       metrics,
     }))
   }

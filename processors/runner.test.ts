@@ -330,42 +330,6 @@ describe('job runner', () => {
     expect(saved).toEqual([1_000, 2_000, 2_200])
   })
 
-  it('lets timers fire between slices of a batch, so a backlog never holds the thread for a whole batch', async () => {
-    const { directory, bus, codec } = await logOnDisk()
-    const value = codec.encode('log', SAMPLES.log as never)
-    await bus.producer().send(TOPICS.log, Array.from({ length: 5_000 }, () => ({ key: 's', value })))
-    let slices = 0
-    let slicesWhenTimerFired: number | undefined
-    const counting = countingJob([])
-    const checkpoints = storeCheckpoints(createLmdbStateStore({ path: join(directory.path, 'state') }))
-    cleanups.push(() => checkpoints.close())
-    const job = await startJob({
-      ...countingRun(bus, codec, checkpoints),
-      job: {
-        ...counting,
-        createTask: (partition, state) => {
-          const task = counting.createTask(partition, state)
-          return {
-            ...task,
-            process(events, context) {
-              // Set while the first slice is processed, due at once: it fires at the next turn.
-              if (slices++ === 0) setTimeout(() => (slicesWhenTimerFired = slices), 0)
-              const until = performance.now() + 15
-              while (performance.now() < until) {
-                // A slice of records that takes longer than a turn's quantum.
-              }
-              return task.process(events, context)
-            },
-          }
-        },
-      },
-    })
-    cleanups.push(() => job.stop())
-    await eventually(async () => slices, (count) => count >= 5)
-    // One batch of 5,000 is five slices; without turns the timer waits for all of them.
-    expect(slicesWhenTimerFired).toBeLessThanOrEqual(2)
-  })
-
   it('gives a job that reads a few fields only those, and still sends its late events to the late topic whole', async () => {
     const { directory, bus, codec } = await logOnDisk()
     await bus.admin().ensureTopics([{ topic: 'eddy.late', partitions: 1 }])

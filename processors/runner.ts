@@ -1,7 +1,6 @@
 import type { Batch, Bus, Consumer, TopicPartition } from '../core/bus/port.ts'
 import type { AvroCodec, EventByStream } from '../core/codec/avro-codec.ts'
 import type { Logger } from '../core/logging/logger.ts'
-import { Turns } from '../core/thread/turns.ts'
 import type { EddyMetrics } from '../core/metrics/index.ts'
 import { StateStoreCorruptError } from './state/store.ts'
 import { ChangelogClaimedError } from './checkpoints/changelog/port.ts'
@@ -39,12 +38,6 @@ export interface JobRunnerOptions<S extends Stream> {
   readonly tickIntervalMs?: number
   readonly maxBatchRecords?: number
   /** Counts rows sent to the late topic and records sent to the DLQ; absent in tests that do not look. */
-  /**
-   * The thread's turns (core/thread/turns.ts), shared by every job on it, so a backlog on some
-   * partitions never keeps timers, I/O and the other partitions waiting for seconds. One of its
-   * own if absent.
-   */
-  readonly turns?: Turns
   readonly metrics?: Pick<EddyMetrics, 'processedRecords' | 'lateEvents' | 'dlqEvents' | 'checkpointSnapshotDuration' | 'checkpointDuration' | 'checkpointBytes' | 'stateRestoreDuration' | 'partitionsHalted' | 'checkpointInterval'>
 }
 
@@ -76,7 +69,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
   const { job, topic, bus, codec, outputs, checkpoints } = options
   const logger = options.logger.child({ job: job.name })
   const clock = options.clock ?? Date.now
-  const turns = options.turns ?? new Turns()
   const tasks = new Map<number, PartitionTask<EventByStream[S]>>()
   /**
    * Partitions whose state store is damaged: retrying would fail the same way for ever, and
@@ -230,7 +222,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
         // Copying a whole batch's events at every collection was the largest cost of the job
         // thread (5,000-record slices: ~116,000 events per CPU second; 1,000: ~145,000).
         for (let start = 0; start < batch.records.length; start += DECODE_SLICE) {
-          await turns.yield()
           const slice = await decodeSlice(codec, job.stream, batch.records.slice(start, start + DECODE_SLICE), { ...(fields ? { fields } : {}), datums: storesRawRows })
           for (const letter of slice.dead) dead.push(letter)
           for (const datum of slice.datums) datums.push(datum)
@@ -261,7 +252,6 @@ export async function startJob<S extends Stream>(options: JobRunnerOptions<S>): 
       void owned.run(async () => {
         try {
           if (owned.failure) throw owned.failure
-          await turns.yield()
           // Early firings are what live views wait for: they go out now, not after the sink's
           // flush interval. A tick is at most once a second per partition, so inserts stay few.
           await enqueueWrite(writing, owned, noStreamOutput(owned.task.onProcessingTime(clock())), [], true)
